@@ -1,0 +1,3 @@
+"""URLs of the REST API, version 1."""
+
+urlpatterns: list = []

@@ -1,0 +1,365 @@
+"""Channels, App Studio settings, bot API clients, customers, interactions and messages."""
+
+from django.conf import settings
+from django.core.validators import MaxValueValidator, MinValueValidator
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class ChannelKind(models.TextChoices):
+    WEB_MESSAGING = "web_messaging", "Web messaging"
+    LEGACY_WEBCHAT = "legacy_webchat", "Legacy webchat"
+    FACEBOOK = "facebook", "Facebook Messenger"
+    WHATSAPP = "whatsapp", "WhatsApp"
+    SMS = "sms", "SMS"
+    X = "x", "X"
+
+
+PRIVATE_CHANNEL_KINDS = frozenset({ChannelKind.WEB_MESSAGING, ChannelKind.LEGACY_WEBCHAT})
+
+
+class Channel(models.Model):
+    """A messaging channel, with the App Studio switches that say what it may do."""
+
+    name = models.CharField(max_length=100, unique=True)
+    slug = models.SlugField(
+        max_length=50, unique=True, help_text="Used by bots in the escalation API ('channel')."
+    )
+    kind = models.CharField(
+        max_length=20,
+        choices=ChannelKind.choices,
+        help_text="Web messaging and Legacy webchat are private channels; the others are "
+        "public channels reached through a connector.",
+    )
+    default_queue = models.ForeignKey(
+        "routing.Queue",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="default_for_channels",
+        help_text="Where escalations land when they name no queue and no intent rule matches.",
+    )
+    cobrowse_allowed = models.BooleanField(
+        default=True,
+        help_text="CSRs may start co-browse (private channels only, and only while co-browse "
+        "is enabled in App Studio settings).",
+    )
+    attachments_allowed = models.BooleanField(
+        default=True, help_text="Customers and CSRs may send attachments on this channel."
+    )
+    auth_requests_allowed = models.BooleanField(
+        default=True, help_text="CSRs may ask customers on this channel to authenticate."
+    )
+    identity_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Shared secret the host website or connector uses to sign a customer's id "
+        "(HMAC-SHA256) to prove who the customer is.",
+    )
+    webhook_url = models.URLField(
+        blank=True,
+        help_text="The connector's URL: CSR and system messages are POSTed here as JSON.",
+    )
+    webhook_secret = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="Secret used to sign webhook bodies (HMAC-SHA256) so the connector can "
+        "verify them.",
+    )
+    active = models.BooleanField(default=True, help_text="Inactive channels refuse escalations.")
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_public(self) -> bool:
+        return self.kind not in PRIVATE_CHANNEL_KINDS
+
+    is_public.fget.short_description = "Public"  # type: ignore[attr-defined]
+
+
+class AppStudioSettings(models.Model):
+    """The one record of global switches and limits; read it with
+    `chat.selectors.app_studio_settings_get()`."""
+
+    SINGLETON_ID = 1
+
+    cobrowse_enabled = models.BooleanField(
+        default=True, help_text="Off: Start co-browse is unavailable everywhere."
+    )
+    attachments_enabled = models.BooleanField(
+        default=True, help_text="Off: nobody can send attachments, whatever the channel allows."
+    )
+    max_attachment_bytes = models.PositiveIntegerField(
+        default=10 * 1024 * 1024,
+        validators=[MinValueValidator(1024), MaxValueValidator(100 * 1024 * 1024)],
+        help_text="Largest attachment accepted, in bytes (10 MiB = 10485760).",
+    )
+    allowed_attachment_types = models.CharField(
+        max_length=500,
+        default="image/png,image/jpeg,image/gif,application/pdf,text/plain",
+        help_text="Comma-separated MIME types that may be attached.",
+    )
+    default_offer_timeout_seconds = models.PositiveIntegerField(
+        default=30,
+        validators=[MinValueValidator(5), MaxValueValidator(600)],
+        help_text="Seconds a CSR has to accept an offer, for queues that set none.",
+    )
+    missed_offers_before_away = models.PositiveIntegerField(
+        default=2,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="A CSR who leaves this many offers unattended in a row is set Away.",
+    )
+    default_csr_capacity = models.PositiveIntegerField(
+        default=3,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="How many chats a CSR may hold at once, unless set on the CSR.",
+    )
+    sentiment_enabled = models.BooleanField(
+        default=True, help_text="Score customer sentiment and show it in the chat panel."
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "App Studio settings"
+        verbose_name_plural = "App Studio settings"
+
+    def __str__(self) -> str:
+        return "App Studio settings"
+
+    @property
+    def allowed_attachment_type_list(self) -> list[str]:
+        return [t.strip() for t in self.allowed_attachment_types.split(",") if t.strip()]
+
+
+class BotClient(models.Model):
+    """A bot or channel connector allowed to call the escalation API with a token."""
+
+    name = models.CharField(max_length=100, unique=True)
+    token_hash = models.CharField(max_length=64, unique=True, editable=False)
+    token_prefix = models.CharField(
+        max_length=12, editable=False, help_text="The token's first characters, to recognise it."
+    )
+    active = models.BooleanField(default=True, help_text="Inactive clients are refused (403).")
+    allowed_channels = models.ManyToManyField(
+        Channel,
+        blank=True,
+        related_name="bot_clients",
+        help_text="Channels this client may escalate on. A client with none may use none.",
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True, editable=False)
+
+    class Meta:
+        ordering = ["name"]
+        verbose_name = "bot API client"
+
+    def __str__(self) -> str:
+        return self.name
+
+    # DRF's permission and throttle classes expect request.user to look like a user.
+    @property
+    def is_authenticated(self) -> bool:
+        return True
+
+
+class Customer(models.Model):
+    external_id = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The bot's or channel's id for this customer; escalations with the same id "
+        "update the same customer.",
+    )
+    name = models.CharField(max_length=200)
+    email = models.EmailField(blank=True)
+    phone = models.CharField(max_length=40, blank=True)
+    authenticated = models.BooleanField(default=False)
+    verified_identity = models.CharField(
+        max_length=200, blank=True, help_text="The identity proven by the last authentication."
+    )
+    metadata = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["name"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["external_id"],
+                condition=~Q(external_id=""),
+                name="customer_unique_external_id",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class InteractionStatus(models.TextChoices):
+    QUEUED = "queued", "Queued"
+    OFFERED = "offered", "Offered"
+    ACTIVE = "active", "Active"
+    ENDED = "ended", "Ended"
+    ABANDONED = "abandoned", "Abandoned"
+
+
+OPEN_INTERACTION_STATUSES = (
+    InteractionStatus.QUEUED,
+    InteractionStatus.OFFERED,
+    InteractionStatus.ACTIVE,
+)
+WAITING_INTERACTION_STATUSES = (InteractionStatus.QUEUED, InteractionStatus.OFFERED)
+
+
+class Interaction(models.Model):
+    """One escalated conversation, from the bot's hand-over to its end."""
+
+    status = models.CharField(
+        max_length=20, choices=InteractionStatus.choices, default=InteractionStatus.QUEUED
+    )
+    customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="interactions")
+    queue = models.ForeignKey(
+        "routing.Queue", on_delete=models.PROTECT, related_name="interactions"
+    )
+    intent = models.CharField(max_length=100, blank=True)
+    context = models.JSONField(default=dict, blank=True)
+    priority = models.SmallIntegerField(
+        default=0, help_text="Higher is routed first within a queue (0–10)."
+    )
+    authenticated = models.BooleanField(default=False)
+    assigned_csr = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="assigned_interactions",
+    )
+    bot_client = models.ForeignKey(
+        BotClient,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="interactions",
+        help_text="The bot that escalated this interaction.",
+    )
+    idempotency_key = models.CharField(max_length=200, blank=True)
+    request_fingerprint = models.CharField(
+        max_length=64, blank=True, help_text="SHA-256 of the escalation request body."
+    )
+    last_seq = models.PositiveIntegerField(
+        default=0, help_text="Sequence number of the newest message."
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    queued_at = models.DateTimeField(
+        default=timezone.now, help_text="When it entered its current queue; oldest first."
+    )
+    offered_at = models.DateTimeField(null=True, blank=True)
+    accepted_at = models.DateTimeField(null=True, blank=True)
+    ended_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["bot_client", "idempotency_key"],
+                condition=~Q(idempotency_key=""),
+                name="interaction_unique_idempotency_key",
+            ),
+            models.CheckConstraint(
+                condition=Q(priority__gte=0) & Q(priority__lte=10),
+                name="interaction_priority_range",
+            ),
+        ]
+        indexes = [
+            models.Index(fields=["status", "queue", "-priority", "queued_at"]),
+            models.Index(fields=["assigned_csr", "status"]),
+        ]
+
+    def __str__(self) -> str:
+        return f"Interaction {self.pk}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.status in OPEN_INTERACTION_STATUSES
+
+
+class CustomerToken(models.Model):
+    """A bearer token that lets the customer's widget join one interaction's chat.
+
+    Only its SHA-256 is stored; an idempotent replay of the escalation mints another."""
+
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="customer_tokens"
+    )
+    token_hash = models.CharField(max_length=64, unique=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    def __str__(self) -> str:
+        return f"Token for interaction {self.interaction_id}"
+
+
+class SenderKind(models.TextChoices):
+    CUSTOMER = "customer", "Customer"
+    CSR = "csr", "CSR"
+    BOT = "bot", "Bot"
+    SYSTEM = "system", "System"
+
+
+class SystemEvent(models.TextChoices):
+    """What a system message records, for styling and for transcripts."""
+
+    ESCALATED = "escalated", "Escalated"
+    JOINED = "joined", "CSR joined"
+    TRANSFERRED = "transferred", "Transferred"
+    REQUEUED = "requeued", "Re-queued"
+    AUTH_REQUESTED = "auth_requested", "Authentication requested"
+    AUTHENTICATED = "authenticated", "Customer authenticated"
+    COBROWSE_STARTED = "cobrowse_started", "Co-browse started"
+    COBROWSE_ENDED = "cobrowse_ended", "Co-browse ended"
+    ENDED = "ended", "Chat ended"
+    ABANDONED = "abandoned", "Abandoned"
+
+
+class Message(models.Model):
+    """One message of an interaction, numbered by `seq` in the order it was stored."""
+
+    interaction = models.ForeignKey(Interaction, on_delete=models.CASCADE, related_name="messages")
+    seq = models.PositiveIntegerField()
+    sender_kind = models.CharField(max_length=10, choices=SenderKind.choices)
+    author = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="+",
+        help_text="The CSR who wrote it; empty for customer, bot and system messages.",
+    )
+    author_name = models.CharField(max_length=200, blank=True)
+    text = models.TextField()
+    client_msg_id = models.CharField(max_length=64, blank=True)
+    pre_escalation = models.BooleanField(
+        default=False, help_text="Part of the bot conversation before the escalation."
+    )
+    event = models.CharField(max_length=30, choices=SystemEvent.choices, blank=True)
+    data = models.JSONField(default=dict, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["interaction", "seq"]
+        constraints = [
+            models.UniqueConstraint(fields=["interaction", "seq"], name="message_unique_seq"),
+            models.UniqueConstraint(
+                fields=["interaction", "client_msg_id"],
+                condition=~Q(client_msg_id=""),
+                name="message_unique_client_msg_id",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"#{self.seq} {self.sender_kind}: {self.text[:40]}"

@@ -1,0 +1,18 @@
+"""Settings for the test suite: the real stack, isolated from a running portal."""
+
+import os
+
+from config.settings import *  # noqa: F403
+from config.settings import CACHES, CHANNEL_LAYERS, REDIS_URL, redis_url_with_db
+
+PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
+
+# A channel-layer prefix of its own per test process, so parallel runs and a running
+# portal never see each other's messages.
+CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test{os.getpid()}"
+# The cache lives on its own Redis database: tests clear it between tests.
+CACHES["default"]["LOCATION"] = redis_url_with_db(REDIS_URL, 13)
+CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
+
+CELERY_TASK_ALWAYS_EAGER = False
+CELERY_TASK_STORE_EAGER_RESULT = False
