@@ -2,7 +2,7 @@
 
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models
+from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
@@ -131,6 +131,15 @@ class AppStudioSettings(models.Model):
 
     def __str__(self) -> str:
         return "App Studio settings"
+
+    def save(self, *args, **kwargs) -> None:
+        # There is only ever one record, and every process reads it through the cache:
+        # pin the id and drop the cached copy once the new values are committed.
+        from chat.selectors import app_studio_cache_invalidate
+
+        self.pk = self.SINGLETON_ID
+        super().save(*args, **kwargs)
+        transaction.on_commit(app_studio_cache_invalidate)
 
     @property
     def allowed_attachment_type_list(self) -> list[str]:

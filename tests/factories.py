@@ -1,0 +1,76 @@
+"""Factories for the test suite: plain functions that create valid objects with
+sensible defaults; pass keyword arguments to override."""
+
+import itertools
+
+from django.contrib.auth.models import Group, User
+
+from chat.models import BotClient, Channel, ChannelKind, Customer, Interaction
+from chat.services import bot_client_create
+from portal.roles import Role
+from routing.models import IntentRule, Queue
+
+_counter = itertools.count(1)
+
+
+def _n() -> int:
+    return next(_counter)
+
+
+def queue_factory(**overrides) -> Queue:
+    n = _n()
+    fields = {"name": f"Queue {n}", "slug": f"queue-{n}"}
+    fields.update(overrides)
+    return Queue.objects.create(**fields)
+
+
+def intent_rule_factory(*, intent: str, queue: Queue) -> IntentRule:
+    return IntentRule.objects.create(intent=intent, queue=queue)
+
+
+def channel_factory(**overrides) -> Channel:
+    n = _n()
+    fields = {"name": f"Channel {n}", "slug": f"channel-{n}", "kind": ChannelKind.WEB_MESSAGING}
+    fields.update(overrides)
+    if "default_queue" not in overrides:
+        fields["default_queue"] = queue_factory()
+    return Channel.objects.create(**fields)
+
+
+def bot_client_factory(
+    *, channels: list[Channel] | None = None, active: bool = True, name: str | None = None
+) -> tuple[BotClient, str]:
+    """A bot client and its clear-text token."""
+    return bot_client_create(name=name or f"Bot {_n()}", channels=channels, active=active)
+
+
+def customer_factory(**overrides) -> Customer:
+    n = _n()
+    fields = {"name": f"Customer {n}", "external_id": f"cust-{n}"}
+    fields.update(overrides)
+    return Customer.objects.create(**fields)
+
+
+def interaction_factory(**overrides) -> Interaction:
+    channel = overrides.pop("channel", None) or channel_factory()
+    fields = {
+        "channel": channel,
+        "queue": overrides.pop("queue", None) or channel.default_queue or queue_factory(),
+        "customer": overrides.pop("customer", None) or customer_factory(),
+    }
+    fields.update(overrides)
+    return Interaction.objects.create(**fields)
+
+
+def user_factory(*, role: Role | None = None, password: str = "pass-word-123", **overrides) -> User:
+    n = _n()
+    fields = {"username": f"user{n}", "first_name": f"User{n}"}
+    fields.update(overrides)
+    user = User.objects.create_user(password=password, **fields)
+    if role is not None:
+        group, _ = Group.objects.get_or_create(name=role.value)
+        user.groups.add(group)
+        if role is Role.ADMINISTRATOR:
+            user.is_staff = True
+            user.save(update_fields=["is_staff"])
+    return user
