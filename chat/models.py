@@ -268,6 +268,21 @@ class Interaction(models.Model):
     queued_at = models.DateTimeField(
         default=timezone.now, help_text="When it entered its current queue; oldest first."
     )
+    at_front = models.BooleanField(
+        default=False,
+        help_text="Re-queued after a transfer or a lost CSR: routed before new arrivals.",
+    )
+    transferred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="While a transfer is pending: the CSR who transferred the chat.",
+    )
+    transfer_note = models.TextField(
+        blank=True, help_text="While a transfer is pending: the note for the receiving CSR."
+    )
     offered_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
@@ -286,7 +301,7 @@ class Interaction(models.Model):
             ),
         ]
         indexes = [
-            models.Index(fields=["status", "queue", "-priority", "queued_at"]),
+            models.Index(fields=["status", "queue", "-at_front", "-priority", "queued_at"]),
             models.Index(fields=["assigned_csr", "status"]),
         ]
 

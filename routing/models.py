@@ -1,8 +1,11 @@
-"""Queues and the rules that choose a queue for an escalation."""
+"""Queues, intent rules, CSR presence and membership, offers and the routing log."""
 
+from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
+from django.db.models import Q
 from django.db.models.functions import Lower
+from django.utils import timezone
 
 
 class RoutingStrategy(models.TextChoices):
@@ -65,3 +68,173 @@ class IntentRule(models.Model):
 
     def __str__(self) -> str:
         return f"{self.intent} → {self.queue}"
+
+
+class QueueMembership(models.Model):
+    """An administrator allows a CSR to work a queue; the CSR joins and leaves it."""
+
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="queue_memberships"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="memberships")
+    joined = models.BooleanField(
+        default=False, help_text="The CSR has joined this queue and may be offered its chats."
+    )
+    joined_at = models.DateTimeField(null=True, blank=True)
+    last_offered_at = models.DateTimeField(
+        null=True, blank=True, help_text="Round robin offers to the least recently offered CSR."
+    )
+
+    class Meta:
+        ordering = ["queue", "user"]
+        constraints = [
+            models.UniqueConstraint(fields=["user", "queue"], name="membership_unique_user_queue")
+        ]
+        verbose_name = "queue membership"
+
+    def __str__(self) -> str:
+        return f"{self.user} in {self.queue}"
+
+
+class AwayReason(models.Model):
+    code = models.SlugField(max_length=40, unique=True)
+    label = models.CharField(max_length=80)
+    active = models.BooleanField(default=True, help_text="Offered to CSRs in the status menu.")
+    system = models.BooleanField(
+        default=False,
+        editable=False,
+        help_text="Set by the portal itself (e.g. Missed offers); CSRs cannot pick it.",
+    )
+
+    class Meta:
+        ordering = ["label"]
+
+    def __str__(self) -> str:
+        return self.label
+
+
+MISSED_OFFERS_REASON_CODE = "missed-offers"
+DISCONNECTED_REASON_CODE = "disconnected"
+
+
+class CSRStatus(models.TextChoices):
+    AVAILABLE = "available", "Available"
+    AWAY = "away", "Away"
+    OFFLINE = "offline", "Offline"
+
+
+class CSRProfile(models.Model):
+    """A CSR's presence, capacity and routing bookkeeping."""
+
+    user = models.OneToOneField(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="csr_profile"
+    )
+    status = models.CharField(max_length=10, choices=CSRStatus.choices, default=CSRStatus.OFFLINE)
+    away_reason = models.ForeignKey(AwayReason, null=True, blank=True, on_delete=models.SET_NULL)
+    status_changed_at = models.DateTimeField(default=timezone.now)
+    capacity = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        validators=[MinValueValidator(1), MaxValueValidator(20)],
+        help_text="Chats this CSR may hold at once. Empty: the App Studio default.",
+    )
+    last_heartbeat_at = models.DateTimeField(
+        null=True, blank=True, help_text="Last sign of life from the CSR's socket."
+    )
+    idle_since = models.DateTimeField(
+        default=timezone.now,
+        help_text="Longest idle routing offers first to the CSR idle the longest.",
+    )
+    missed_in_a_row = models.PositiveSmallIntegerField(default=0)
+
+    class Meta:
+        verbose_name = "CSR profile"
+
+    def __str__(self) -> str:
+        return f"{self.user} ({self.get_status_display()})"
+
+
+class OfferStatus(models.TextChoices):
+    PENDING = "pending", "Pending"
+    ACCEPTED = "accepted", "Accepted"
+    DECLINED = "declined", "Declined"
+    EXPIRED = "expired", "Expired (unattended)"
+    WITHDRAWN = "withdrawn", "Withdrawn"
+
+
+class Offer(models.Model):
+    """An interaction offered to one CSR, who may accept, decline or leave it."""
+
+    interaction = models.ForeignKey(
+        "chat.Interaction", on_delete=models.CASCADE, related_name="offers"
+    )
+    csr = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="offers"
+    )
+    status = models.CharField(
+        max_length=10, choices=OfferStatus.choices, default=OfferStatus.PENDING
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    transferred_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="Set when this offer is a transfer from another CSR.",
+    )
+    note = models.TextField(blank=True, help_text="The transfer note shown with the offer.")
+    direct = models.BooleanField(
+        default=False,
+        help_text="A transfer to this CSR by name; declined or unanswered, the chat goes back "
+        "to the front of its queue.",
+    )
+    created_at = models.DateTimeField(default=timezone.now)
+    expires_at = models.DateTimeField()
+    responded_at = models.DateTimeField(null=True, blank=True)
+    reason = models.CharField(
+        max_length=200, blank=True, help_text="Why it was declined or withdrawn."
+    )
+
+    class Meta:
+        ordering = ["-created_at"]
+        constraints = [
+            # The database itself guarantees one live offer per interaction and per CSR.
+            models.UniqueConstraint(
+                fields=["interaction"],
+                condition=Q(status="pending"),
+                name="offer_one_pending_per_interaction",
+            ),
+            models.UniqueConstraint(
+                fields=["csr"], condition=Q(status="pending"), name="offer_one_pending_per_csr"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "expires_at"])]
+
+    def __str__(self) -> str:
+        return f"Offer of {self.interaction} to {self.csr} ({self.status})"
+
+
+class RoutingDecision(models.Model):
+    """Why an interaction went to a CSR, or why it could not."""
+
+    interaction = models.ForeignKey(
+        "chat.Interaction", on_delete=models.CASCADE, related_name="routing_decisions"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    strategy = models.CharField(max_length=20, choices=RoutingStrategy.choices)
+    chosen = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    candidates = models.JSONField(
+        default=list,
+        help_text="Every member of the queue considered: eligible or the reason they were not.",
+    )
+    summary = models.CharField(max_length=300)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return self.summary
