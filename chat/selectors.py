@@ -1,11 +1,26 @@
 """Reads of channels, settings, customers, interactions and messages."""
 
+from datetime import timedelta
+
 from django.conf import settings
 from django.core.cache import cache
+from django.core.exceptions import PermissionDenied, ValidationError
+from django.db.models import Avg, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.utils import timezone
 
-from chat.models import AppStudioSettings
+from chat.models import (
+    WAITING_INTERACTION_STATUSES,
+    AppStudioSettings,
+    BotClient,
+    Channel,
+    Interaction,
+)
+from chat.tokens import token_digest
 
 APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
+
+# The accepted chats the wait estimate averages over.
+WAIT_ESTIMATE_WINDOW = timedelta(minutes=30)
 
 
 def app_studio_settings_get() -> AppStudioSettings:
@@ -20,3 +35,127 @@ def app_studio_settings_get() -> AppStudioSettings:
 
 def app_studio_cache_invalidate() -> None:
     cache.delete(APP_STUDIO_CACHE_KEY)
+
+
+class ChannelNotAllowed(PermissionDenied):
+    """The bot client may not escalate on this channel (403)."""
+
+    code = "channel_not_allowed"
+
+
+def bot_client_get_by_token(*, token: str) -> BotClient | None:
+    """The bot client whose token this is, active or not; None for an unknown token."""
+    if not token:
+        return None
+    return BotClient.objects.filter(token_hash=token_digest(token)).first()
+
+
+def channel_get_for_escalation(*, client: BotClient, slug: str) -> Channel:
+    """The channel an escalation names, if it exists, this client may use it, and it is
+    active. Unknown or inactive: a ValidationError on `channel`; not allowed:
+    ChannelNotAllowed."""
+    allowed = BotClient.allowed_channels.through.objects.filter(
+        botclient_id=client.pk, channel_id=OuterRef("pk")
+    )
+    channel = (
+        Channel.objects.select_related("default_queue")
+        .annotate(allowed=Exists(allowed))
+        .filter(slug=slug)
+        .first()
+    )
+    if channel is None:
+        raise ValidationError(
+            {
+                "channel": ValidationError(
+                    f"There is no channel '{slug}': use the slug of a channel set up in the admin.",
+                    code="unknown_channel",
+                )
+            }
+        )
+    if not channel.allowed:  # type: ignore[attr-defined]
+        raise ChannelNotAllowed(
+            f"This bot client may not escalate on channel '{slug}'; an administrator can "
+            "add it to the client's allowed channels."
+        )
+    if not channel.active:
+        raise ValidationError(
+            {
+                "channel": ValidationError(
+                    f"Channel '{slug}' is inactive and takes no escalations.",
+                    code="inactive_channel",
+                )
+            }
+        )
+    return channel
+
+
+def interaction_get_by_idempotency_key(*, client: BotClient, key: str) -> Interaction | None:
+    if not key:
+        return None
+    return (
+        Interaction.objects.select_related("queue", "assigned_csr")
+        .filter(bot_client=client, idempotency_key=key)
+        .first()
+    )
+
+
+def interaction_get_for_client(*, client: BotClient, interaction_id: int) -> Interaction | None:
+    """An interaction this bot client escalated; None for any other (even if it exists)."""
+    return (
+        Interaction.objects.select_related("queue", "assigned_csr")
+        .filter(bot_client=client, pk=interaction_id)
+        .first()
+    )
+
+
+def interaction_queue_position(*, interaction: Interaction) -> int | None:
+    """1-based place of a waiting interaction in its queue, in the order the routing
+    engine takes them: re-queued ones first, then higher priority, then older, then
+    lower id. None when the interaction is not waiting."""
+    if interaction.status not in WAITING_INTERACTION_STATUSES:
+        return None
+    ahead = (
+        Q(at_front__gt=interaction.at_front)
+        | Q(at_front=interaction.at_front, priority__gt=interaction.priority)
+        | Q(
+            at_front=interaction.at_front,
+            priority=interaction.priority,
+            queued_at__lt=interaction.queued_at,
+        )
+        | Q(
+            at_front=interaction.at_front,
+            priority=interaction.priority,
+            queued_at=interaction.queued_at,
+            pk__lt=interaction.pk,
+        )
+    )
+    waiting_ahead = (
+        Interaction.objects.filter(
+            queue_id=interaction.queue_id, status__in=WAITING_INTERACTION_STATUSES
+        )
+        .filter(ahead)
+        .count()
+    )
+    return waiting_ahead + 1
+
+
+def interaction_estimated_wait_seconds(*, interaction: Interaction) -> int | None:
+    """A rough wait for a waiting interaction: the mean time from queued to accepted of
+    its queue's chats accepted in the last WAIT_ESTIMATE_WINDOW. None when the
+    interaction is not waiting or no chat of the queue was accepted in that window."""
+    if interaction.status not in WAITING_INTERACTION_STATUSES:
+        return None
+    since = timezone.now() - WAIT_ESTIMATE_WINDOW
+    result = (
+        Interaction.objects.filter(queue_id=interaction.queue_id, accepted_at__gte=since)
+        .filter(accepted_at__gte=F("queued_at"))
+        .aggregate(
+            mean=Avg(
+                ExpressionWrapper(F("accepted_at") - F("queued_at"), output_field=DurationField())
+            )
+        )
+    )
+    mean_wait = result["mean"]
+    if mean_wait is None:
+        return None
+    return max(0, round(mean_wait.total_seconds()))

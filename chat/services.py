@@ -1,9 +1,39 @@
 """State changes of the chat app: bot clients, escalations, messages."""
 
-from django.db import transaction
+import hashlib
+import json
+import logging
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+from functools import partial
+from typing import Any, NotRequired, TypedDict
 
-from chat.models import BotClient, Channel
-from chat.tokens import BOT_TOKEN_PREFIX, token_digest, token_new
+from django.db import IntegrityError, transaction
+from django.db.models import Q
+from django.utils import timezone
+
+from chat.models import (
+    BotClient,
+    Channel,
+    Customer,
+    CustomerToken,
+    Interaction,
+    InteractionStatus,
+    Message,
+    SenderKind,
+    SystemEvent,
+)
+from chat.selectors import channel_get_for_escalation, interaction_get_by_idempotency_key
+from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
+from routing.selectors import queue_for_escalation
+from routing.tasks import route_interaction
+
+logger = logging.getLogger(__name__)
+
+# last_used_at is a hint for administrators: write it at most this often per client.
+BOT_CLIENT_TOUCH_INTERVAL = timedelta(minutes=1)
+# The name given to a new customer the bot could not name.
+UNNAMED_CUSTOMER = "Guest"
 
 
 @transaction.atomic
@@ -27,4 +57,227 @@ def bot_client_rotate_token(*, client: BotClient) -> str:
     client.token_hash = token_digest(token)
     client.token_prefix = token[:10]
     client.save(update_fields=["token_hash", "token_prefix"])
+    return token
+
+
+def bot_client_touch(*, client: BotClient) -> bool:
+    """Record that the client just used the API, at most once per
+    BOT_CLIENT_TOUCH_INTERVAL (no query at all in between). True when it wrote."""
+    now = timezone.now()
+    if client.last_used_at is not None and now - client.last_used_at < BOT_CLIENT_TOUCH_INTERVAL:
+        return False
+    # Conditional, so concurrent requests of one client write once between them.
+    written = (
+        BotClient.objects.filter(pk=client.pk)
+        .filter(Q(last_used_at__isnull=True) | Q(last_used_at__lte=now - BOT_CLIENT_TOUCH_INTERVAL))
+        .update(last_used_at=now)
+    )
+    client.last_used_at = now
+    return bool(written)
+
+
+class IdempotencyKeyConflict(Exception):
+    """An idempotency key was used before with a different request body (409)."""
+
+
+class CustomerData(TypedDict):
+    """Who the customer is, as the bot knows them. Empty or missing values keep what an
+    earlier escalation stored for the same external_id."""
+
+    external_id: NotRequired[str]
+    name: NotRequired[str]
+    email: NotRequired[str]
+    phone: NotRequired[str]
+    authenticated: NotRequired[bool]
+    metadata: NotRequired[dict[str, Any]]
+
+
+class TranscriptEntry(TypedDict):
+    """One line of the bot conversation; `sender` is SenderKind.CUSTOMER or BOT."""
+
+    sender: str
+    text: str
+    at: NotRequired[datetime | None]
+
+
+@dataclass(frozen=True)
+class EscalationResult:
+    interaction: Interaction
+    customer_token: str  # clear text, handed out once; only its digest is stored
+    created: bool  # False for an idempotent replay
+
+
+def escalation_fingerprint(*, body: Any) -> str:
+    """SHA-256 of the request body as canonical JSON (sorted keys, no spaces), so the
+    same content sent with other spacing or key order has the same fingerprint."""
+    canonical = json.dumps(
+        body, sort_keys=True, separators=(",", ":"), ensure_ascii=False, default=str
+    )
+    return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def escalation_create(
+    *,
+    client: BotClient,
+    channel_slug: str,
+    customer: CustomerData,
+    queue_slug: str | None = None,
+    intent: str = "",
+    context: dict[str, Any] | None = None,
+    transcript: list[TranscriptEntry] | None = None,
+    priority: int = 0,
+    idempotency_key: str = "",
+    fingerprint: str = "",
+) -> EscalationResult:
+    """Hand a customer over from a bot: in one transaction upsert the customer, create
+    the queued interaction, store the bot transcript and the escalation notice, and mint
+    a customer token; route the interaction once that commits.
+
+    With an idempotency key already used by this client: the same fingerprint replays
+    the first escalation (with a new customer token), another raises
+    IdempotencyKeyConflict. Two concurrent requests with one key end the same way: the
+    loser's insert hits the unique constraint and it re-reads the winner's interaction.
+    """
+    if idempotency_key:
+        existing = interaction_get_by_idempotency_key(client=client, key=idempotency_key)
+        if existing is not None:
+            return _escalation_replay(
+                interaction=existing, key=idempotency_key, fingerprint=fingerprint
+            )
+    try:
+        with transaction.atomic():
+            return _escalation_write(
+                client=client,
+                channel_slug=channel_slug,
+                customer_data=customer,
+                queue_slug=queue_slug,
+                intent=intent,
+                context=context or {},
+                transcript=transcript or [],
+                priority=priority,
+                idempotency_key=idempotency_key,
+                fingerprint=fingerprint,
+            )
+    except IntegrityError:
+        existing = interaction_get_by_idempotency_key(client=client, key=idempotency_key)
+        if existing is None:
+            raise
+        logger.info(
+            "Escalation with key %r lost the race to interaction %s", idempotency_key, existing.pk
+        )
+        return _escalation_replay(
+            interaction=existing, key=idempotency_key, fingerprint=fingerprint
+        )
+
+
+def _escalation_replay(*, interaction: Interaction, key: str, fingerprint: str) -> EscalationResult:
+    if interaction.request_fingerprint != fingerprint:
+        raise IdempotencyKeyConflict(
+            f"Idempotency key '{key}' was already used for escalation {interaction.pk} with a "
+            "different request body. Send a new key for a new escalation, or the original "
+            "body to get that escalation back."
+        )
+    # Only digests are stored, so the first token cannot be returned: mint another. The
+    # first one stays valid.
+    token = _customer_token_create(interaction=interaction)
+    return EscalationResult(interaction=interaction, customer_token=token, created=False)
+
+
+def _escalation_write(
+    *,
+    client: BotClient,
+    channel_slug: str,
+    customer_data: CustomerData,
+    queue_slug: str | None,
+    intent: str,
+    context: dict[str, Any],
+    transcript: list[TranscriptEntry],
+    priority: int,
+    idempotency_key: str,
+    fingerprint: str,
+) -> EscalationResult:
+    channel = channel_get_for_escalation(client=client, slug=channel_slug)
+    queue = queue_for_escalation(channel=channel, queue_slug=queue_slug, intent=intent)
+    customer = _customer_upsert(data=customer_data)
+    now = timezone.now()
+    escalated_seq = len(transcript) + 1
+    interaction = Interaction.objects.create(
+        status=InteractionStatus.QUEUED,
+        customer=customer,
+        channel=channel,
+        queue=queue,
+        intent=intent,
+        context=context,
+        priority=priority,
+        authenticated=customer_data.get("authenticated", False),
+        bot_client=client,
+        idempotency_key=idempotency_key,
+        request_fingerprint=fingerprint,
+        last_seq=escalated_seq,
+        created_at=now,
+        queued_at=now,
+    )
+    messages = [
+        Message(
+            interaction=interaction,
+            seq=seq,
+            sender_kind=entry["sender"],
+            author_name=customer.name if entry["sender"] == SenderKind.CUSTOMER else client.name,
+            text=entry["text"],
+            pre_escalation=True,
+            created_at=entry.get("at") or now,
+        )
+        for seq, entry in enumerate(transcript, start=1)
+    ]
+    messages.append(
+        Message(
+            interaction=interaction,
+            seq=escalated_seq,
+            sender_kind=SenderKind.SYSTEM,
+            text=f"Customer escalated to the {queue.name} queue",
+            event=SystemEvent.ESCALATED,
+            data={"queue": queue.slug, "intent": intent},
+            created_at=now,
+        )
+    )
+    Message.objects.bulk_create(messages)
+    token = _customer_token_create(interaction=interaction)
+    # robust: the escalation is committed whatever the broker does; a queued interaction
+    # that missed its task is still waiting in its queue, not lost.
+    transaction.on_commit(partial(route_interaction.delay, interaction.pk), robust=True)
+    return EscalationResult(interaction=interaction, customer_token=token, created=True)
+
+
+def _customer_upsert(*, data: CustomerData) -> Customer:
+    """The customer with this external_id, updated (empty values keep the stored ones,
+    metadata is merged key by key), or a new customer; always new without an
+    external_id."""
+    external_id = data.get("external_id", "")
+    given = {
+        field: data[field]  # type: ignore[literal-required]
+        for field in ("name", "email", "phone")
+        if data.get(field)
+    }
+    if "authenticated" in data:
+        given["authenticated"] = data["authenticated"]
+    metadata = data.get("metadata") or {}
+    defaults = {"name": UNNAMED_CUSTOMER, **given, "metadata": metadata}
+    if not external_id:
+        return Customer.objects.create(**defaults)
+    # Locked: two escalations of one customer must not lose each other's metadata.
+    customer, created = Customer.objects.select_for_update().get_or_create(
+        external_id=external_id, defaults=defaults
+    )
+    if created:
+        return customer
+    for field, value in given.items():
+        setattr(customer, field, value)
+    customer.metadata = {**customer.metadata, **metadata}
+    customer.save(update_fields=[*given, "metadata", "updated_at"])
+    return customer
+
+
+def _customer_token_create(*, interaction: Interaction) -> str:
+    token = token_new(CUSTOMER_TOKEN_PREFIX)
+    CustomerToken.objects.create(interaction=interaction, token_hash=token_digest(token))
     return token

@@ -1,0 +1,134 @@
+"""OpenAPI description of the bot API: the bearer scheme and the error responses."""
+
+from drf_spectacular.extensions import OpenApiAuthenticationExtension
+from drf_spectacular.utils import OpenApiExample, OpenApiParameter, OpenApiResponse
+from rest_framework import serializers
+
+
+class BotTokenScheme(OpenApiAuthenticationExtension):
+    target_class = "chat.api.authentication.BotTokenAuthentication"
+    name = "botToken"
+
+    def get_security_definition(self, auto_schema):
+        return {
+            "type": "http",
+            "scheme": "bearer",
+            "description": "A bot client's token, created in the admin (Bot API clients): "
+            "`Authorization: Bearer bot_...`.",
+        }
+
+
+class ErrorItemSerializer(serializers.Serializer):
+    field = serializers.CharField(
+        allow_null=True,
+        help_text="Dotted path of the field in the body (`customer.email`, `transcript.3.at`), "
+        "`Idempotency-Key` for the header, null for the body as a whole.",
+    )
+    message = serializers.CharField(help_text="What is wrong, in a sentence.")
+    code = serializers.CharField(help_text="Machine code: `required`, `invalid`, `max_value`...")
+
+    class Meta:
+        ref_name = "ErrorItem"
+
+
+class ErrorSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="Machine code: `invalid`, `parse_error`, `not_authenticated`, "
+        "`authentication_failed`, `client_inactive`, `channel_not_allowed`, `not_found`, "
+        "`idempotency_conflict`, `request_too_large`, `unsupported_media_type`, `throttled`."
+    )
+    message = serializers.CharField(help_text="What went wrong, for a human.")
+    errors = ErrorItemSerializer(many=True, help_text="Field problems; empty for other errors.")
+
+    class Meta:
+        ref_name = "Error"
+
+
+def _error(description: str, *examples: OpenApiExample) -> OpenApiResponse:
+    return OpenApiResponse(ErrorSerializer, description=description, examples=list(examples))
+
+
+def _example(name: str, code: str, message: str, errors=()) -> OpenApiExample:
+    return OpenApiExample(
+        name,
+        value={"code": code, "message": message, "errors": list(errors)},
+        response_only=True,
+    )
+
+
+ERROR_400 = _error(
+    "The body, a field or the Idempotency-Key header is not valid; `errors` says where.",
+    _example(
+        "Invalid field",
+        "invalid",
+        "customer.email: Enter a valid email address.",
+        [{"field": "customer.email", "message": "Enter a valid email address.", "code": "invalid"}],
+    ),
+    _example(
+        "Malformed JSON",
+        "parse_error",
+        "The request body is not valid JSON: Expecting value: line 1 column 1 (char 0).",
+    ),
+)
+ERROR_401 = _error(
+    "No bot token, or an unknown one.",
+    _example("No token", "not_authenticated", "Authentication credentials were not provided."),
+    _example("Unknown token", "authentication_failed", "Invalid bot token."),
+)
+ERROR_403 = _error(
+    "The bot client is inactive, or may not use the channel.",
+    _example("Inactive client", "client_inactive", "This bot client is inactive."),
+    _example(
+        "Channel not allowed",
+        "channel_not_allowed",
+        "This bot client may not escalate on channel 'whatsapp'; an administrator can add it "
+        "to the client's allowed channels.",
+    ),
+)
+ERROR_404 = _error("No escalation with this id was made by this bot client.")
+ERROR_409 = _error(
+    "The Idempotency-Key (or external_id) was used before with a different body.",
+    _example(
+        "Key reused",
+        "idempotency_conflict",
+        "Idempotency key 'conv-81' was already used for escalation 42 with a different "
+        "request body. Send a new key for a new escalation, or the original body to get "
+        "that escalation back.",
+    ),
+)
+ERROR_413 = _error(
+    "The body is larger than the limit (1 MiB by default).",
+    _example(
+        "Too large",
+        "request_too_large",
+        "The request body is larger than the limit of 1048576 bytes (1.0 MiB): send a "
+        "shorter transcript.",
+    ),
+)
+ERROR_415 = _error(
+    "The body is not `application/json`.",
+    _example(
+        "Not JSON",
+        "unsupported_media_type",
+        'Unsupported media type "text/plain" in request.',
+    ),
+)
+ERROR_429 = _error(
+    "Too many requests from this bot client; retry after `Retry-After` seconds.",
+    _example("Throttled", "throttled", "Request was throttled. Expected available in 12 seconds."),
+)
+
+RETRY_AFTER_HEADER = OpenApiParameter(
+    name="Retry-After",
+    type=int,
+    location=OpenApiParameter.HEADER,
+    response=[429],
+    description="Seconds to wait before the next request.",
+)
+WWW_AUTHENTICATE_HEADER = OpenApiParameter(
+    name="WWW-Authenticate",
+    type=str,
+    location=OpenApiParameter.HEADER,
+    response=[401],
+    description='`Bearer realm="api"`.',
+)
