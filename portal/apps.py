@@ -4,3 +4,16 @@ from django.apps import AppConfig
 class PortalConfig(AppConfig):
     name = "portal"
     verbose_name = "Portal"
+
+    def ready(self) -> None:
+        from django.db.models.signals import post_migrate
+
+        # Models added by later migrations get their permissions onto the roles on every
+        # migrate, not only when seed_demo runs (production never runs it).
+        post_migrate.connect(_roles_sync_after_migrate, sender=self)
+
+
+def _roles_sync_after_migrate(sender, using, **kwargs) -> None:
+    from portal.services import roles_sync
+
+    roles_sync(using=using)

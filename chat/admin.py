@@ -1,0 +1,288 @@
+"""App Studio in the Django admin: channels, settings, bot API clients, customers, and
+read-only interactions and messages."""
+
+from django.contrib import admin, messages
+from django.db import models
+from django.db.models import QuerySet
+from django.http import HttpRequest, HttpResponseRedirect
+from django.urls import reverse
+
+from chat.models import AppStudioSettings, BotClient, Channel, Customer, Interaction, Message
+from chat.selectors import app_studio_settings_get
+from chat.services import bot_client_create, bot_client_rotate_token
+from portal.admin import ReadOnlyAdmin
+
+# CustomerToken is deliberately not registered: it holds only a digest and its
+# interaction, nothing an administrator can read or should edit; tokens are minted by
+# the escalation API and go away with their interaction.
+
+TOKEN_SHOWN_ONCE = "Copy this token now; it will not be shown again: {token}"  # noqa: S105
+
+
+@admin.register(Channel)
+class ChannelAdmin(admin.ModelAdmin):
+    list_display = [
+        "name",
+        "slug",
+        "kind",
+        "public",
+        "default_queue",
+        "cobrowse_allowed",
+        "attachments_allowed",
+        "auth_requests_allowed",
+        "identity_verification",
+        "webhook",
+        "active",
+    ]
+    list_filter = [
+        "kind",
+        "active",
+        "cobrowse_allowed",
+        "attachments_allowed",
+        "auth_requests_allowed",
+    ]
+    # Never search the secrets: a search box would let anyone with view permission
+    # guess them character by character.
+    search_fields = ["name", "slug", "webhook_url"]
+    list_select_related = ["default_queue"]
+    ordering = ["name"]
+    prepopulated_fields = {"slug": ["name"]}
+    readonly_fields = ["created_at"]
+    # A scheme-less connector URL means HTTPS (Django 6's default, chosen now).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
+    fieldsets = [
+        ("Identity", {"fields": ["name", "slug", "kind", "active", "created_at"]}),
+        ("Routing", {"fields": ["default_queue"]}),
+        (
+            "Capabilities — App Studio switches",
+            {
+                "fields": ["cobrowse_allowed", "attachments_allowed", "auth_requests_allowed"],
+                "description": "What CSRs and customers may do on this channel. The global "
+                "App Studio settings can switch co-browse and attachments off everywhere.",
+            },
+        ),
+        ("Identity verification", {"fields": ["identity_secret"]}),
+        ("Connector webhook", {"fields": ["webhook_url", "webhook_secret"]}),
+    ]
+
+    @admin.display(boolean=True, description="Public", ordering="kind")
+    def public(self, channel: Channel) -> bool:
+        return channel.is_public
+
+    @admin.display(boolean=True, description="Identity secret")
+    def identity_verification(self, channel: Channel) -> bool:
+        return bool(channel.identity_secret)
+
+    @admin.display(boolean=True, description="Webhook")
+    def webhook(self, channel: Channel) -> bool:
+        return bool(channel.webhook_url and channel.webhook_secret)
+
+
+@admin.register(AppStudioSettings)
+class AppStudioSettingsAdmin(admin.ModelAdmin):
+    """One record: the list page opens it, it cannot be added twice or deleted."""
+
+    readonly_fields = ["updated_at"]
+    fieldsets = [
+        ("Co-browse", {"fields": ["cobrowse_enabled"]}),
+        (
+            "Attachments",
+            {
+                "fields": [
+                    "attachments_enabled",
+                    "max_attachment_bytes",
+                    "allowed_attachment_types",
+                ]
+            },
+        ),
+        (
+            "Routing",
+            {
+                "fields": [
+                    "default_offer_timeout_seconds",
+                    "missed_offers_before_away",
+                    "default_csr_capacity",
+                ]
+            },
+        ),
+        ("Sentiment", {"fields": ["sentiment_enabled"]}),
+        (None, {"fields": ["updated_at"]}),
+    ]
+
+    def changelist_view(self, request: HttpRequest, extra_context=None):
+        if not self.has_view_or_change_permission(request):
+            return super().changelist_view(request, extra_context)  # refuses as usual
+        record = app_studio_settings_get()
+        return HttpResponseRedirect(
+            reverse("admin:chat_appstudiosettings_change", args=[record.pk])
+        )
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return (
+            super().has_add_permission(request)
+            and not AppStudioSettings.objects.filter(pk=AppStudioSettings.SINGLETON_ID).exists()
+        )
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(BotClient)
+class BotClientAdmin(admin.ModelAdmin):
+    """The token is generated on creation and shown once; only its digest is kept."""
+
+    list_display = ["name", "token_prefix", "active", "channels", "created_at", "last_used_at"]
+    list_filter = ["active", "allowed_channels"]
+    search_fields = ["name", "token_prefix"]
+    ordering = ["name"]
+    filter_horizontal = ["allowed_channels"]
+    readonly_fields = ["token_prefix", "created_at", "last_used_at"]
+    fields = ["name", "active", "allowed_channels", "token_prefix", "created_at", "last_used_at"]
+    actions = ["rotate_token"]
+
+    def get_queryset(self, request: HttpRequest) -> QuerySet[BotClient]:
+        return super().get_queryset(request).prefetch_related("allowed_channels")
+
+    def get_readonly_fields(self, request: HttpRequest, obj=None):
+        # No token exists before the client is saved.
+        return self.readonly_fields if obj is not None else []
+
+    def get_fields(self, request: HttpRequest, obj=None):
+        return self.fields if obj is not None else ["name", "active", "allowed_channels"]
+
+    @admin.display(description="Allowed channels")
+    def channels(self, client: BotClient) -> str:
+        return ", ".join(channel.name for channel in client.allowed_channels.all()) or "—"
+
+    def save_model(self, request: HttpRequest, obj: BotClient, form, change: bool) -> None:
+        if change:
+            super().save_model(request, obj, form, change)
+            return
+        client, token = bot_client_create(
+            name=obj.name,
+            active=obj.active,
+            channels=list(form.cleaned_data.get("allowed_channels", [])),
+        )
+        # The admin goes on with `obj` (saving its channels, logging, redirecting):
+        # make it the stored client.
+        obj.pk = client.pk
+        obj.refresh_from_db()
+        obj._state.adding = False
+        self.message_user(request, TOKEN_SHOWN_ONCE.format(token=token), messages.SUCCESS)
+
+    @admin.action(description="Rotate token", permissions=["change"])
+    def rotate_token(self, request: HttpRequest, queryset: QuerySet[BotClient]) -> None:
+        for client in queryset:
+            token = bot_client_rotate_token(client=client)
+            self.message_user(
+                request,
+                f"New token for “{client}”, the old one no longer works. "
+                + TOKEN_SHOWN_ONCE.format(token=token),
+                messages.SUCCESS,
+            )
+
+
+@admin.register(Customer)
+class CustomerAdmin(admin.ModelAdmin):
+    list_display = ["name", "email", "phone", "external_id", "authenticated", "created_at"]
+    list_filter = ["authenticated"]
+    search_fields = ["name", "email", "phone", "external_id"]
+    ordering = ["name"]
+    # Set by the authentication flow only: editing them would fake a verified identity.
+    readonly_fields = ["authenticated", "verified_identity", "created_at", "updated_at"]
+
+
+class MessageInline(admin.TabularInline):
+    model = Message
+    fields = ["seq", "sender_kind", "author_name", "text", "created_at"]
+    readonly_fields = fields
+    ordering = ["seq"]
+    extra = 0
+    can_delete = False
+    show_change_link = True
+
+    def has_add_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj=None) -> bool:
+        return False
+
+
+@admin.register(Interaction)
+class InteractionAdmin(ReadOnlyAdmin):
+    """Read-only: the conversation's history must not be rewritten."""
+
+    list_display = [
+        "id",
+        "customer",
+        "channel",
+        "queue",
+        "status",
+        "assigned_csr",
+        "created_at",
+        "ended_at",
+    ]
+    list_filter = ["status", "channel", "queue", "authenticated"]
+    search_fields = ["id__exact", "customer__name", "intent"]
+    list_select_related = ["customer", "channel", "queue", "assigned_csr"]
+    ordering = ["-created_at"]
+    date_hierarchy = "created_at"
+    inlines = [MessageInline]
+    fieldsets = [
+        (None, {"fields": ["status", "customer", "channel", "queue", "intent", "priority"]}),
+        ("Routing", {"fields": ["assigned_csr", "queued_at", "at_front", "offered_at"]}),
+        ("Transfer", {"fields": ["transferred_by", "transfer_note"]}),
+        (
+            "Escalation",
+            {
+                "fields": [
+                    "bot_client",
+                    "idempotency_key",
+                    "request_fingerprint",
+                    "context",
+                    "authenticated",
+                ]
+            },
+        ),
+        ("Times", {"fields": ["created_at", "accepted_at", "ended_at", "last_seq"]}),
+    ]
+
+
+@admin.register(Message)
+class MessageAdmin(ReadOnlyAdmin):
+    """Read-only, like the interactions they belong to."""
+
+    list_display = [
+        "interaction",
+        "seq",
+        "sender_kind",
+        "author_name",
+        "short_text",
+        "event",
+        "pre_escalation",
+        "created_at",
+    ]
+    list_filter = ["sender_kind", "pre_escalation", "event"]
+    search_fields = ["text"]
+    list_select_related = ["interaction"]
+    ordering = ["-id"]
+    fields = [
+        "interaction",
+        "seq",
+        "sender_kind",
+        "author",
+        "author_name",
+        "text",
+        "event",
+        "data",
+        "pre_escalation",
+        "client_msg_id",
+        "created_at",
+    ]
+
+    @admin.display(description="Text")
+    def short_text(self, message: Message) -> str:
+        return message.text if len(message.text) <= 80 else message.text[:79] + "…"

@@ -1,0 +1,266 @@
+"""State changes of the portal: the role groups and their permissions, the demo data."""
+
+import os
+import secrets
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+from django.apps import apps as global_apps
+from django.apps.registry import Apps
+from django.conf import settings
+from django.contrib.auth.management import create_permissions
+from django.contrib.auth.models import Group, User
+from django.db import DEFAULT_DB_ALIAS, transaction
+from django.db.models import Q
+
+from chat.models import AppStudioSettings, BotClient, Channel, ChannelKind
+from chat.services import bot_client_create, bot_client_rotate_token
+from chat.tokens import digests_match, token_digest
+from portal.roles import Role
+from routing.models import CSRProfile, IntentRule, Queue, QueueMembership
+
+# --- Roles ----------------------------------------------------------------------------
+
+# Administrators get every permission of these apps...
+ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "portal")
+# ...and of these auth models, to manage users and their roles.
+ADMINISTRATOR_AUTH_MODELS = ("user", "group")
+# CSR managers may look at (not change) the models of these apps in the admin.
+CSR_MANAGER_VIEW_APPS = ("chat", "routing")
+# Apps whose permissions must exist before they can be granted (on a fresh database
+# Django creates permissions only after the last migration has run).
+_PERMISSION_APPS = ("auth", *ADMINISTRATOR_APPS)
+
+
+def roles_sync(*, apps: Apps | None = None, using: str = DEFAULT_DB_ALIAS) -> None:
+    """Create the CSR, CSR manager and Administrator groups and grant them their
+    permissions, creating the permissions first if they do not exist yet.
+
+    Idempotent, and it only adds: permissions of models added since the last run are
+    granted, permissions an administrator granted by hand are kept. `apps` is the app
+    registry to use (a migration passes its own); by default the project's."""
+    registry = global_apps if apps is None else apps
+    for label in _PERMISSION_APPS:
+        # create_permissions() looks the app up again in `registry`; it wants the real
+        # app config only to know whether the app has models at all.
+        create_permissions(
+            global_apps.get_app_config(label), verbosity=0, using=using, apps=registry
+        )
+
+    group_model = registry.get_model("auth", "Group")
+    permission_model = registry.get_model("auth", "Permission")
+    permissions = permission_model.objects.using(using)
+
+    granted = {
+        Role.CSR: permissions.none(),
+        Role.CSR_MANAGER: permissions.filter(
+            content_type__app_label__in=CSR_MANAGER_VIEW_APPS, codename__startswith="view_"
+        ),
+        Role.ADMINISTRATOR: permissions.filter(
+            Q(content_type__app_label__in=ADMINISTRATOR_APPS)
+            | Q(
+                content_type__app_label="auth",
+                content_type__model__in=ADMINISTRATOR_AUTH_MODELS,
+            )
+        ),
+    }
+    for role, role_permissions in granted.items():
+        group, _ = group_model.objects.using(using).get_or_create(name=role.value)
+        group.permissions.add(*role_permissions)
+
+
+# --- Demo data ------------------------------------------------------------------------
+
+DEMO_BOT_NAME = "Demo bot"
+DEMO_BOT_TOKEN_FILE_NAME = "demo_bot_token"  # noqa: S105 (a file name, not a secret)
+
+# slug, name, kind
+DEMO_CHANNELS = (
+    ("web-messaging", "Web messaging", ChannelKind.WEB_MESSAGING),
+    ("facebook", "Facebook Messenger", ChannelKind.FACEBOOK),
+)
+# slug, name
+DEMO_QUEUES = (
+    ("general", "General"),
+    ("billing", "Billing"),
+    ("technical-support", "Technical support"),
+)
+DEMO_DEFAULT_QUEUE = "general"
+# intent → queue slug
+DEMO_INTENT_RULES = {
+    "billing": "billing",
+    "refund": "billing",
+    "invoice": "billing",
+    "payment": "billing",
+    "technical": "technical-support",
+    "login": "technical-support",
+    "password_reset": "technical-support",
+    "app_error": "technical-support",
+    "general": "general",
+}
+
+
+@dataclass(frozen=True)
+class DemoLogin:
+    """A demo user; its password is always `<username>-demo`."""
+
+    username: str
+    first_name: str
+    last_name: str
+    role: Role
+    superuser: bool = False
+
+    @property
+    def password(self) -> str:
+        return f"{self.username}-demo"
+
+    @property
+    def full_name(self) -> str:
+        return f"{self.first_name} {self.last_name}"
+
+
+DEMO_LOGINS = (
+    DemoLogin("csr1", "Alex", "Morgan", Role.CSR),
+    DemoLogin("csr2", "Blake", "Chen", Role.CSR),
+    DemoLogin("csr3", "Casey", "Patel", Role.CSR),
+    DemoLogin("csr4", "Drew", "Okafor", Role.CSR),
+    DemoLogin("manager", "Jordan", "Rivera", Role.CSR_MANAGER),
+    DemoLogin("admin", "Avery", "Lindqvist", Role.ADMINISTRATOR, superuser=True),
+)
+
+
+@dataclass(frozen=True)
+class DemoSeed:
+    """What `demo_seed()` set up, for the command to print."""
+
+    logins: tuple[DemoLogin, ...]
+    bot_client: BotClient
+    bot_token: str
+    bot_token_file: Path
+    bot_token_changed: bool  # a new token was issued (first run, or the file was stale)
+
+
+@transaction.atomic
+def demo_seed() -> DemoSeed:
+    """Create or refresh the demo data: channels, queues and intent rules, App Studio
+    settings, demo users in each role (passwords reset to `<username>-demo`) and the
+    demo bot client, whose clear-text token is kept in VAR_DIR/demo_bot_token.
+
+    Idempotent: a second run changes no row (and keeps the bot token while the file
+    still holds the client's token). Settings an administrator changed on the demo
+    channels and queues (switches, strategy, timeouts) are left alone."""
+    roles_sync()
+    queues = _demo_queues_ensure()
+    channels = _demo_channels_ensure(default_queue=queues[DEMO_DEFAULT_QUEUE])
+    for intent, slug in DEMO_INTENT_RULES.items():
+        IntentRule.objects.update_or_create(
+            intent__iexact=intent,
+            defaults={"queue": queues[slug]},
+            create_defaults={"intent": intent, "queue": queues[slug]},
+        )
+    AppStudioSettings.objects.get_or_create(pk=AppStudioSettings.SINGLETON_ID)
+    for login in DEMO_LOGINS:
+        user = _demo_user_ensure(login)
+        if login.role is Role.CSR:
+            CSRProfile.objects.get_or_create(user=user)
+            for queue in queues.values():
+                QueueMembership.objects.get_or_create(user=user, queue=queue)
+    client, token, changed = _demo_bot_ensure(channels=list(channels.values()))
+    return DemoSeed(
+        logins=DEMO_LOGINS,
+        bot_client=client,
+        bot_token=token,
+        bot_token_file=_demo_bot_token_path(),
+        bot_token_changed=changed,
+    )
+
+
+def _demo_queues_ensure() -> dict[str, Queue]:
+    return {
+        slug: Queue.objects.update_or_create(slug=slug, defaults={"name": name})[0]
+        for slug, name in DEMO_QUEUES
+    }
+
+
+def _demo_channels_ensure(*, default_queue: Queue) -> dict[str, Channel]:
+    channels = {}
+    for slug, name, kind in DEMO_CHANNELS:
+        channel, _ = Channel.objects.update_or_create(
+            slug=slug,
+            defaults={"name": name, "kind": kind, "default_queue": default_queue, "active": True},
+        )
+        if kind == ChannelKind.WEB_MESSAGING and not channel.identity_secret:
+            # Generated once: the host website signs customer ids with it.
+            channel.identity_secret = secrets.token_urlsafe(32)
+            channel.save(update_fields=["identity_secret"])
+        channels[slug] = channel
+    return channels
+
+
+def _demo_user_ensure(login: DemoLogin) -> User:
+    user, _ = User.objects.update_or_create(
+        username=login.username,
+        defaults={
+            "first_name": login.first_name,
+            "last_name": login.last_name,
+            "email": f"{login.username}@demo.invalid",
+            "is_active": True,
+            # Managers' view permissions are for the admin, so they may log in there.
+            "is_staff": login.role in (Role.ADMINISTRATOR, Role.CSR_MANAGER),
+            "is_superuser": login.superuser,
+        },
+    )
+    # Reset the password only when it differs: a fresh salt would change the row.
+    if not user.check_password(login.password):
+        user.set_password(login.password)
+        user.save(update_fields=["password"])
+    user.groups.set([Group.objects.get(name=login.role.value)])
+    return user
+
+
+def _demo_bot_token_path() -> Path:
+    return Path(settings.VAR_DIR) / DEMO_BOT_TOKEN_FILE_NAME
+
+
+def _demo_bot_ensure(*, channels: list[Channel]) -> tuple[BotClient, str, bool]:
+    """The demo bot client and its clear-text token: the one in the token file while its
+    digest matches the client, else a new one (written to the file)."""
+    client = BotClient.objects.filter(name=DEMO_BOT_NAME).first()
+    if client is None:
+        client, token = bot_client_create(name=DEMO_BOT_NAME, channels=channels)
+        _demo_bot_token_write(token)
+        return client, token, True
+    if not client.active:
+        client.active = True
+        client.save(update_fields=["active"])
+    client.allowed_channels.set(channels)
+    stored = _demo_bot_token_read()
+    if stored and digests_match(token_digest(stored), client.token_hash):
+        return client, stored, False
+    token = bot_client_rotate_token(client=client)
+    _demo_bot_token_write(token)
+    return client, token, True
+
+
+def _demo_bot_token_read() -> str:
+    try:
+        return _demo_bot_token_path().read_text().strip()
+    except FileNotFoundError:
+        return ""
+
+
+def _demo_bot_token_write(token: str) -> None:
+    """Replace the token file atomically; only its owner may read it (mode 600)."""
+    path = _demo_bot_token_path()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    # mkstemp creates the file with mode 600 before anything is written to it.
+    fd, temporary = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")
+    try:
+        with os.fdopen(fd, "w") as file:
+            file.write(token + "\n")
+        os.chmod(temporary, 0o600)
+        os.replace(temporary, path)
+    except BaseException:
+        Path(temporary).unlink(missing_ok=True)
+        raise
