@@ -5,7 +5,7 @@ from datetime import timedelta
 from django.conf import settings
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Avg, DurationField, Exists, ExpressionWrapper, F, OuterRef, Q
+from django.db.models import Exists, OuterRef, Q
 from django.utils import timezone
 
 from chat.models import (
@@ -20,7 +20,10 @@ from chat.tokens import token_digest
 APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
 
 # The accepted chats the wait estimate averages over.
-WAIT_ESTIMATE_WINDOW = timedelta(minutes=30)
+WAIT_ESTIMATE_WINDOW = timedelta(hours=1)
+# The order waiting interactions are served in: re-queued ones first (transfers, lost
+# CSRs), then higher priority, then the longest waiting.
+QUEUE_ORDER = ("-at_front", "-priority", "queued_at", "id")
 
 
 def app_studio_settings_get() -> AppStudioSettings:
@@ -139,23 +142,39 @@ def interaction_queue_position(*, interaction: Interaction) -> int | None:
     return waiting_ahead + 1
 
 
-def interaction_estimated_wait_seconds(*, interaction: Interaction) -> int | None:
-    """A rough wait for a waiting interaction: the mean time from queued to accepted of
-    its queue's chats accepted in the last WAIT_ESTIMATE_WINDOW. None when the
-    interaction is not waiting or no chat of the queue was accepted in that window."""
-    if interaction.status not in WAITING_INTERACTION_STATUSES:
-        return None
-    since = timezone.now() - WAIT_ESTIMATE_WINDOW
-    result = (
-        Interaction.objects.filter(queue_id=interaction.queue_id, accepted_at__gte=since)
-        .filter(accepted_at__gte=F("queued_at"))
-        .aggregate(
-            mean=Avg(
-                ExpressionWrapper(F("accepted_at") - F("queued_at"), output_field=DurationField())
-            )
+def queue_seconds_per_acceptance(*, queue_id: int) -> float | None:
+    """How many seconds pass between two chats taken from this queue, over the last
+    WAIT_ESTIMATE_WINDOW; None when fewer than two were taken, which is too few to tell."""
+    times = list(
+        Interaction.objects.filter(
+            queue_id=queue_id, accepted_at__gte=timezone.now() - WAIT_ESTIMATE_WINDOW
         )
+        .order_by("accepted_at")
+        .values_list("accepted_at", flat=True)
     )
-    mean_wait = result["mean"]
-    if mean_wait is None:
+    if len(times) < 2:
         return None
-    return max(0, round(mean_wait.total_seconds()))
+    return max(1.0, (times[-1] - times[0]).total_seconds() / (len(times) - 1))
+
+
+def estimated_wait_seconds(
+    *, position: int | None, seconds_per_acceptance: float | None
+) -> int | None:
+    """Position × the queue's recent pace: the nth in line waits for n more chats to be
+    taken. None when either is unknown."""
+    if position is None or seconds_per_acceptance is None:
+        return None
+    return round(position * seconds_per_acceptance)
+
+
+def interaction_estimated_wait_seconds(
+    *, interaction: Interaction, position: int | None = None
+) -> int | None:
+    """A rough wait for a waiting interaction (None when it is not waiting or the queue
+    took too few chats lately to tell). Pass `position` when it is already known."""
+    if position is None:
+        position = interaction_queue_position(interaction=interaction)
+    return estimated_wait_seconds(
+        position=position,
+        seconds_per_acceptance=queue_seconds_per_acceptance(queue_id=interaction.queue_id),
+    )

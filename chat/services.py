@@ -8,10 +8,12 @@ from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NotRequired, TypedDict
 
+from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
-from django.db.models import Q
+from django.db.models import F, Q
 from django.utils import timezone
 
+from chat import events
 from chat.models import (
     BotClient,
     Channel,
@@ -26,7 +28,6 @@ from chat.models import (
 from chat.selectors import channel_get_for_escalation, interaction_get_by_idempotency_key
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
 from routing.selectors import queue_for_escalation
-from routing.tasks import route_interaction
 
 logger = logging.getLogger(__name__)
 
@@ -244,6 +245,8 @@ def _escalation_write(
     token = _customer_token_create(interaction=interaction)
     # robust: the escalation is committed whatever the broker does; a queued interaction
     # that missed its task is still waiting in its queue, not lost.
+    from routing.tasks import route_interaction  # routing builds on chat: import late
+
     transaction.on_commit(partial(route_interaction.delay, interaction.pk), robust=True)
     return EscalationResult(interaction=interaction, customer_token=token, created=True)
 
@@ -281,3 +284,39 @@ def _customer_token_create(*, interaction: Interaction) -> str:
     token = token_new(CUSTOMER_TOKEN_PREFIX)
     CustomerToken.objects.create(interaction=interaction, token_hash=token_digest(token))
     return token
+
+
+def message_create(
+    *,
+    interaction: Interaction,
+    sender_kind: SenderKind,
+    text: str,
+    author: AbstractBaseUser | None = None,
+    author_name: str = "",
+    client_msg_id: str = "",
+    event: SystemEvent | str = "",
+    data: dict[str, Any] | None = None,
+) -> Message:
+    """Store one message with the interaction's next sequence number, then publish it
+    once the transaction commits. The only way messages are added after an escalation.
+
+    The sequence is taken by an UPDATE of the interaction row, which holds that row's
+    lock until commit, so two writers can never get the same number."""
+    with transaction.atomic():
+        Interaction.objects.filter(pk=interaction.pk).update(last_seq=F("last_seq") + 1)
+        seq = Interaction.objects.filter(pk=interaction.pk).values_list("last_seq", flat=True)[0]
+        # Keep the caller's copy current, so a later save() cannot write an old number.
+        interaction.last_seq = seq
+        message = Message.objects.create(
+            interaction=interaction,
+            seq=seq,
+            sender_kind=sender_kind,
+            author=author,
+            author_name=author_name,
+            text=text,
+            client_msg_id=client_msg_id,
+            event=event,
+            data=data or {},
+        )
+        events.message_created(message=message)
+    return message

@@ -10,6 +10,16 @@ app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Periodic work; each entry is a thin task that calls a service. The routing engine
-# adds its sweeper here.
-app.conf.beat_schedule = {}
+
+@app.on_after_finalize.connect
+def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
+    """Periodic work; each entry is a thin task that calls a service."""
+    from django.conf import settings
+
+    sender.conf.beat_schedule = {
+        "routing-sweep": {
+            "task": "routing.tasks.routing_sweep",
+            "schedule": float(settings.PORTAL["ROUTING_SWEEP_SECONDS"]),
+            "options": {"expires": settings.PORTAL["ROUTING_SWEEP_SECONDS"] * 3},
+        },
+    }

@@ -211,6 +211,7 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
+    "ENUM_NAME_OVERRIDES": {"InteractionStatusEnum": "chat.models.InteractionStatus"},
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from our own static files, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -228,6 +229,12 @@ PORTAL = {
     # Public base URL for links handed to customers (customer WebSocket URL); when
     # empty, the URL of the request is used.
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", ""),
+    # A CSR whose socket has been silent this long is set Offline and loses their offer.
+    "PRESENCE_GRACE_SECONDS": env_int("PRESENCE_GRACE_SECONDS", 30),
+    # An Offline CSR's active chats go back to the front of their queue after this long.
+    "ACTIVE_CHAT_GRACE_SECONDS": env_int("ACTIVE_CHAT_GRACE_SECONDS", 120),
+    # How often Celery beat runs the routing sweeper (expiry, presence, stranded chats).
+    "ROUTING_SWEEP_SECONDS": env_int("ROUTING_SWEEP_SECONDS", 2),
     # Seconds App Studio settings stay cached in each process before being re-read.
     "APP_STUDIO_CACHE_SECONDS": 300,
 }

@@ -14,5 +14,8 @@ CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test{os.getpid()}"
 CACHES["default"]["LOCATION"] = redis_url_with_db(REDIS_URL, 13)
 CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
 
-CELERY_TASK_ALWAYS_EAGER = False
+# Tasks run in the calling process: unit tests are about the logic. Tests of the
+# plumbing start a real worker (see tests/routing/test_worker.py).
+CELERY_TASK_ALWAYS_EAGER = True
+CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_STORE_EAGER_RESULT = False

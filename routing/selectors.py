@@ -1,9 +1,31 @@
-"""Reads of queues and intent rules."""
+"""Reads of queues, intent rules, CSR presence and the routing engine's candidates."""
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
+from django.db.models import Count, Min, Q, QuerySet
+from django.utils import timezone
 
-from chat.models import Channel
-from routing.models import IntentRule, Queue
+from chat.models import (
+    WAITING_INTERACTION_STATUSES,
+    Channel,
+    Interaction,
+    InteractionStatus,
+)
+from chat.selectors import QUEUE_ORDER, app_studio_settings_get
+from routing.models import (
+    AwayReason,
+    CSRProfile,
+    CSRStatus,
+    IntentRule,
+    Offer,
+    OfferStatus,
+    Queue,
+    QueueMembership,
+    RoutingStrategy,
+)
 
 
 def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: str) -> Queue:
@@ -56,3 +78,253 @@ def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: st
         f"'{channel.slug}' a default queue.",
         code="no_queue",
     )
+
+
+# --- Routing engine reads -------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One queue member as the routing engine saw them for one interaction."""
+
+    user_id: int
+    username: str
+    eligible: bool
+    reason: str  # why not eligible; empty when eligible
+    active_chats: int
+    capacity: int
+    idle_since: datetime | None
+    last_offered_at: datetime | None
+
+    def as_log(self) -> dict:
+        return {
+            "csr_id": self.user_id,
+            "username": self.username,
+            "eligible": self.eligible,
+            "reason": self.reason,
+            "active_chats": self.active_chats,
+            "capacity": self.capacity,
+        }
+
+
+def csr_capacity(*, profile: CSRProfile | None) -> int:
+    if profile is not None and profile.capacity:
+        return profile.capacity
+    return app_studio_settings_get().default_csr_capacity
+
+
+def csr_active_chat_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
+    rows = (
+        Interaction.objects.filter(status=InteractionStatus.ACTIVE, assigned_csr_id__in=user_ids)
+        .values("assigned_csr_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["assigned_csr_id"]: row["n"] for row in rows}
+
+
+def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
+    """Every member of the interaction's queue, each marked eligible or not, and why."""
+    memberships = list(
+        QueueMembership.objects.filter(queue_id=interaction.queue_id)
+        .select_related("user", "user__csr_profile")
+        .order_by("user_id")
+    )
+    user_ids = [m.user_id for m in memberships]
+    active = csr_active_chat_counts(user_ids=user_ids)
+    pending = set(
+        Offer.objects.filter(status=OfferStatus.PENDING, csr_id__in=user_ids).values_list(
+            "csr_id", flat=True
+        )
+    )
+    refused = dict(
+        Offer.objects.filter(
+            interaction_id=interaction.pk,
+            status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
+        ).values_list("csr_id", "status")
+    )
+    candidates = []
+    for membership in memberships:
+        user = membership.user
+        profile = getattr(user, "csr_profile", None)
+        capacity = csr_capacity(profile=profile)
+        busy = active.get(user.pk, 0)
+        reason = _ineligibility(
+            membership=membership,
+            profile=profile,
+            busy=busy,
+            capacity=capacity,
+            has_pending_offer=user.pk in pending,
+            refused_status=refused.get(user.pk),
+            is_current_owner=user.pk == interaction.assigned_csr_id,
+        )
+        candidates.append(
+            Candidate(
+                user_id=user.pk,
+                username=user.get_username(),
+                eligible=not reason,
+                reason=reason,
+                active_chats=busy,
+                capacity=capacity,
+                idle_since=profile.idle_since if profile else None,
+                last_offered_at=membership.last_offered_at,
+            )
+        )
+    return candidates
+
+
+def _ineligibility(
+    *,
+    membership: QueueMembership,
+    profile: CSRProfile | None,
+    busy: int,
+    capacity: int,
+    has_pending_offer: bool,
+    refused_status: str | None,
+    is_current_owner: bool,
+) -> str:
+    if not membership.user.is_active:
+        return "account disabled"
+    if not membership.joined:
+        return "has not joined the queue"
+    if profile is None or profile.status != CSRStatus.AVAILABLE:
+        status = profile.get_status_display() if profile else "Offline"
+        return f"not available ({status})"
+    if busy >= capacity:
+        return f"at capacity ({busy}/{capacity})"
+    if has_pending_offer:
+        return "already has a pending offer"
+    if refused_status == OfferStatus.DECLINED:
+        return "declined this chat"
+    if refused_status == OfferStatus.EXPIRED:
+        return "missed this chat"
+    if is_current_owner:
+        return "is transferring this chat"
+    return ""
+
+
+_FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def routing_rank(*, strategy: str, candidates: list[Candidate]) -> list[Candidate]:
+    """The eligible candidates, best first, by the queue's strategy."""
+    eligible = [c for c in candidates if c.eligible]
+
+    def idle(c: Candidate) -> datetime:
+        return c.idle_since or _FAR_PAST
+
+    if strategy == RoutingStrategy.LEAST_BUSY:
+        key = lambda c: (c.active_chats, idle(c), c.user_id)  # noqa: E731
+    elif strategy == RoutingStrategy.ROUND_ROBIN:
+        key = lambda c: (c.last_offered_at or _FAR_PAST, c.user_id)  # noqa: E731
+    else:
+        key = lambda c: (idle(c), c.user_id)  # noqa: E731
+    return sorted(eligible, key=key)
+
+
+def waiting_interactions(*, queue_ids: Iterable[int] | None = None) -> QuerySet[Interaction]:
+    """Queued interactions with no pending offer, in routing order."""
+    qs = Interaction.objects.filter(status=InteractionStatus.QUEUED, queue__active=True)
+    if queue_ids is not None:
+        qs = qs.filter(queue_id__in=list(queue_ids))
+    return qs.order_by(*QUEUE_ORDER)
+
+
+def queue_waiting_ids(*, queue_id: int) -> list[int]:
+    """Ids of the interactions waiting in a queue (queued or being offered), first first."""
+    return list(
+        Interaction.objects.filter(queue_id=queue_id, status__in=WAITING_INTERACTION_STATUSES)
+        .order_by(*QUEUE_ORDER)
+        .values_list("id", flat=True)
+    )
+
+
+def offer_timeout_seconds(*, queue: Queue) -> int:
+    return queue.offer_timeout_seconds or app_studio_settings_get().default_offer_timeout_seconds
+
+
+def queue_counts(*, queue: Queue, now: datetime | None = None) -> dict:
+    now = now or timezone.now()
+    waiting = Interaction.objects.filter(queue=queue, status__in=WAITING_INTERACTION_STATUSES)
+    summary = waiting.aggregate(n=Count("id"), oldest=Min("queued_at"))
+    oldest = summary["oldest"]
+    available = QueueMembership.objects.filter(
+        queue=queue, joined=True, user__csr_profile__status=CSRStatus.AVAILABLE
+    ).count()
+    return {
+        "id": queue.pk,
+        "slug": queue.slug,
+        "name": queue.name,
+        "waiting": summary["n"],
+        "longest_wait_seconds": int((now - oldest).total_seconds()) if oldest else 0,
+        "csrs_available": available,
+    }
+
+
+def csr_pending_offer(*, user_id: int) -> Offer | None:
+    return (
+        Offer.objects.filter(csr_id=user_id, status=OfferStatus.PENDING)
+        .select_related("interaction__customer", "interaction__channel", "queue", "transferred_by")
+        .first()
+    )
+
+
+def csr_memberships(*, user_id: int) -> list[QueueMembership]:
+    return list(
+        QueueMembership.objects.filter(user_id=user_id, queue__active=True)
+        .select_related("queue")
+        .order_by("-queue__priority", "queue__name")
+    )
+
+
+def away_reasons_selectable() -> list[AwayReason]:
+    return list(AwayReason.objects.filter(active=True, system=False))
+
+
+def transfer_targets_csrs(
+    *, interaction: Interaction, exclude_user_id: int, search: str = ""
+) -> list[dict]:
+    """CSRs who could take a transfer of this chat right now: Available, with room, and
+    not already considering another offer."""
+    from portal.roles import Role
+
+    profiles = (
+        CSRProfile.objects.filter(
+            status=CSRStatus.AVAILABLE,
+            user__is_active=True,
+            user__groups__name=Role.CSR.value,
+        )
+        .exclude(user_id=exclude_user_id)
+        .select_related("user")
+        .order_by("user__first_name", "user__username")
+    )
+    if search:
+        profiles = profiles.filter(
+            Q(user__username__icontains=search)
+            | Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+        )
+    profiles = list(profiles[:200])
+    user_ids = [p.user_id for p in profiles]
+    active = csr_active_chat_counts(user_ids=user_ids)
+    pending = set(
+        Offer.objects.filter(status=OfferStatus.PENDING, csr_id__in=user_ids).values_list(
+            "csr_id", flat=True
+        )
+    )
+    targets = []
+    for profile in profiles:
+        capacity = csr_capacity(profile=profile)
+        busy = active.get(profile.user_id, 0)
+        if busy >= capacity or profile.user_id in pending:
+            continue
+        user = profile.user
+        targets.append(
+            {
+                "id": user.pk,
+                "username": user.get_username(),
+                "name": user.get_full_name() or user.get_username(),
+                "active_chats": busy,
+                "capacity": capacity,
+            }
+        )
+    return targets

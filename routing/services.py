@@ -1,25 +1,705 @@
-"""State changes of the routing app."""
+"""State changes of the routing engine: presence, queue membership, offers, transfers.
+
+Every function here is one short transaction. Locks are always taken in the same order,
+interaction → offer → CSR profile, so concurrent calls cannot deadlock. Exactly one CSR
+wins an interaction: an offer changes state only from `pending`, under its row lock, and
+the database allows one pending offer per interaction and per CSR.
+Live events and follow-up routing are sent only after the transaction commits.
+"""
 
 import logging
+from datetime import timedelta
 
-from chat.models import Interaction
+from django.contrib.auth import get_user_model
+from django.contrib.auth.models import AbstractBaseUser
+from django.db import IntegrityError, transaction
+from django.utils import timezone
+
+from chat.models import Interaction, InteractionStatus, SenderKind, SystemEvent
+from chat.selectors import app_studio_settings_get
+from chat.services import message_create
+from routing import events
+from routing.models import (
+    DISCONNECTED_REASON_CODE,
+    MISSED_OFFERS_REASON_CODE,
+    AwayReason,
+    CSRProfile,
+    CSRStatus,
+    Offer,
+    OfferStatus,
+    Queue,
+    QueueMembership,
+    RoutingDecision,
+)
+from routing.selectors import (
+    csr_active_chat_counts,
+    csr_capacity,
+    offer_timeout_seconds,
+    routing_candidates,
+    routing_rank,
+    waiting_interactions,
+)
 
 logger = logging.getLogger(__name__)
 
+User = get_user_model()
 
-def interaction_route(*, interaction_id: int) -> None:
-    """Offer a waiting interaction to an eligible CSR.
+CHAT_UNAVAILABLE = "This chat is no longer available."
 
-    Placeholder: the routing engine (a later issue) replaces this function. Until then
-    it only loads the interaction and logs that it waits in its queue.
-    """
-    interaction = Interaction.objects.select_related("queue").filter(pk=interaction_id).first()
-    if interaction is None:
-        logger.warning("Interaction %s to route no longer exists", interaction_id)
-        return
-    logger.info(
-        "Interaction %s (%s) waits in queue %s for the routing engine",
-        interaction.pk,
-        interaction.status,
-        interaction.queue.slug,
+
+class RoutingError(Exception):
+    """A refused routing request, with a code for machines and a message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+def _display_name(user: AbstractBaseUser) -> str:
+    return user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+
+
+def _route_after_commit(*, interaction_id: int | None = None, csr_id: int | None = None) -> None:
+    from routing import tasks
+
+    if interaction_id is not None:
+        transaction.on_commit(lambda: tasks.route_interaction.delay(interaction_id))
+    if csr_id is not None:
+        transaction.on_commit(lambda: tasks.route_for_csr.delay(csr_id))
+
+
+# --- Presence -------------------------------------------------------------------------
+
+SYSTEM_AWAY_REASONS = {
+    MISSED_OFFERS_REASON_CODE: "Missed offers",
+    DISCONNECTED_REASON_CODE: "Disconnected",
+}
+
+
+def _system_away_reason(code: str) -> AwayReason:
+    """The portal's own Away reasons (made by a migration; recreated if deleted)."""
+    reason, _ = AwayReason.objects.get_or_create(
+        code=code, defaults={"label": SYSTEM_AWAY_REASONS[code], "system": True}
     )
+    return reason
+
+
+def csr_profile_ensure(*, user: AbstractBaseUser) -> CSRProfile:
+    profile, _ = CSRProfile.objects.get_or_create(user=user)
+    return profile
+
+
+def _lock_profile(user_id: int) -> CSRProfile:
+    CSRProfile.objects.get_or_create(user_id=user_id)
+    return (
+        CSRProfile.objects.select_for_update(of=("self",))
+        .select_related("away_reason")
+        .get(user_id=user_id)
+    )
+
+
+@transaction.atomic
+def csr_status_set(
+    *, user: AbstractBaseUser, status: str, away_reason_code: str = ""
+) -> CSRProfile:
+    """Set a CSR Available, Away (with a reason) or Offline."""
+    if status not in CSRStatus.values:
+        raise RoutingError(
+            "bad_status", f"Unknown status '{status}': use available, away or offline."
+        )
+    reason = None
+    if status == CSRStatus.AWAY:
+        if not away_reason_code:
+            raise RoutingError("reason_required", "Choose a reason for being Away.")
+        reason = AwayReason.objects.filter(code=away_reason_code, active=True, system=False).first()
+        if reason is None:
+            raise RoutingError("bad_reason", f"Unknown Away reason '{away_reason_code}'.")
+    return _status_change(user_id=user.pk, status=status, reason=reason)
+
+
+def _status_change(
+    *, user_id: int, status: str, reason: AwayReason | None, note: str = ""
+) -> CSRProfile:
+    """Change status inside the caller's transaction; withdraw the pending offer when the
+    CSR stops being Available."""
+    now = timezone.now()
+    pending = _pending_offer_of(user_id) if status != CSRStatus.AVAILABLE else None
+    if pending is not None:
+        _withdraw(pending, reason="You are no longer Available.")
+    profile = _lock_profile(user_id)
+    was = profile.status
+    profile.status = status
+    profile.away_reason = reason if status == CSRStatus.AWAY else None
+    profile.status_changed_at = now
+    if status == CSRStatus.AVAILABLE:
+        profile.missed_in_a_row = 0
+        profile.last_heartbeat_at = now
+        if was != CSRStatus.AVAILABLE:
+            profile.idle_since = now
+    profile.save()
+    events.status_changed(profile=profile, note=note)
+    if status == CSRStatus.AVAILABLE:
+        _route_after_commit(csr_id=user_id)
+    return profile
+
+
+def _pending_offer_of(user_id: int) -> Offer | None:
+    offer = Offer.objects.filter(csr_id=user_id, status=OfferStatus.PENDING).first()
+    if offer is None:
+        return None
+    Interaction.objects.select_for_update().get(pk=offer.interaction_id)
+    return Offer.objects.select_for_update().get(pk=offer.pk)
+
+
+def csr_heartbeat(*, user: AbstractBaseUser) -> None:
+    """Record a sign of life from the CSR's socket (one UPDATE, no lock)."""
+    updated = CSRProfile.objects.filter(user_id=user.pk).update(last_heartbeat_at=timezone.now())
+    if not updated:
+        CSRProfile.objects.get_or_create(
+            user_id=user.pk, defaults={"last_heartbeat_at": timezone.now()}
+        )
+
+
+@transaction.atomic
+def csr_queue_join(*, user: AbstractBaseUser, queue: Queue) -> QueueMembership:
+    membership = (
+        QueueMembership.objects.select_for_update().filter(user_id=user.pk, queue=queue).first()
+    )
+    if membership is None or not queue.active:
+        raise RoutingError(
+            "queue_not_allowed", f"You may not join the {queue.name} queue: ask an administrator."
+        )
+    if not membership.joined:
+        membership.joined = True
+        membership.joined_at = timezone.now()
+        membership.save(update_fields=["joined", "joined_at"])
+        _route_after_commit(csr_id=user.pk)
+    events.memberships_changed(user_id=user.pk)
+    return membership
+
+
+@transaction.atomic
+def csr_queue_leave(*, user: AbstractBaseUser, queue: Queue) -> QueueMembership:
+    membership = (
+        QueueMembership.objects.select_for_update().filter(user_id=user.pk, queue=queue).first()
+    )
+    if membership is None:
+        raise RoutingError("queue_not_allowed", f"You are not a member of the {queue.name} queue.")
+    membership.joined = False
+    membership.save(update_fields=["joined"])
+    events.memberships_changed(user_id=user.pk)
+    return membership
+
+
+def presence_sweep(*, now=None) -> dict[str, int]:
+    """Set CSRs whose socket fell silent Offline, then give their chats back to the queue
+    once the longer grace has passed too."""
+    from django.conf import settings
+
+    now = now or timezone.now()
+    grace = timedelta(seconds=settings.PORTAL["PRESENCE_GRACE_SECONDS"])
+    chat_grace = timedelta(seconds=settings.PORTAL["ACTIVE_CHAT_GRACE_SECONDS"])
+    silent = list(
+        CSRProfile.objects.exclude(status=CSRStatus.OFFLINE)
+        .filter(last_heartbeat_at__lt=now - grace)
+        .values_list("user_id", flat=True)
+    ) + list(
+        CSRProfile.objects.exclude(status=CSRStatus.OFFLINE)
+        .filter(last_heartbeat_at__isnull=True, status_changed_at__lt=now - grace)
+        .values_list("user_id", flat=True)
+    )
+    for user_id in silent:
+        with transaction.atomic():
+            profile = _lock_profile(user_id)
+            alive = profile.last_heartbeat_at and profile.last_heartbeat_at >= now - grace
+            if profile.status == CSRStatus.OFFLINE or alive:
+                continue
+            reason = _system_away_reason(DISCONNECTED_REASON_CODE)
+            _status_change(
+                user_id=user_id,
+                status=CSRStatus.OFFLINE,
+                reason=reason,
+                note="You were set Offline because your connection was lost.",
+            )
+    stranded = list(
+        Interaction.objects.filter(
+            status=InteractionStatus.ACTIVE,
+            assigned_csr__csr_profile__status=CSRStatus.OFFLINE,
+            assigned_csr__csr_profile__status_changed_at__lt=now - chat_grace,
+        ).values_list("id", flat=True)
+    )
+    for interaction_id in stranded:
+        interaction_requeue_lost_csr(interaction_id=interaction_id)
+    return {"set_offline": len(silent), "requeued": len(stranded)}
+
+
+@transaction.atomic
+def interaction_requeue_lost_csr(*, interaction_id: int) -> bool:
+    """Put an active chat whose CSR went Offline back at the front of its queue."""
+    interaction = Interaction.objects.select_for_update().get(pk=interaction_id)
+    if interaction.status != InteractionStatus.ACTIVE or interaction.assigned_csr is None:
+        return False
+    profile = CSRProfile.objects.filter(user_id=interaction.assigned_csr_id).first()
+    if profile is None or profile.status != CSRStatus.OFFLINE:
+        return False
+    csr = interaction.assigned_csr
+    _requeue(interaction, at_front=True)
+    interaction.assigned_csr = None
+    interaction.save()
+    message_create(
+        interaction=interaction,
+        sender_kind=SenderKind.SYSTEM,
+        text=f"{_display_name(csr)} lost connection; the chat is back in the "
+        f"{interaction.queue.name} queue.",
+        event=SystemEvent.REQUEUED,
+    )
+    events.chat_revoked(user_id=csr.pk, interaction_id=interaction.pk, reason="connection lost")
+    _route_after_commit(interaction_id=interaction.pk)
+    return True
+
+
+# --- Routing --------------------------------------------------------------------------
+
+
+def _requeue(interaction: Interaction, *, at_front: bool) -> None:
+    interaction.status = InteractionStatus.QUEUED
+    interaction.offered_at = None
+    interaction.at_front = at_front or interaction.at_front
+    if not at_front:
+        interaction.queued_at = timezone.now()
+
+
+def interaction_route(*, interaction_id: int) -> Offer | None:
+    """Offer a queued interaction to the best eligible CSR of its queue, if there is one."""
+    with transaction.atomic():
+        interaction = (
+            Interaction.objects.select_for_update(skip_locked=True, of=("self",))
+            .select_related("queue")
+            .filter(pk=interaction_id)
+            .first()
+        )
+        if interaction is None or interaction.status != InteractionStatus.QUEUED:
+            return None
+        if not interaction.queue.active:
+            return None
+        return _offer_to_best(interaction)
+
+
+def _offer_to_best(interaction: Interaction) -> Offer | None:
+    candidates = routing_candidates(interaction=interaction)
+    ranked = routing_rank(strategy=interaction.queue.strategy, candidates=candidates)
+    for candidate in ranked:
+        try:
+            with transaction.atomic():
+                offer = _offer_create(
+                    interaction=interaction,
+                    csr_id=candidate.user_id,
+                    transferred_by_id=interaction.transferred_by_id,
+                    note=interaction.transfer_note,
+                )
+        except IntegrityError:
+            # Someone else gave this CSR an offer a moment ago: try the next one.
+            continue
+        _log_decision(interaction, candidates, chosen=candidate.user_id)
+        return offer
+    _log_decision(interaction, candidates, chosen=None)
+    return None
+
+
+def _offer_create(
+    *,
+    interaction: Interaction,
+    csr_id: int,
+    transferred_by_id: int | None = None,
+    note: str = "",
+    direct: bool = False,
+) -> Offer:
+    now = timezone.now()
+    timeout = offer_timeout_seconds(queue=interaction.queue)
+    offer = Offer.objects.create(
+        interaction=interaction,
+        csr_id=csr_id,
+        queue=interaction.queue,
+        transferred_by_id=transferred_by_id,
+        note=note,
+        direct=direct,
+        created_at=now,
+        expires_at=now + timedelta(seconds=timeout),
+    )
+    interaction.status = InteractionStatus.OFFERED
+    interaction.offered_at = now
+    interaction.save(update_fields=["status", "offered_at"])
+    QueueMembership.objects.filter(user_id=csr_id, queue=interaction.queue).update(
+        last_offered_at=now
+    )
+    events.offer_made(offer=offer)
+    from routing import tasks
+
+    transaction.on_commit(
+        lambda: tasks.offer_expire.apply_async((offer.pk,), countdown=timeout + 0.5)
+    )
+    return offer
+
+
+def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -> None:
+    if chosen is not None:
+        name = next(c.username for c in candidates if c.user_id == chosen)
+        summary = f"Offered to {name} ({interaction.queue.get_strategy_display()})."
+    elif not candidates:
+        summary = "No CSR is a member of this queue."
+    else:
+        summary = "No eligible CSR; waiting in the queue."
+    RoutingDecision.objects.create(
+        interaction=interaction,
+        queue=interaction.queue,
+        strategy=interaction.queue.strategy,
+        chosen_id=chosen,
+        candidates=[c.as_log() for c in candidates],
+        summary=summary,
+    )
+
+
+def route_waiting(*, queue_ids: list[int] | None = None, limit: int = 500) -> int:
+    """Route waiting interactions in order until the queues run out of free CSRs."""
+    offered = 0
+    exhausted: set[int] = set()
+    for interaction_id, queue_id in waiting_interactions(queue_ids=queue_ids).values_list(
+        "id", "queue_id"
+    )[:limit]:
+        if queue_id in exhausted:
+            continue
+        if interaction_route(interaction_id=interaction_id) is not None:
+            offered += 1
+        elif Interaction.objects.filter(
+            pk=interaction_id, status=InteractionStatus.QUEUED
+        ).exists():
+            # Nobody can take the head of this queue, so nobody can take the rest.
+            exhausted.add(queue_id)
+    return offered
+
+
+def route_for_csr(*, user_id: int) -> int:
+    """A CSR has room: route the waiting chats of the queues they joined."""
+    queue_ids = list(
+        QueueMembership.objects.filter(user_id=user_id, joined=True).values_list(
+            "queue_id", flat=True
+        )
+    )
+    return route_waiting(queue_ids=queue_ids) if queue_ids else 0
+
+
+# --- Offers ---------------------------------------------------------------------------
+
+
+def _lock_offer_and_interaction(offer_id: int) -> tuple[Offer, Interaction]:
+    interaction_id = (
+        Offer.objects.filter(pk=offer_id).values_list("interaction_id", flat=True).first()
+    )
+    if interaction_id is None:
+        raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
+    interaction = (
+        Interaction.objects.select_for_update(of=("self",))
+        .select_related("queue")
+        .get(pk=interaction_id)
+    )
+    offer = Offer.objects.select_for_update(of=("self",)).select_related("csr").get(pk=offer_id)
+    return offer, interaction
+
+
+@transaction.atomic
+def offer_accept(*, offer_id: int, user: AbstractBaseUser) -> Interaction:
+    """The CSR takes the chat; exactly one acceptance can ever succeed."""
+    offer, interaction = _lock_offer_and_interaction(offer_id)
+    if offer.csr_id != user.pk:
+        raise RoutingError("not_your_offer", "This offer was made to another CSR.")
+    now = timezone.now()
+    if (
+        offer.status != OfferStatus.PENDING
+        or offer.expires_at <= now
+        or interaction.status != InteractionStatus.OFFERED
+    ):
+        raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
+    offer.status = OfferStatus.ACCEPTED
+    offer.responded_at = now
+    offer.save(update_fields=["status", "responded_at"])
+    previous_csr_id = interaction.assigned_csr_id
+    interaction.status = InteractionStatus.ACTIVE
+    interaction.assigned_csr = user
+    interaction.at_front = False
+    interaction.transferred_by = None
+    interaction.transfer_note = ""
+    interaction.accepted_at = now
+    interaction.save()
+    profile = _lock_profile(user.pk)
+    profile.missed_in_a_row = 0
+    profile.save(update_fields=["missed_in_a_row"])
+    message_create(
+        interaction=interaction,
+        sender_kind=SenderKind.SYSTEM,
+        text=f"{_display_name(user)} joined the chat",
+        event=SystemEvent.JOINED,
+        data={"csr": _display_name(user), "csr_id": user.pk},
+    )
+    if previous_csr_id and previous_csr_id != user.pk:
+        events.chat_revoked(
+            user_id=previous_csr_id,
+            interaction_id=interaction.pk,
+            reason=f"transferred to {_display_name(user)}",
+        )
+    events.offer_closed(offer=offer, reason="accepted")
+    events.queue_changed(queue_id=interaction.queue_id)
+    # One pending offer at a time held the CSR back; with room left, offer the next.
+    _route_after_commit(csr_id=user.pk)
+    return interaction
+
+
+@transaction.atomic
+def offer_decline(*, offer_id: int, user: AbstractBaseUser, reason: str = "") -> Offer:
+    offer, interaction = _lock_offer_and_interaction(offer_id)
+    if offer.csr_id != user.pk:
+        raise RoutingError("not_your_offer", "This offer was made to another CSR.")
+    if offer.status != OfferStatus.PENDING:
+        raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
+    reason = reason.strip()[:200]
+    offer.status = OfferStatus.DECLINED
+    offer.responded_at = timezone.now()
+    offer.reason = reason
+    offer.save(update_fields=["status", "responded_at", "reason"])
+    profile = _lock_profile(user.pk)
+    profile.missed_in_a_row = 0
+    profile.save(update_fields=["missed_in_a_row"])
+    _offer_failed(offer, interaction, verb="declined")
+    events.offer_closed(offer=offer, reason="declined")
+    _route_after_commit(csr_id=user.pk)
+    return offer
+
+
+@transaction.atomic
+def offer_expire(*, offer_id: int) -> bool:
+    """An unattended offer times out; the CSR may be set Away after too many in a row."""
+    try:
+        offer, interaction = _lock_offer_and_interaction(offer_id)
+    except RoutingError:
+        return False
+    if offer.status != OfferStatus.PENDING or offer.expires_at > timezone.now():
+        return False
+    offer.status = OfferStatus.EXPIRED
+    offer.responded_at = timezone.now()
+    offer.save(update_fields=["status", "responded_at"])
+    _offer_failed(offer, interaction, verb="did not answer")
+    events.offer_closed(offer=offer, reason="expired")
+    profile = _lock_profile(offer.csr_id)
+    profile.missed_in_a_row += 1
+    profile.save(update_fields=["missed_in_a_row"])
+    limit = app_studio_settings_get().missed_offers_before_away
+    if profile.missed_in_a_row >= limit and profile.status == CSRStatus.AVAILABLE:
+        _status_change(
+            user_id=offer.csr_id,
+            status=CSRStatus.AWAY,
+            reason=_system_away_reason(MISSED_OFFERS_REASON_CODE),
+            note=f"You were set Away after missing {profile.missed_in_a_row} chats in a row.",
+        )
+    return True
+
+
+def offers_expire_overdue(*, now=None) -> int:
+    now = now or timezone.now()
+    ids = list(
+        Offer.objects.filter(status=OfferStatus.PENDING, expires_at__lte=now).values_list(
+            "id", flat=True
+        )
+    )
+    return sum(offer_expire(offer_id=offer_id) for offer_id in ids)
+
+
+def _offer_failed(offer: Offer, interaction: Interaction, *, verb: str) -> None:
+    """Put the interaction back in line after a declined, unanswered or withdrawn offer.
+    A transfer to a named CSR that fails goes back to its queue at the front."""
+    if interaction.status != InteractionStatus.OFFERED:
+        return
+    _requeue(interaction, at_front=offer.direct)
+    interaction.save()
+    if offer.direct:
+        message_create(
+            interaction=interaction,
+            sender_kind=SenderKind.SYSTEM,
+            text=f"{_display_name(offer.csr)} {verb} the transfer; the chat is back in the "
+            f"{interaction.queue.name} queue.",
+            event=SystemEvent.REQUEUED,
+        )
+    _route_after_commit(interaction_id=interaction.pk)
+
+
+def _withdraw(offer: Offer, *, reason: str) -> None:
+    """Withdraw a pending offer inside the caller's transaction (rows already locked)."""
+    offer.status = OfferStatus.WITHDRAWN
+    offer.responded_at = timezone.now()
+    offer.reason = reason[:200]
+    offer.save(update_fields=["status", "responded_at", "reason"])
+    events.offer_closed(offer=offer, reason="withdrawn", message=reason)
+    interaction = offer.interaction
+    if interaction.status == InteractionStatus.OFFERED:
+        _offer_failed(offer, interaction, verb="could not take")
+
+
+@transaction.atomic
+def interaction_abandon(*, interaction_id: int, reason: str = "The customer left.") -> bool:
+    """The customer left before a CSR accepted: withdraw any offer and close it."""
+    interaction = Interaction.objects.select_for_update().get(pk=interaction_id)
+    if interaction.status not in (InteractionStatus.QUEUED, InteractionStatus.OFFERED):
+        return False
+    pending = (
+        Offer.objects.select_for_update()
+        .filter(interaction=interaction, status=OfferStatus.PENDING)
+        .first()
+    )
+    if pending is not None:
+        pending.status = OfferStatus.WITHDRAWN
+        pending.responded_at = timezone.now()
+        pending.reason = reason[:200]
+        pending.save(update_fields=["status", "responded_at", "reason"])
+        events.offer_closed(offer=pending, reason="withdrawn", message=reason)
+        _route_after_commit(csr_id=pending.csr_id)
+    interaction.status = InteractionStatus.ABANDONED
+    interaction.ended_at = timezone.now()
+    interaction.save(update_fields=["status", "ended_at"])
+    message_create(
+        interaction=interaction,
+        sender_kind=SenderKind.SYSTEM,
+        text="The customer left before a CSR joined.",
+        event=SystemEvent.ABANDONED,
+    )
+    events.queue_changed(queue_id=interaction.queue_id)
+    return True
+
+
+# --- Transfers ------------------------------------------------------------------------
+
+
+def _lock_own_active(interaction_id: int, user: AbstractBaseUser) -> Interaction:
+    interaction = (
+        Interaction.objects.select_for_update(of=("self",))
+        .select_related("queue")
+        .filter(pk=interaction_id)
+        .first()
+    )
+    if interaction is None or interaction.assigned_csr_id != user.pk:
+        raise RoutingError("not_your_chat", "You are not handling this chat.")
+    if interaction.status != InteractionStatus.ACTIVE:
+        raise RoutingError("not_active", "Only an active chat can be transferred.")
+    return interaction
+
+
+@transaction.atomic
+def interaction_transfer_to_queue(
+    *, interaction_id: int, user: AbstractBaseUser, queue: Queue, note: str = ""
+) -> Interaction:
+    """Re-queue the chat at the front of `queue`, with the note for whoever takes it.
+    The CSR keeps the conversation until another CSR accepts."""
+    interaction = _lock_own_active(interaction_id, user)
+    if not queue.active:
+        raise RoutingError("queue_inactive", f"The {queue.name} queue is not taking chats.")
+    note = note.strip()[:1000]
+    from_queue_id = interaction.queue_id
+    interaction.queue = queue
+    interaction.transferred_by = user
+    interaction.transfer_note = note
+    _requeue(interaction, at_front=True)
+    interaction.queued_at = timezone.now()
+    interaction.save()
+    text = f"Transferred to {queue.name} by {_display_name(user)}"
+    message_create(
+        interaction=interaction,
+        sender_kind=SenderKind.SYSTEM,
+        text=f"{text}: {note}" if note else text,
+        event=SystemEvent.TRANSFERRED,
+        data={"to_queue": queue.name, "by": _display_name(user), "note": note},
+    )
+    events.queue_changed(queue_id=from_queue_id)
+    _route_after_commit(interaction_id=interaction.pk, csr_id=user.pk)
+    return interaction
+
+
+@transaction.atomic
+def interaction_transfer_to_csr(
+    *, interaction_id: int, user: AbstractBaseUser, target: AbstractBaseUser, note: str = ""
+) -> Offer:
+    """Offer the chat to one CSR who is Available with room; on decline or timeout it goes
+    back to the queue at the front."""
+    interaction = _lock_own_active(interaction_id, user)
+    if target.pk == user.pk:
+        raise RoutingError("bad_target", "You cannot transfer a chat to yourself.")
+    problem = transfer_target_problem(target=target)
+    if problem:
+        raise RoutingError("target_unavailable", f"{_display_name(target)} {problem}.")
+    note = note.strip()[:1000]
+    interaction.transferred_by = user
+    interaction.transfer_note = note
+    interaction.save(update_fields=["transferred_by", "transfer_note"])
+    try:
+        with transaction.atomic():
+            offer = _offer_create(
+                interaction=interaction,
+                csr_id=target.pk,
+                transferred_by_id=user.pk,
+                note=note,
+                direct=True,
+            )
+    except IntegrityError:
+        raise RoutingError(
+            "target_unavailable", f"{_display_name(target)} is already considering another chat."
+        ) from None
+    text = f"Transfer to {_display_name(target)} requested by {_display_name(user)}"
+    message_create(
+        interaction=interaction,
+        sender_kind=SenderKind.SYSTEM,
+        text=f"{text}: {note}" if note else text,
+        event=SystemEvent.TRANSFERRED,
+        data={"to_csr": _display_name(target), "by": _display_name(user), "note": note},
+    )
+    _route_after_commit(csr_id=user.pk)
+    return offer
+
+
+def transfer_target_problem(*, target: AbstractBaseUser) -> str:
+    """Why `target` cannot take a transferred chat right now, or "" when they can."""
+    from portal.roles import is_csr
+
+    if not target.is_active or not is_csr(target):
+        return "is not a CSR"
+    profile = CSRProfile.objects.filter(user_id=target.pk).first()
+    if profile is None or profile.status != CSRStatus.AVAILABLE:
+        status = profile.get_status_display() if profile else "Offline"
+        return f"is not available ({status})"
+    busy = csr_active_chat_counts(user_ids=[target.pk]).get(target.pk, 0)
+    capacity = csr_capacity(profile=profile)
+    if busy >= capacity:
+        return f"has no room for another chat ({busy}/{capacity})"
+    if Offer.objects.filter(csr_id=target.pk, status=OfferStatus.PENDING).exists():
+        return "is already considering another chat"
+    return ""
+
+
+# --- The sweeper ----------------------------------------------------------------------
+
+SWEEP_LOCK_KEY = "routing-sweep-lock"
+
+
+def routing_sweep() -> dict[str, int] | None:
+    """Expire overdue offers, enforce presence, route everything waiting and refresh the
+    queue counts. One sweep at a time across all workers; a sweep that finds another
+    running skips."""
+    from django.core.cache import cache
+
+    if not cache.add(SWEEP_LOCK_KEY, "1", timeout=30):
+        return None
+    try:
+        expired = offers_expire_overdue()
+        presence = presence_sweep()
+        offered = route_waiting()
+        for queue_id in Queue.objects.filter(active=True).values_list("id", flat=True):
+            events.queue_state_publish(queue_id=queue_id)
+        return {"expired": expired, "offered": offered, **presence}
+    finally:
+        cache.delete(SWEEP_LOCK_KEY)

@@ -1,11 +1,33 @@
-"""Celery tasks of the routing app: thin entry points that call services."""
+"""Celery entry points of the routing engine: each loads ids and calls one service."""
 
 from celery import shared_task
 
-from routing.services import interaction_route
+from routing import services
+from routing.events import queue_state_publish
 
 
 @shared_task(ignore_result=True)
 def route_interaction(interaction_id: int) -> None:
-    """Route one interaction; queued after the escalation that created it commits."""
-    interaction_route(interaction_id=interaction_id)
+    services.interaction_route(interaction_id=interaction_id)
+
+
+@shared_task(ignore_result=True)
+def route_for_csr(user_id: int) -> None:
+    services.route_for_csr(user_id=user_id)
+
+
+@shared_task(ignore_result=True)
+def offer_expire(offer_id: int) -> None:
+    services.offer_expire(offer_id=offer_id)
+
+
+@shared_task(ignore_result=True)
+def queue_state_publish_task(queue_id: int) -> None:
+    queue_state_publish(queue_id=queue_id)
+
+
+@shared_task(ignore_result=True, expires=10)
+def routing_sweep() -> None:
+    """Beat runs this every few seconds, so a lost task or a killed worker delays
+    routing by one sweep at most."""
+    services.routing_sweep()

@@ -45,6 +45,14 @@ WAIT_FIELD = serializers.IntegerField(min_value=0, allow_null=True)
 # --- Pieces shared by the two endpoints ---------------------------------------------
 
 
+def _position(context: dict, interaction: Interaction) -> int | None:
+    """The interaction's queue position, read once per response."""
+    positions = context.setdefault("_positions", {})
+    if interaction.pk not in positions:
+        positions[interaction.pk] = interaction_queue_position(interaction=interaction)
+    return positions[interaction.pk]
+
+
 class QueueRefSerializer(serializers.Serializer):
     slug = serializers.SlugField()
     name = serializers.CharField()
@@ -226,8 +234,8 @@ class EscalationCreateApi(APIView):
             help_text="1-based place among the chats waiting in the queue; null when not waiting."
         )
         estimated_wait_seconds = serializers.SerializerMethodField(
-            help_text="Mean wait of the queue's chats accepted in the last 30 minutes; null "
-            "when there are none."
+            help_text="Position × the seconds between chats taken from the queue over the "
+            "last hour; null when too few were taken to tell."
         )
         customer_token = serializers.CharField(
             help_text="Lets the customer's widget join the chat. Shown once; a replay returns "
@@ -243,11 +251,13 @@ class EscalationCreateApi(APIView):
 
         @extend_schema_field(POSITION_FIELD)
         def get_position(self, result: EscalationResult) -> int | None:
-            return interaction_queue_position(interaction=result.interaction)
+            return _position(self.context, result.interaction)
 
         @extend_schema_field(WAIT_FIELD)
         def get_estimated_wait_seconds(self, result: EscalationResult) -> int | None:
-            return interaction_estimated_wait_seconds(interaction=result.interaction)
+            return interaction_estimated_wait_seconds(
+                interaction=result.interaction, position=_position(self.context, result.interaction)
+            )
 
         @extend_schema_field(OpenApiTypes.URI)
         def get_customer_ws_url(self, result: EscalationResult) -> str:
@@ -376,8 +386,8 @@ class EscalationDetailApi(APIView):
             help_text="1-based place among the chats waiting in the queue; null when not waiting."
         )
         estimated_wait_seconds = serializers.SerializerMethodField(
-            help_text="Mean wait of the queue's chats accepted in the last 30 minutes; null "
-            "when not waiting or there are none."
+            help_text="Position × the seconds between chats taken from the queue over the "
+            "last hour; null when not waiting or too few were taken to tell."
         )
         assigned_csr = serializers.SerializerMethodField(
             help_text="Display name of the CSR handling the chat; null when none."
@@ -393,11 +403,13 @@ class EscalationDetailApi(APIView):
 
         @extend_schema_field(POSITION_FIELD)
         def get_position(self, interaction: Interaction) -> int | None:
-            return interaction_queue_position(interaction=interaction)
+            return _position(self.context, interaction)
 
         @extend_schema_field(WAIT_FIELD)
         def get_estimated_wait_seconds(self, interaction: Interaction) -> int | None:
-            return interaction_estimated_wait_seconds(interaction=interaction)
+            return interaction_estimated_wait_seconds(
+                interaction=interaction, position=_position(self.context, interaction)
+            )
 
         @extend_schema_field(serializers.CharField(allow_null=True))
         def get_assigned_csr(self, interaction: Interaction) -> str | None:

@@ -25,6 +25,7 @@ from chat.models import (
     SystemEvent,
 )
 from chat.tokens import token_digest
+from routing.models import RoutingDecision
 from tests.chat.conftest import ESCALATIONS_URL
 from tests.factories import (
     channel_factory,
@@ -202,24 +203,22 @@ def test_minimal_escalation_needs_only_channel_and_customer(bot):
 
 
 def test_routing_task_is_queued_after_commit(
-    bot, escalation_body, celery_eager, caplog, django_capture_on_commit_callbacks
+    bot, escalation_body, celery_eager, django_capture_on_commit_callbacks
 ):
     """The routing task for the new interaction is queued only once the escalation
     commits, and it routes that interaction."""
-    caplog.set_level(logging.INFO, logger="routing.services")
-
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = bot.escalate(escalation_body())
 
     assert response.status_code == 201
     interaction_id = response.json()["id"]
     assert len(callbacks) == 1
-    routed = f"Interaction {interaction_id} (queued) waits in queue"
-    assert not any(routed in record.getMessage() for record in caplog.records)
+    assert not RoutingDecision.objects.filter(interaction_id=interaction_id).exists()
 
     callbacks[0]()  # the commit
 
-    assert any(routed in record.getMessage() for record in caplog.records)
+    decision = RoutingDecision.objects.get(interaction_id=interaction_id)
+    assert decision.summary == "No CSR is a member of this queue."
 
 
 def test_escalation_query_count_is_pinned(bot, escalation_body, django_assert_num_queries):
@@ -800,17 +799,17 @@ def test_status_shows_position_and_assigned_csr(bot, escalation_body):
 
 
 def test_status_estimates_the_wait_from_recent_accepted_chats(bot, escalation_body):
-    """estimated_wait_seconds is the mean wait of the queue's chats accepted in the last
-    30 minutes."""
+    """estimated_wait_seconds is the position times the seconds between chats taken
+    from the queue over the last hour."""
     now = timezone.now()
     queue = bot.channel.default_queue
-    for waited in (60, 120):
+    for accepted_ago in (310, 210, 110):  # one chat taken every 100 s
         interaction_factory(
             channel=bot.channel,
             queue=queue,
             status=InteractionStatus.ACTIVE,
-            queued_at=now - timedelta(seconds=waited + 10),
-            accepted_at=now - timedelta(seconds=10),
+            queued_at=now - timedelta(seconds=accepted_ago + 30),
+            accepted_at=now - timedelta(seconds=accepted_ago),
         )
     interaction_factory(  # accepted too long ago to count
         channel=bot.channel,
@@ -821,9 +820,12 @@ def test_status_estimates_the_wait_from_recent_accepted_chats(bot, escalation_bo
     )
 
     created = bot.escalate(escalation_body()).json()
+    second = bot.escalate(escalation_body()).json()
 
-    assert created["estimated_wait_seconds"] == 90
-    assert bot.status_of(created["id"]).json()["estimated_wait_seconds"] == 90
+    assert created["estimated_wait_seconds"] == 100
+    assert bot.status_of(created["id"]).json()["estimated_wait_seconds"] == 100
+    assert second["position"] == 2
+    assert second["estimated_wait_seconds"] == 200
 
 
 def test_another_clients_escalation_is_not_found(bot, bot_factory, escalation_body):

@@ -1,7 +1,6 @@
 """Escalation services and selectors: the atomic write, idempotency, the queue position,
 last_used_at, and the routing task's entry point."""
 
-import logging
 from datetime import timedelta
 
 import pytest
@@ -16,6 +15,7 @@ from chat.services import (
     escalation_create,
     escalation_fingerprint,
 )
+from routing.models import RoutingDecision
 from routing.tasks import route_interaction
 from tests.factories import (
     bot_client_factory,
@@ -190,15 +190,14 @@ def test_queue_position_follows_routing_order():
     }
 
 
-def test_routing_task_routes_the_interaction(client_and_channel, caplog):
-    """The task calls the routing service, which (until the engine lands) logs that the
-    interaction waits; a vanished interaction is only a warning."""
+def test_routing_task_routes_the_interaction(client_and_channel):
+    """The task calls the routing engine, which records its decision; a vanished
+    interaction is ignored."""
     client, _ = client_and_channel
     interaction = escalate(client).interaction
-    caplog.set_level(logging.INFO, logger="routing.services")
 
     route_interaction(interaction.pk)
     route_interaction(interaction.pk + 1000)
 
-    assert f"Interaction {interaction.pk} (queued) waits in queue" in caplog.text
-    assert f"Interaction {interaction.pk + 1000} to route no longer exists" in caplog.text
+    assert RoutingDecision.objects.filter(interaction=interaction).count() == 1
+    assert not RoutingDecision.objects.filter(interaction_id=interaction.pk + 1000).exists()

@@ -1,0 +1,80 @@
+"""Fixtures for the routing tests: CSRs and logged-in WebSocket headers."""
+
+from collections.abc import Callable
+
+import pytest
+from django.conf import settings
+from django.contrib.auth.models import User
+from django.test import Client
+
+from portal.roles import Role
+from routing.models import CSRStatus, QueueMembership
+from routing.services import csr_profile_ensure
+from tests.factories import channel_factory, interaction_factory, queue_factory, user_factory
+
+# AllowedHostsOriginValidator refuses sockets without an Origin header.
+ORIGIN_HEADER = (b"origin", b"http://localhost")
+
+Headers = list[tuple[bytes, bytes]]
+
+
+def login_headers(user: User) -> Headers:
+    """Origin and a real session cookie for `user` (sync: call through
+    `database_sync_to_async` from async code)."""
+    client = Client()
+    client.force_login(user)
+    name = settings.SESSION_COOKIE_NAME
+    cookie = f"{name}={client.cookies[name].value}".encode()
+    return [ORIGIN_HEADER, (b"cookie", cookie)]
+
+
+@pytest.fixture
+def csr(transactional_db) -> User:
+    return user_factory(role=Role.CSR)
+
+
+@pytest.fixture
+def csr_headers(csr: User) -> Headers:
+    return login_headers(csr)
+
+
+@pytest.fixture
+def headers_for(transactional_db) -> Callable[[User], Headers]:
+    return login_headers
+
+
+@pytest.fixture
+def queue(db):
+    return queue_factory(name="General", slug="general")
+
+
+@pytest.fixture
+def channel(queue):
+    return channel_factory(default_queue=queue)
+
+
+@pytest.fixture
+def make_csr(queue):
+    """A CSR who is a member of `queue` (joined unless told otherwise), Available."""
+
+    def make(*, username=None, status=CSRStatus.AVAILABLE, joined=True, capacity=None, queues=None):
+        user = user_factory(role=Role.CSR, **({"username": username} if username else {}))
+        profile = csr_profile_ensure(user=user)
+        profile.status = status
+        profile.capacity = capacity
+        profile.save()
+        for q in queues or [queue]:
+            QueueMembership.objects.create(user=user, queue=q, joined=joined)
+        return user
+
+    return make
+
+
+@pytest.fixture
+def make_interaction(channel, queue):
+    def make(**overrides):
+        overrides.setdefault("channel", channel)
+        overrides.setdefault("queue", queue)
+        return interaction_factory(**overrides)
+
+    return make

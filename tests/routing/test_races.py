@@ -1,0 +1,93 @@
+"""Exactly one winner, whatever the races (run against PostgreSQL in CI)."""
+
+import threading
+import time
+from datetime import timedelta
+
+import pytest
+from django.db import close_old_connections, connection
+from django.utils import timezone
+
+from chat.models import Interaction, InteractionStatus, Message, SystemEvent
+from routing import services
+from routing.models import Offer, OfferStatus
+from routing.services import RoutingError
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+THREADS = 12
+
+
+def _race(calls):
+    """Start every call at the same moment on its own thread and database connection."""
+    barrier = threading.Barrier(len(calls))
+    results: list = [None] * len(calls)
+
+    def worker(index, call):
+        try:
+            barrier.wait()
+            results[index] = ("ok", call())
+        except RoutingError as error:
+            results[index] = ("refused", error.code)
+        except Exception as error:
+            results[index] = ("error", repr(error))
+        finally:
+            close_old_connections()
+            connection.close()
+
+    threads = [threading.Thread(target=worker, args=(i, c)) for i, c in enumerate(calls)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(timeout=60)
+    return results
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_many_accepts_of_one_offer_have_exactly_one_winner(attempt, make_csr, make_interaction):
+    csr = make_csr()
+    interaction = make_interaction()
+    offer = services.interaction_route(interaction_id=interaction.pk)
+    results = _race([lambda: services.offer_accept(offer_id=offer.pk, user=csr)] * THREADS)
+    outcomes = sorted(r[0] for r in results)
+    assert outcomes == ["ok"] + ["refused"] * (THREADS - 1), results
+    assert {r[1] for r in results if r[0] == "refused"} == {"offer_unavailable"}
+    assert Message.objects.filter(interaction=interaction, event=SystemEvent.JOINED).count() == 1
+    assert Interaction.objects.get(pk=interaction.pk).assigned_csr == csr
+
+
+@pytest.mark.parametrize("attempt", range(5))
+def test_accept_racing_expiry_has_exactly_one_outcome(attempt, make_csr, make_interaction):
+    csr = make_csr()
+    interaction = make_interaction()
+    offer = services.interaction_route(interaction_id=interaction.pk)
+    # Due right now: whichever of accept and expiry locks the offer first wins.
+    Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() + timedelta(milliseconds=30))
+    results = _race(
+        [lambda: services.offer_accept(offer_id=offer.pk, user=csr)] * (THREADS // 2)
+        + [lambda: services.offers_expire_overdue()] * (THREADS // 2)
+    )
+    assert not [r for r in results if r[0] == "error"], results
+    # An offer can be past due with no sweep run yet; the next sweep settles it.
+    time.sleep(0.05)
+    services.offers_expire_overdue()
+    final = Offer.objects.get(pk=offer.pk).status
+    accepted = [r for r in results[: THREADS // 2] if r[0] == "ok"]
+    interaction.refresh_from_db()
+    if final == OfferStatus.ACCEPTED:
+        assert len(accepted) == 1
+        assert interaction.status == InteractionStatus.ACTIVE
+    else:
+        assert final == OfferStatus.EXPIRED
+        assert accepted == []
+        assert interaction.status != InteractionStatus.ACTIVE
+
+
+def test_routing_many_chats_concurrently_never_double_offers(make_csr, make_interaction):
+    csrs = [make_csr(capacity=1) for _ in range(4)]
+    interactions = [make_interaction() for _ in range(8)]
+    _race([lambda i=i: services.interaction_route(interaction_id=i.pk) for i in interactions])
+    pending = Offer.objects.filter(status=OfferStatus.PENDING)
+    assert pending.count() == len(csrs)
+    assert len(set(pending.values_list("csr_id", flat=True))) == len(csrs)
+    assert len(set(pending.values_list("interaction_id", flat=True))) == len(csrs)
