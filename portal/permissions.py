@@ -16,6 +16,4 @@ class IsCSRManager(BasePermission):
     message = "Only CSR managers may do this."
 
     def has_permission(self, request, view) -> bool:
-        return bool(
-            request.user and request.user.is_authenticated and is_csr_manager(request.user)
-        )
+        return bool(request.user and request.user.is_authenticated and is_csr_manager(request.user))
