@@ -1,3 +1,9 @@
 """WebSocket routes of the routing app (the CSR's /ws/agent/ socket)."""
 
-websocket_urlpatterns: list = []
+from django.urls import path
+
+from routing.consumers import AgentConsumer
+
+websocket_urlpatterns = [
+    path("ws/agent/", AgentConsumer.as_asgi()),
+]
