@@ -4,7 +4,7 @@ Both sides of a conversation (the customer's socket and the CSR's) listen on the
 interaction's group; every payload that changes the conversation carries `seq`."""
 
 from chat import schemas
-from chat.models import Message
+from chat.models import Interaction, Message
 from config.realtime import publish_on_commit
 
 INTERACTION_HANDLER = "interaction.event"
@@ -33,4 +33,25 @@ def message_payload(message: Message) -> schemas.MessagePayload:
 def message_created(*, message: Message) -> None:
     publish_on_commit(
         interaction_group(message.interaction_id), INTERACTION_HANDLER, message_payload(message)
+    )
+
+
+def interaction_status_payload(interaction: Interaction) -> schemas.InteractionStatusPayload:
+    csr = interaction.assigned_csr
+    return {
+        "type": "interaction.status",
+        "interaction_id": interaction.pk,
+        "status": interaction.status,
+        "assigned_csr": (csr.get_full_name() or csr.get_username()) if csr else None,
+        "authenticated": interaction.authenticated,
+        "ended_by": interaction.ended_by,
+        "last_seq": interaction.last_seq,
+    }
+
+
+def interaction_status_changed(*, interaction: Interaction) -> None:
+    publish_on_commit(
+        interaction_group(interaction.pk),
+        INTERACTION_HANDLER,
+        interaction_status_payload(interaction),
     )

@@ -264,6 +264,12 @@ class Interaction(models.Model):
     last_seq = models.PositiveIntegerField(
         default=0, help_text="Sequence number of the newest message."
     )
+    customer_read_seq = models.PositiveIntegerField(
+        default=0, help_text="The newest message the customer has read."
+    )
+    csr_read_seq = models.PositiveIntegerField(
+        default=0, help_text="The newest message the handling CSR has read."
+    )
     created_at = models.DateTimeField(default=timezone.now)
     queued_at = models.DateTimeField(
         default=timezone.now, help_text="When it entered its current queue; oldest first."
@@ -286,6 +292,9 @@ class Interaction(models.Model):
     offered_at = models.DateTimeField(null=True, blank=True)
     accepted_at = models.DateTimeField(null=True, blank=True)
     ended_at = models.DateTimeField(null=True, blank=True)
+    ended_by = models.CharField(
+        max_length=10, blank=True, help_text="Who ended the chat: csr, customer or system."
+    )
 
     class Meta:
         ordering = ["-created_at"]

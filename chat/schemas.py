@@ -15,3 +15,13 @@ class MessagePayload(TypedDict):
     data: dict[str, Any]
     pre_escalation: bool
     created_at: str
+
+
+class InteractionStatusPayload(TypedDict):
+    type: Literal["interaction.status"]
+    interaction_id: int
+    status: str
+    assigned_csr: str | None
+    authenticated: bool
+    ended_by: str
+    last_seq: int

@@ -320,3 +320,154 @@ def message_create(
         )
         events.message_created(message=message)
     return message
+
+
+# --- Live chat ------------------------------------------------------------------------
+
+MAX_MESSAGE_CHARS = 5000
+MAX_CLIENT_MSG_ID_CHARS = 64
+
+
+class ChatError(Exception):
+    """A refused chat action, with a code for machines and a message for people."""
+
+    def __init__(self, code: str, message: str):
+        super().__init__(message)
+        self.code = code
+        self.message = message
+
+
+@dataclass(frozen=True)
+class SendResult:
+    message: Message
+    created: bool  # False when the client message id was seen before (a retried send)
+
+
+def _check_text(text: Any) -> str:
+    if not isinstance(text, str) or not text.strip():
+        raise ChatError("empty", "A message needs some text.")
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise ChatError(
+            "too_long",
+            f"A message can be at most {MAX_MESSAGE_CHARS:,} characters; this one has "
+            f"{len(text):,}.",
+        )
+    return text
+
+
+def _check_client_msg_id(client_msg_id: Any) -> str:
+    if not isinstance(client_msg_id, str) or not client_msg_id:
+        raise ChatError("bad_client_msg_id", "Every message needs a client_msg_id.")
+    if len(client_msg_id) > MAX_CLIENT_MSG_ID_CHARS:
+        raise ChatError(
+            "bad_client_msg_id",
+            f"client_msg_id can be at most {MAX_CLIENT_MSG_ID_CHARS} characters.",
+        )
+    return client_msg_id
+
+
+def _csr_may_write(interaction: Interaction, user: AbstractBaseUser) -> bool:
+    """The handling CSR writes until the chat ends; after a transfer they keep writing
+    until another CSR accepts (assigned_csr changes then)."""
+    return interaction.assigned_csr_id == user.pk and interaction.status in (
+        InteractionStatus.ACTIVE,
+        InteractionStatus.QUEUED,
+        InteractionStatus.OFFERED,
+    )
+
+
+def message_send(
+    *,
+    interaction_id: int,
+    sender_kind: SenderKind,
+    text: Any,
+    client_msg_id: Any,
+    user: AbstractBaseUser | None = None,
+) -> SendResult:
+    """A customer's or CSR's message: validated, stored once per client message id with
+    the next sequence number, and published after commit.
+
+    Customers may write while they wait and while the chat is active; a CSR only while
+    handling the chat. Nobody writes to an ended chat."""
+    text = _check_text(text)
+    client_msg_id = _check_client_msg_id(client_msg_id)
+    if sender_kind not in (SenderKind.CUSTOMER, SenderKind.CSR):
+        raise ChatError("not_party", "Only the customer or the handling CSR may send.")
+    with transaction.atomic():
+        interaction = (
+            Interaction.objects.select_for_update(of=("self",))
+            .select_related("customer")
+            .filter(pk=interaction_id)
+            .first()
+        )
+        if interaction is None:
+            raise ChatError("not_found", "This chat does not exist.")
+        existing = Message.objects.filter(
+            interaction_id=interaction_id, client_msg_id=client_msg_id
+        ).first()
+        if existing is not None:
+            return SendResult(message=existing, created=False)
+        if not interaction.is_open:
+            raise ChatError("chat_ended", "This chat has ended; messages can no longer be sent.")
+        if sender_kind == SenderKind.CSR:
+            if user is None or not _csr_may_write(interaction, user):
+                raise ChatError("not_party", "You are not handling this chat.")
+            author, author_name = user, user.get_full_name() or user.get_username()
+        else:
+            author, author_name = None, interaction.customer.name
+        message = message_create(
+            interaction=interaction,
+            sender_kind=sender_kind,
+            text=text,
+            author=author,
+            author_name=author_name,
+            client_msg_id=client_msg_id,
+        )
+    return SendResult(message=message, created=True)
+
+
+def interaction_end(
+    *, interaction_id: int, by: SenderKind, user: AbstractBaseUser | None = None
+) -> Interaction:
+    """End a chat, by its CSR or its customer: a system message, both sides told, the
+    CSR's capacity freed (which routes the next chat). A customer leaving before any
+    CSR joined abandons the chat instead."""
+    from routing import services as routing_services
+
+    with transaction.atomic():
+        interaction = (
+            Interaction.objects.select_for_update(of=("self",))
+            .select_related("assigned_csr")
+            .filter(pk=interaction_id)
+            .first()
+        )
+        if interaction is None:
+            raise ChatError("not_found", "This chat does not exist.")
+        if by == SenderKind.CSR and (user is None or interaction.assigned_csr_id != user.pk):
+            raise ChatError("not_party", "You are not handling this chat.")
+        if not interaction.is_open:
+            raise ChatError("chat_ended", "This chat has already ended.")
+        if by == SenderKind.CUSTOMER and interaction.status != InteractionStatus.ACTIVE:
+            routing_services.interaction_abandon(interaction_id=interaction.pk)
+            interaction.refresh_from_db()
+            return interaction
+        csr = interaction.assigned_csr
+        interaction.status = InteractionStatus.ENDED
+        interaction.ended_at = timezone.now()
+        interaction.ended_by = by
+        interaction.save(update_fields=["status", "ended_at", "ended_by"])
+        if by == SenderKind.CSR:
+            text = f"{csr.get_full_name() or csr.get_username()} ended the chat"
+        else:
+            text = "The customer ended the chat"
+        message_create(
+            interaction=interaction,
+            sender_kind=SenderKind.SYSTEM,
+            text=text,
+            event=SystemEvent.ENDED,
+            data={"by": by},
+        )
+        events.interaction_status_changed(interaction=interaction)
+        if csr is not None:
+            routing_services.csr_chat_ended(user_id=csr.pk)
+    return interaction

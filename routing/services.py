@@ -15,6 +15,7 @@ from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from chat import events as chat_events
 from chat.models import Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
@@ -254,9 +255,18 @@ def interaction_requeue_lost_csr(*, interaction_id: int) -> bool:
         f"{interaction.queue.name} queue.",
         event=SystemEvent.REQUEUED,
     )
+    chat_events.interaction_status_changed(interaction=interaction)
     events.chat_revoked(user_id=csr.pk, interaction_id=interaction.pk, reason="connection lost")
     _route_after_commit(interaction_id=interaction.pk)
     return True
+
+
+def csr_chat_ended(*, user_id: int) -> None:
+    """A CSR's chat ended: they are idle again if it was their last, and have room for
+    the next waiting chat."""
+    if not csr_active_chat_counts(user_ids=[user_id]).get(user_id):
+        CSRProfile.objects.filter(user_id=user_id).update(idle_since=timezone.now())
+    _route_after_commit(csr_id=user_id)
 
 
 # --- Routing --------------------------------------------------------------------------
@@ -448,6 +458,7 @@ def offer_accept(*, offer_id: int, user: AbstractBaseUser) -> Interaction:
             reason=f"transferred to {_display_name(user)}",
         )
     events.offer_closed(offer=offer, reason="accepted")
+    chat_events.interaction_status_changed(interaction=interaction)
     events.queue_changed(queue_id=interaction.queue_id)
     # One pending offer at a time held the CSR back; with room left, offer the next.
     _route_after_commit(csr_id=user.pk)
@@ -570,6 +581,7 @@ def interaction_abandon(*, interaction_id: int, reason: str = "The customer left
         text="The customer left before a CSR joined.",
         event=SystemEvent.ABANDONED,
     )
+    chat_events.interaction_status_changed(interaction=interaction)
     events.queue_changed(queue_id=interaction.queue_id)
     return True
 
@@ -616,6 +628,7 @@ def interaction_transfer_to_queue(
         event=SystemEvent.TRANSFERRED,
         data={"to_queue": queue.name, "by": _display_name(user), "note": note},
     )
+    chat_events.interaction_status_changed(interaction=interaction)
     events.queue_changed(queue_id=from_queue_id)
     _route_after_commit(interaction_id=interaction.pk, csr_id=user.pk)
     return interaction
