@@ -238,6 +238,10 @@ PORTAL = {
     "ACTIVE_CHAT_GRACE_SECONDS": env_int("ACTIVE_CHAT_GRACE_SECONDS", 120),
     # How often Celery beat runs the routing sweeper (expiry, presence, stranded chats).
     "ROUTING_SWEEP_SECONDS": env_int("ROUTING_SWEEP_SECONDS", 2),
+    # A customer's token keeps opening the (read-only) chat this long after it ended.
+    "CUSTOMER_TOKEN_GRACE_SECONDS": env_int("CUSTOMER_TOKEN_GRACE_SECONDS", 600),
+    # The public demo website at /demo/ (a bank's help page with the widget and a bot).
+    "DEMO_SITE_ENABLED": env_bool("DEMO_SITE_ENABLED", DEBUG),
     # Seconds App Studio settings stay cached in each process before being re-read.
     "APP_STUDIO_CACHE_SECONDS": 300,
 }
