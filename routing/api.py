@@ -13,7 +13,7 @@ from rest_framework.views import APIView
 
 from chat.models import Interaction
 from portal.permissions import IsCSR
-from routing import events, selectors, services
+from routing import selectors, services
 from routing.models import Queue
 from routing.services import RoutingError
 
@@ -44,31 +44,11 @@ class CSRView(APIView):
         return super().handle_exception(exc)
 
 
-def csr_state(user) -> dict:
-    profile = services.csr_profile_ensure(user=user)
-    active = selectors.csr_active_chat_counts(user_ids=[user.pk]).get(user.pk, 0)
-    offer = selectors.csr_pending_offer(user_id=user.pk)
-    queues = []
-    for membership in selectors.csr_memberships(user_id=user.pk):
-        counts = selectors.queue_counts(queue=membership.queue)
-        queues.append({**counts, "joined": membership.joined})
-    return {
-        **events.status_payload(profile),
-        "capacity": selectors.csr_capacity(profile=profile),
-        "active_chats": active,
-        "queues": queues,
-        "pending_offer": events.offer_payload(offer) if offer else None,
-        "away_reasons": [
-            {"code": r.code, "label": r.label} for r in selectors.away_reasons_selectable()
-        ],
-    }
-
-
 class StateView(CSRView):
     @extend_schema(operation_id="agent_state", responses={200: OBJECT}, tags=["CSR routing"])
     def get(self, request: Request) -> Response:
         """The CSR's status, capacity, queues with live counts and any pending offer."""
-        return Response(csr_state(request.user))
+        return Response(selectors.csr_state(user=request.user))
 
 
 class StatusView(CSRView):
@@ -94,7 +74,7 @@ class StatusView(CSRView):
             status=data.validated_data["status"],
             away_reason_code=data.validated_data.get("reason", ""),
         )
-        return Response(csr_state(request.user))
+        return Response(selectors.csr_state(user=request.user))
 
 
 class QueueJoinView(CSRView):
@@ -107,7 +87,7 @@ class QueueJoinView(CSRView):
     def post(self, request: Request, slug: str) -> Response:
         queue = get_object_or_404(Queue, slug=slug)
         services.csr_queue_join(user=request.user, queue=queue)
-        return Response(csr_state(request.user))
+        return Response(selectors.csr_state(user=request.user))
 
 
 class QueueLeaveView(CSRView):
@@ -120,7 +100,7 @@ class QueueLeaveView(CSRView):
     def post(self, request: Request, slug: str) -> Response:
         queue = get_object_or_404(Queue, slug=slug)
         services.csr_queue_leave(user=request.user, queue=queue)
-        return Response(csr_state(request.user))
+        return Response(selectors.csr_state(user=request.user))
 
 
 class OfferAcceptView(CSRView):

@@ -11,7 +11,10 @@ from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
-from portal.roles import Role, user_roles
+from portal.roles import Role, is_csr, user_roles
+from routing import selectors, services
+from routing.events import agent_group, queue_group
+from routing.services import RoutingError
 
 # Close codes, sent after the handshake so that browsers see them (a socket closed
 # before it is accepted reaches the browser only as an HTTP 403 and code 1006).
@@ -21,23 +24,48 @@ CLOSE_FORBIDDEN = 4403
 AGENT_ROLES = frozenset({Role.CSR, Role.CSR_MANAGER})
 
 
-def agent_group(user_id: int) -> str:
-    """The layer group of every socket a CSR has open."""
-    return f"agent.{user_id}"
-
-
 @database_sync_to_async
 def _may_open_agent_socket(user: AbstractBaseUser) -> bool:
     return bool(user_roles(user) & AGENT_ROLES)
+
+
+@database_sync_to_async
+def _open_session(user: AbstractBaseUser) -> tuple[bool, list[int], dict[str, Any]]:
+    """Whether the user may route chats, the queues whose counts they see, their state."""
+    routes = is_csr(user)
+    if routes:
+        services.csr_heartbeat(user=user)
+    queue_ids = [m.queue_id for m in selectors.csr_memberships(user_id=user.pk)]
+    return routes, queue_ids, selectors.csr_state(user=user)
+
+
+def _call(fn, **kwargs):
+    """Run a routing service; a refusal comes back as (None, error) instead of raising."""
+
+    @database_sync_to_async
+    def run():
+        try:
+            return fn(**kwargs), None
+        except RoutingError as error:
+            return None, error
+
+    return run()
 
 
 class AgentConsumer(AsyncJsonWebsocketConsumer):
     """One CSR browser tab: heartbeats in, offers and presence events out."""
 
     group_name: str | None = None
+    queue_groups: tuple[str, ...] = ()
+    routes_chats = False
 
-    # Client message type → method name; later work adds its messages here.
-    client_messages = {"heartbeat": "on_heartbeat"}
+    # Client message type → method name.
+    client_messages = {
+        "heartbeat": "on_heartbeat",
+        "accept": "on_accept",
+        "decline": "on_decline",
+        "set_status": "on_set_status",
+    }
 
     async def connect(self) -> None:
         user: AbstractBaseUser | AnonymousUser | None = self.scope.get("user")
@@ -47,17 +75,26 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         if not await _may_open_agent_socket(user):
             await self._refuse(CLOSE_FORBIDDEN)
             return
+        self.routes_chats, queue_ids, state = await _open_session(user)
+        # Subscribe before reading anything the client will be shown, so no event that
+        # follows the snapshot is missed.
         self.group_name = agent_group(user.pk)
-        await self.channel_layer.group_add(self.group_name, self.channel_name)
+        self.queue_groups = tuple(queue_group(queue_id) for queue_id in queue_ids)
+        for group in (self.group_name, *self.queue_groups):
+            await self.channel_layer.group_add(group, self.channel_name)
         await self.accept()
+        await self.send_json(state)
 
     async def _refuse(self, code: int) -> None:
         await self.accept()
         await self.close(code=code)
 
     async def disconnect(self, code: int) -> None:
-        if self.group_name is not None:
-            await self.channel_layer.group_discard(self.group_name, self.channel_name)
+        # Presence is not changed here: a CSR whose socket stays gone past the grace
+        # period is set Offline by the routing sweeper (a reload must not drop offers).
+        for group in (self.group_name, *self.queue_groups):
+            if group is not None:
+                await self.channel_layer.group_discard(group, self.channel_name)
 
     # --- client → server --------------------------------------------------------------
     async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
@@ -86,12 +123,74 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
         await getattr(self, handler)(content)
 
     async def on_heartbeat(self, content: dict[str, Any]) -> None:
+        if self.routes_chats:
+            await database_sync_to_async(services.csr_heartbeat)(user=self.scope["user"])
         await self.send_json({"type": "heartbeat.ack", "at": timezone.now().isoformat()})
 
-    async def send_error(self, code: str, message: str) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message})
+    async def on_accept(self, content: dict[str, Any]) -> None:
+        offer_id = await self._offer_id(content)
+        if offer_id is None:
+            return
+        interaction, error = await _call(
+            services.offer_accept, offer_id=offer_id, user=self.scope["user"]
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message, offer_id=offer_id)
+            return
+        await self.send_json(
+            {"type": "accepted", "offer_id": offer_id, "interaction_id": interaction.pk}
+        )
+
+    async def on_decline(self, content: dict[str, Any]) -> None:
+        offer_id = await self._offer_id(content)
+        if offer_id is None:
+            return
+        reason = content.get("reason", "")
+        if not isinstance(reason, str) or len(reason) > 200:
+            await self.send_error(
+                "bad_reason", "A decline reason is text of at most 200 characters."
+            )
+            return
+        _, error = await _call(
+            services.offer_decline, offer_id=offer_id, user=self.scope["user"], reason=reason
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message, offer_id=offer_id)
+            return
+        await self.send_json({"type": "declined", "offer_id": offer_id})
+
+    async def on_set_status(self, content: dict[str, Any]) -> None:
+        if not self.routes_chats:
+            await self.send_error("forbidden", "Only CSRs have an availability status.")
+            return
+        status, reason = content.get("status"), content.get("reason", "")
+        if not isinstance(status, str) or not isinstance(reason, str):
+            await self.send_error("bad_status", "Send a status and, for Away, a reason code.")
+            return
+        _, error = await _call(
+            services.csr_status_set,
+            user=self.scope["user"],
+            status=status,
+            away_reason_code=reason,
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message)
+
+    async def _offer_id(self, content: dict[str, Any]) -> int | None:
+        if not self.routes_chats:
+            await self.send_error("forbidden", "Only CSRs take chats.")
+            return None
+        offer_id = content.get("offer_id")
+        if not isinstance(offer_id, int) or isinstance(offer_id, bool) or offer_id < 1:
+            await self.send_error("bad_offer_id", "Send the offer_id of the offer, a number.")
+            return None
+        return offer_id
+
+    async def send_error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
 
     # --- layer → client ---------------------------------------------------------------
     async def agent_event(self, event: dict[str, Any]) -> None:
-        """Forward a payload published to `agent.<user id>` (config.realtime) unchanged."""
+        """Forward a payload published to the CSR's group or one of their queues' groups
+        (config.realtime) unchanged."""
         await self.send_json(event["payload"])

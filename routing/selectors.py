@@ -328,3 +328,31 @@ def transfer_targets_csrs(
             }
         )
     return targets
+
+
+def csr_profile_or_default(*, user_id: int) -> CSRProfile:
+    """The CSR's profile, or an unsaved Offline one for a CSR who never went online."""
+    profile = CSRProfile.objects.select_related("away_reason").filter(user_id=user_id).first()
+    return profile or CSRProfile(user_id=user_id, status=CSRStatus.OFFLINE)
+
+
+def csr_state(*, user) -> dict:
+    """Everything the CSR's workspace shows about routing: status, capacity, queues with
+    live counts and the pending offer. Sent on connect and by GET /api/v1/agent/state/."""
+    from routing import events
+
+    profile = csr_profile_or_default(user_id=user.pk)
+    offer = csr_pending_offer(user_id=user.pk)
+    queues = [
+        {**queue_counts(queue=membership.queue), "joined": membership.joined}
+        for membership in csr_memberships(user_id=user.pk)
+    ]
+    return {
+        **events.status_payload(profile),
+        "type": "state",
+        "capacity": csr_capacity(profile=profile),
+        "active_chats": csr_active_chat_counts(user_ids=[user.pk]).get(user.pk, 0),
+        "queues": queues,
+        "pending_offer": events.offer_payload(offer) if offer else None,
+        "away_reasons": [{"code": r.code, "label": r.label} for r in away_reasons_selectable()],
+    }

@@ -35,6 +35,7 @@ async def test_idle_csr_socket_stays_open_and_still_receives_group_events(csr, c
     communicator = WebsocketCommunicator(application, PATH, headers=csr_headers)
     connected, _ = await communicator.connect()
     assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "state"
     try:
         await asyncio.sleep(IDLE_SECONDS)
         if communicator.future.done():
@@ -62,6 +63,7 @@ async def test_heartbeat_is_acknowledged_with_the_server_time(csr_headers):
     communicator = WebsocketCommunicator(application, PATH, headers=csr_headers)
     connected, _ = await communicator.connect()
     assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "state"
     try:
         await communicator.send_json_to({"type": "heartbeat"})
         reply = await communicator.receive_json_from(timeout=5)
@@ -88,6 +90,7 @@ async def test_bad_messages_get_an_error_and_the_socket_stays_open(csr_headers, 
     communicator = WebsocketCommunicator(application, PATH, headers=csr_headers)
     connected, _ = await communicator.connect()
     assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "state"
     try:
         await communicator.send_to(**frame)
         reply = await communicator.receive_json_from(timeout=5)
@@ -107,6 +110,7 @@ async def test_csr_manager_may_open_the_socket(headers_for):
     communicator = WebsocketCommunicator(application, PATH, headers=headers)
     connected, _ = await communicator.connect()
     assert connected
+    assert (await communicator.receive_json_from(timeout=5))["type"] == "state"
     try:
         await communicator.send_json_to({"type": "heartbeat"})
         assert (await communicator.receive_json_from(timeout=5))["type"] == "heartbeat.ack"
