@@ -17,6 +17,11 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
     from django.conf import settings
 
     sender.conf.beat_schedule = {
+        "offers-expire": {
+            "task": "routing.tasks.offers_expire",
+            "schedule": 1.0,
+            "options": {"expires": 3},
+        },
         "routing-sweep": {
             "task": "routing.tasks.routing_sweep",
             "schedule": float(settings.PORTAL["ROUTING_SWEEP_SECONDS"]),

@@ -237,7 +237,7 @@ PORTAL = {
     # An Offline CSR's active chats go back to the front of their queue after this long.
     "ACTIVE_CHAT_GRACE_SECONDS": env_int("ACTIVE_CHAT_GRACE_SECONDS", 120),
     # How often Celery beat runs the routing sweeper (expiry, presence, stranded chats).
-    "ROUTING_SWEEP_SECONDS": env_int("ROUTING_SWEEP_SECONDS", 2),
+    "ROUTING_SWEEP_SECONDS": env_int("ROUTING_SWEEP_SECONDS", 3),
     # A customer's token keeps opening the (read-only) chat this long after it ended.
     "CUSTOMER_TOKEN_GRACE_SECONDS": env_int("CUSTOMER_TOKEN_GRACE_SECONDS", 600),
     # The public demo website at /demo/ (a bank's help page with the widget and a bot).

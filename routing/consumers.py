@@ -6,11 +6,10 @@ forwards layer events; state changes belong to the routing services.
 
 from typing import Any
 
-from channels.db import database_sync_to_async
-from channels.generic.websocket import AsyncJsonWebsocketConsumer
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
+from config.sockets import PortalJsonConsumer, db
 from portal.roles import Role, is_csr, user_roles
 from routing import selectors, services
 from routing.events import agent_group, queue_group
@@ -24,12 +23,12 @@ CLOSE_FORBIDDEN = 4403
 AGENT_ROLES = frozenset({Role.CSR, Role.CSR_MANAGER})
 
 
-@database_sync_to_async
+@db
 def _may_open_agent_socket(user: AbstractBaseUser) -> bool:
     return bool(user_roles(user) & AGENT_ROLES)
 
 
-@database_sync_to_async
+@db
 def _open_session(user: AbstractBaseUser) -> tuple[bool, list[int], dict[str, Any]]:
     """Whether the user may route chats, the queues whose counts they see, their state."""
     routes = is_csr(user)
@@ -42,7 +41,7 @@ def _open_session(user: AbstractBaseUser) -> tuple[bool, list[int], dict[str, An
 def _call(fn, **kwargs):
     """Run a routing service; a refusal comes back as (None, error) instead of raising."""
 
-    @database_sync_to_async
+    @db
     def run():
         try:
             return fn(**kwargs), None
@@ -52,7 +51,7 @@ def _call(fn, **kwargs):
     return run()
 
 
-class AgentConsumer(AsyncJsonWebsocketConsumer):
+class AgentConsumer(PortalJsonConsumer):
     """One CSR browser tab: heartbeats in, offers and presence events out."""
 
     group_name: str | None = None
@@ -124,7 +123,7 @@ class AgentConsumer(AsyncJsonWebsocketConsumer):
 
     async def on_heartbeat(self, content: dict[str, Any]) -> None:
         if self.routes_chats:
-            await database_sync_to_async(services.csr_heartbeat)(user=self.scope["user"])
+            await db(services.csr_heartbeat)(user=self.scope["user"])
         await self.send_json({"type": "heartbeat.ack", "at": timezone.now().isoformat()})
 
     async def on_accept(self, content: dict[str, Any]) -> None:

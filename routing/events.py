@@ -106,13 +106,24 @@ def chat_revoked(*, user_id: int, interaction_id: int, reason: str) -> None:
     publish_on_commit(agent_group(user_id), AGENT_HANDLER, payload)
 
 
+QUEUE_PUBLISH_DEBOUNCE_SECONDS = 1
+
+
 def queue_changed(*, queue_id: int) -> None:
-    """Counts and customers' positions in this queue changed: refresh them after commit."""
+    """Counts and customers' positions in this queue changed: refresh them after commit,
+    at most once a second per queue (a burst of changes is one refresh)."""
+    from django.core.cache import cache
     from django.db import transaction
 
     from routing import tasks
 
-    transaction.on_commit(lambda: tasks.queue_state_publish_task.delay(queue_id))
+    def schedule() -> None:
+        if cache.add(f"queue-publish:{queue_id}", 1, timeout=QUEUE_PUBLISH_DEBOUNCE_SECONDS):
+            tasks.queue_state_publish_task.apply_async(
+                (queue_id,), countdown=QUEUE_PUBLISH_DEBOUNCE_SECONDS
+            )
+
+    transaction.on_commit(schedule)
 
 
 POSITIONS_KEY = "queue-positions:{queue_id}"

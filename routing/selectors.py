@@ -83,6 +83,12 @@ def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: st
 # --- Routing engine reads -------------------------------------------------------------
 
 
+DECLINED_THIS_CHAT = "declined this chat"
+MISSED_THIS_CHAT = "missed this chat"
+TRANSFERRING_THIS_CHAT = "is transferring this chat"
+PER_CHAT_EXCLUSIONS = frozenset({DECLINED_THIS_CHAT, MISSED_THIS_CHAT, TRANSFERRING_THIS_CHAT})
+
+
 @dataclass(frozen=True)
 class Candidate:
     """One queue member as the routing engine saw them for one interaction."""
@@ -95,6 +101,12 @@ class Candidate:
     capacity: int
     idle_since: datetime | None
     last_offered_at: datetime | None
+
+    @property
+    def excluded_for_this_chat(self) -> bool:
+        """Free in general, but not for this chat (declined or missed it, or is
+        transferring it)."""
+        return self.reason in PER_CHAT_EXCLUSIONS
 
     def as_log(self) -> dict:
         return {
@@ -194,11 +206,11 @@ def _ineligibility(
     if has_pending_offer:
         return "already has a pending offer"
     if refused_status == OfferStatus.DECLINED:
-        return "declined this chat"
+        return DECLINED_THIS_CHAT
     if refused_status == OfferStatus.EXPIRED:
-        return "missed this chat"
+        return MISSED_THIS_CHAT
     if is_current_owner:
-        return "is transferring this chat"
+        return TRANSFERRING_THIS_CHAT
     return ""
 
 

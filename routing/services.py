@@ -9,6 +9,7 @@ Live events and follow-up routing are sent only after the transaction commits.
 
 import logging
 from datetime import timedelta
+from enum import StrEnum
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -280,23 +281,34 @@ def _requeue(interaction: Interaction, *, at_front: bool) -> None:
         interaction.queued_at = timezone.now()
 
 
+class RouteOutcome(StrEnum):
+    OFFERED = "offered"
+    SKIPPED = "skipped"  # not waiting any more, or another worker is routing it now
+    NO_FREE_CSR = "no_free_csr"  # nobody in the queue could take any chat
+    ALL_EXCLUDED = "all_excluded"  # free CSRs exist, but not for this chat
+
+
 def interaction_route(*, interaction_id: int) -> Offer | None:
     """Offer a queued interaction to the best eligible CSR of its queue, if there is one."""
+    return _route(interaction_id)[0]
+
+
+def _route(interaction_id: int) -> tuple[Offer | None, RouteOutcome]:
     with transaction.atomic():
         interaction = (
             Interaction.objects.select_for_update(skip_locked=True, of=("self",))
-            .select_related("queue")
+            .select_related("queue", "customer", "channel")
             .filter(pk=interaction_id)
             .first()
         )
         if interaction is None or interaction.status != InteractionStatus.QUEUED:
-            return None
+            return None, RouteOutcome.SKIPPED
         if not interaction.queue.active:
-            return None
+            return None, RouteOutcome.SKIPPED
         return _offer_to_best(interaction)
 
 
-def _offer_to_best(interaction: Interaction) -> Offer | None:
+def _offer_to_best(interaction: Interaction) -> tuple[Offer | None, RouteOutcome]:
     candidates = routing_candidates(interaction=interaction)
     ranked = routing_rank(strategy=interaction.queue.strategy, candidates=candidates)
     for candidate in ranked:
@@ -312,9 +324,11 @@ def _offer_to_best(interaction: Interaction) -> Offer | None:
             # Someone else gave this CSR an offer a moment ago: try the next one.
             continue
         _log_decision(interaction, candidates, chosen=candidate.user_id)
-        return offer
+        return offer, RouteOutcome.OFFERED
     _log_decision(interaction, candidates, chosen=None)
-    return None
+    if any(c.eligible or c.excluded_for_this_chat for c in candidates):
+        return None, RouteOutcome.ALL_EXCLUDED
+    return None, RouteOutcome.NO_FREE_CSR
 
 
 def _offer_create(
@@ -344,11 +358,6 @@ def _offer_create(
         last_offered_at=now
     )
     events.offer_made(offer=offer)
-    from routing import tasks
-
-    transaction.on_commit(
-        lambda: tasks.offer_expire.apply_async((offer.pk,), countdown=timeout + 0.5)
-    )
     return offer
 
 
@@ -370,8 +379,11 @@ def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -
     )
 
 
-def route_waiting(*, queue_ids: list[int] | None = None, limit: int = 500) -> int:
-    """Route waiting interactions in order until the queues run out of free CSRs."""
+def route_waiting(
+    *, queue_ids: list[int] | None = None, limit: int = 500, max_offers: int | None = None
+) -> int:
+    """Route waiting interactions in order until the queues run out of free CSRs (or
+    `max_offers` offers were made)."""
     offered = 0
     exhausted: set[int] = set()
     for interaction_id, queue_id in waiting_interactions(queue_ids=queue_ids).values_list(
@@ -379,12 +391,13 @@ def route_waiting(*, queue_ids: list[int] | None = None, limit: int = 500) -> in
     )[:limit]:
         if queue_id in exhausted:
             continue
-        if interaction_route(interaction_id=interaction_id) is not None:
+        _, outcome = _route(interaction_id)
+        if outcome == RouteOutcome.OFFERED:
             offered += 1
-        elif Interaction.objects.filter(
-            pk=interaction_id, status=InteractionStatus.QUEUED
-        ).exists():
-            # Nobody can take the head of this queue, so nobody can take the rest.
+            if max_offers is not None and offered >= max_offers:
+                break
+        elif outcome == RouteOutcome.NO_FREE_CSR:
+            # Nobody in this queue can take any chat: the rest of it waits too.
             exhausted.add(queue_id)
     return offered
 
@@ -396,7 +409,9 @@ def route_for_csr(*, user_id: int) -> int:
             "queue_id", flat=True
         )
     )
-    return route_waiting(queue_ids=queue_ids) if queue_ids else 0
+    # One offer at a time per CSR: the first chat offered is usually theirs. The sweeper
+    # routes whatever else is waiting.
+    return route_waiting(queue_ids=queue_ids, max_offers=1) if queue_ids else 0
 
 
 # --- Offers ---------------------------------------------------------------------------
@@ -489,10 +504,12 @@ def offer_decline(*, offer_id: int, user: AbstractBaseUser, reason: str = "") ->
 @transaction.atomic
 def offer_expire(*, offer_id: int) -> bool:
     """An unattended offer times out; the CSR may be set Away after too many in a row."""
-    try:
-        offer, interaction = _lock_offer_and_interaction(offer_id)
-    except RoutingError:
+    due = Offer.objects.filter(
+        pk=offer_id, status=OfferStatus.PENDING, expires_at__lte=timezone.now()
+    ).exists()
+    if not due:
         return False
+    offer, interaction = _lock_offer_and_interaction(offer_id)
     if offer.status != OfferStatus.PENDING or offer.expires_at > timezone.now():
         return False
     offer.status = OfferStatus.EXPIRED
@@ -708,7 +725,7 @@ def routing_sweep() -> dict[str, int] | None:
     if not cache.add(SWEEP_LOCK_KEY, "1", timeout=30):
         return None
     try:
-        expired = offers_expire_overdue()
+        expired = offers_expire_overdue()  # the expiry beat entry does this too
         presence = presence_sweep()
         offered = route_waiting()
         for queue_id in Queue.objects.filter(active=True).values_list("id", flat=True):

@@ -16,9 +16,10 @@ def route_for_csr(user_id: int) -> None:
     services.route_for_csr(user_id=user_id)
 
 
-@shared_task(ignore_result=True)
-def offer_expire(offer_id: int) -> None:
-    services.offer_expire(offer_id=offer_id)
+@shared_task(ignore_result=True, expires=5)
+def offers_expire() -> None:
+    """Beat runs this every second: unattended offers expire on time."""
+    services.offers_expire_overdue()
 
 
 @shared_task(ignore_result=True)
