@@ -1,5 +1,5 @@
 """App Studio in the Django admin: channels, settings, bot API clients, customers, and
-read-only interactions and messages."""
+read-only interactions, messages and webhook deliveries."""
 
 from django.contrib import admin, messages
 from django.db import models
@@ -7,9 +7,18 @@ from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
 from django.urls import reverse
 
-from chat.models import AppStudioSettings, BotClient, Channel, Customer, Interaction, Message
+from chat.models import (
+    AppStudioSettings,
+    BotClient,
+    Channel,
+    Customer,
+    Interaction,
+    Message,
+    WebhookDelivery,
+)
 from chat.selectors import app_studio_settings_get
 from chat.services import bot_client_create, bot_client_rotate_token
+from chat.webhooks import deliveries_retry_failed
 from portal.admin import ReadOnlyAdmin
 
 # CustomerToken is deliberately not registered: it holds only a digest and its
@@ -286,3 +295,62 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="Text")
     def short_text(self, message: Message) -> str:
         return message.text if len(message.text) <= 80 else message.text[:79] + "…"
+
+
+@admin.register(WebhookDelivery)
+class WebhookDeliveryAdmin(ReadOnlyAdmin):
+    """Read-only: what was sent to the connectors and how it went. "Retry now" gives
+    failed deliveries a new round of attempts."""
+
+    list_display = [
+        "id",
+        "interaction",
+        "seq",
+        "channel",
+        "status",
+        "attempts",
+        "last_status_code",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+    ]
+    list_filter = ["status", "interaction__channel"]
+    search_fields = ["interaction__id__exact", "delivery_id__exact"]
+    list_select_related = ["interaction__channel"]
+    ordering = ["-id"]
+    date_hierarchy = "created_at"
+    fields = [
+        "delivery_id",
+        "interaction",
+        "message",
+        "seq",
+        "status",
+        "attempts",
+        "last_status_code",
+        "last_error",
+        "next_attempt_at",
+        "delivered_at",
+        "created_at",
+        "updated_at",
+    ]
+    actions = ["retry_now"]
+
+    @admin.display(description="Channel", ordering="interaction__channel__name")
+    def channel(self, delivery: WebhookDelivery) -> Channel:
+        return delivery.interaction.channel
+
+    def has_retry_permission(self, request: HttpRequest) -> bool:
+        # The admin is read-only, so the action has its own check: the model's change
+        # permission, which Administrators hold and CSR managers do not.
+        opts = self.opts
+        return request.user.has_perm(f"{opts.app_label}.change_{opts.model_name}")
+
+    @admin.action(description="Retry now (failed deliveries)", permissions=["retry"])
+    def retry_now(self, request: HttpRequest, queryset: QuerySet[WebhookDelivery]) -> None:
+        selected = list(queryset.values_list("pk", flat=True))
+        queued = deliveries_retry_failed(delivery_ids=selected)
+        skipped = len(selected) - queued
+        text = f"{queued} failed deliver{'y' if queued == 1 else 'ies'} queued again."
+        if skipped:
+            text += f" {skipped} not failed, left alone."
+        self.message_user(request, text, messages.SUCCESS if queued else messages.WARNING)

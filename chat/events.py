@@ -14,6 +14,10 @@ def interaction_group(interaction_id: int) -> str:
     return f"interaction.{interaction_id}"
 
 
+def _display_name(user) -> str:
+    return user.get_full_name() or user.get_username()
+
+
 def message_payload(message: Message) -> schemas.MessagePayload:
     return {
         "type": "message",
@@ -30,6 +34,12 @@ def message_payload(message: Message) -> schemas.MessagePayload:
     }
 
 
+def customer_view(payload: dict) -> dict:
+    """A message payload as the customer may see it: `data` holds what is for the contact
+    center only (transfer notes, CSR ids)."""
+    return {**payload, "data": {}}
+
+
 def message_created(*, message: Message) -> None:
     publish_on_commit(
         interaction_group(message.interaction_id), INTERACTION_HANDLER, message_payload(message)
@@ -42,7 +52,7 @@ def interaction_status_payload(interaction: Interaction) -> schemas.InteractionS
         "type": "interaction.status",
         "interaction_id": interaction.pk,
         "status": interaction.status,
-        "assigned_csr": (csr.get_full_name() or csr.get_username()) if csr else None,
+        "assigned_csr": _display_name(csr) if csr else None,
         "authenticated": interaction.authenticated,
         "ended_by": interaction.ended_by,
         "last_seq": interaction.last_seq,
@@ -54,4 +64,64 @@ def interaction_status_changed(*, interaction: Interaction) -> None:
         interaction_group(interaction.pk),
         INTERACTION_HANDLER,
         interaction_status_payload(interaction),
+    )
+
+
+def hello_payload(interaction: Interaction, role: schemas.ChatRole) -> schemas.HelloPayload:
+    """The first frame of a chat socket: who the client is here and the chat's state.
+    Reads `assigned_csr`, `channel` and `queue`: load them with the interaction."""
+    csr = interaction.assigned_csr
+    return {
+        "type": "hello",
+        "role": role.value,  # type: ignore[typeddict-item]
+        "interaction": {
+            "id": interaction.pk,
+            "status": interaction.status,
+            "assigned_csr": _display_name(csr) if csr else None,
+            "authenticated": interaction.authenticated,
+            "channel": interaction.channel.name,
+            "queue": interaction.queue.name,
+            "last_seq": interaction.last_seq,
+            "customer_read_seq": interaction.customer_read_seq,
+            "csr_read_seq": interaction.csr_read_seq,
+        },
+    }
+
+
+def typing_payload(
+    *, interaction_id: int, by: str, active: bool, name: str
+) -> schemas.TypingPayload:
+    return {
+        "type": "typing",
+        "interaction_id": interaction_id,
+        "from": str(by),  # type: ignore[typeddict-item]
+        "active": active,
+        "name": name,
+    }
+
+
+def typing_changed(*, interaction_id: int, by: str, active: bool, name: str) -> None:
+    """Someone started or stopped typing: not stored, sent to both sides (each socket
+    drops the typing of its own side)."""
+    publish_on_commit(
+        interaction_group(interaction_id),
+        INTERACTION_HANDLER,
+        typing_payload(interaction_id=interaction_id, by=by, active=active, name=name),
+    )
+
+
+def read_payload(*, interaction_id: int, by: str, seq: int) -> schemas.ReadPayload:
+    return {
+        "type": "read",
+        "interaction_id": interaction_id,
+        "by": str(by),  # type: ignore[typeddict-item]
+        "seq": seq,
+    }
+
+
+def read_marked(*, interaction_id: int, by: str, seq: int) -> None:
+    publish_on_commit(
+        interaction_group(interaction_id),
+        INTERACTION_HANDLER,
+        read_payload(interaction_id=interaction_id, by=by, seq=seq),
     )

@@ -1,5 +1,7 @@
 """Channels, App Studio settings, bot API clients, customers, interactions and messages."""
 
+import uuid
+
 from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models, transaction
@@ -396,3 +398,60 @@ class Message(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.seq} {self.sender_kind}: {self.text[:40]}"
+
+
+class WebhookDelivery(models.Model):
+    """One CSR or system message POSTed to its channel's connector (chat/webhooks.py):
+    one row per message, retried with backoff until delivered or failed."""
+
+    class Status(models.TextChoices):
+        PENDING = "pending", "Pending"
+        DELIVERED = "delivered", "Delivered"
+        FAILED = "failed", "Failed"
+
+    delivery_id = models.UUIDField(
+        default=uuid.uuid4,
+        unique=True,
+        editable=False,
+        help_text="Sent as X-Portal-Delivery and `delivery_id`; the same on every attempt.",
+    )
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="webhook_deliveries"
+    )
+    message = models.OneToOneField(
+        Message, on_delete=models.CASCADE, related_name="webhook_delivery"
+    )
+    seq = models.PositiveIntegerField(help_text="The message's sequence number.")
+    status = models.CharField(max_length=10, choices=Status.choices, default=Status.PENDING)
+    attempts = models.PositiveSmallIntegerField(
+        default=0, help_text="POSTs tried in the current round (Retry now starts a new one)."
+    )
+    last_status_code = models.PositiveSmallIntegerField(
+        null=True,
+        blank=True,
+        help_text="HTTP status of the last answer; empty when none came (timeout, refused).",
+    )
+    last_error = models.TextField(blank=True, help_text="Why the last attempt failed.")
+    next_attempt_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Pending: when the next attempt is due (during an attempt, when it is "
+        "given up as lost). Empty once delivered or failed.",
+    )
+    delivered_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        ordering = ["-id"]
+        verbose_name = "webhook delivery"
+        verbose_name_plural = "webhook deliveries"
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interaction", "seq"], name="webhookdelivery_unique_seq"
+            ),
+        ]
+        indexes = [models.Index(fields=["status", "next_attempt_at"])]
+
+    def __str__(self) -> str:
+        return f"Webhook for #{self.seq} of interaction {self.interaction_id}"

@@ -1,6 +1,7 @@
 """The shapes of the chat's live events (see docs/websocket-protocol.md)."""
 
-from typing import Any, Literal, TypedDict
+from enum import StrEnum
+from typing import Any, Literal, NotRequired, TypedDict
 
 
 class MessagePayload(TypedDict):
@@ -25,3 +26,77 @@ class InteractionStatusPayload(TypedDict):
     authenticated: bool
     ended_by: str
     last_seq: int
+
+
+class ChatRole(StrEnum):
+    """Who is on a live chat socket: the customer, the handling CSR, or a CSR manager
+    watching read-only."""
+
+    CUSTOMER = "customer"
+    CSR = "csr"
+    OBSERVER = "observer"
+
+
+class HelloInteraction(TypedDict):
+    id: int
+    status: str
+    assigned_csr: str | None
+    authenticated: bool
+    channel: str
+    queue: str
+    last_seq: int
+    customer_read_seq: int
+    csr_read_seq: int
+
+
+class HelloPayload(TypedDict):
+    type: Literal["hello"]
+    role: Literal["customer", "csr", "observer"]
+    interaction: HelloInteraction
+
+
+class ReplayDonePayload(TypedDict):
+    type: Literal["replay.done"]
+    last_seq: int
+
+
+class ResyncRequiredPayload(TypedDict):
+    type: Literal["resync.required"]
+    last_seq: int
+    message: str
+
+
+class AckPayload(TypedDict):
+    type: Literal["ack"]
+    client_msg_id: str
+    seq: int
+    created_at: str
+    duplicate: bool
+
+
+# "from" is a Python keyword, hence the functional form.
+TypingPayload = TypedDict(
+    "TypingPayload",
+    {
+        "type": Literal["typing"],
+        "interaction_id": int,
+        "from": Literal["customer", "csr"],
+        "active": bool,
+        "name": str,
+    },
+)
+
+
+class ReadPayload(TypedDict):
+    type: Literal["read"]
+    interaction_id: int
+    by: Literal["customer", "csr"]
+    seq: int
+
+
+class ChatErrorPayload(TypedDict):
+    type: Literal["error"]
+    code: str
+    message: str
+    client_msg_id: NotRequired[str]
+    retry_after: NotRequired[int]

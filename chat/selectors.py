@@ -1,8 +1,9 @@
 """Reads of channels, settings, customers, interactions and messages."""
 
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db.models import Exists, OuterRef, Q
@@ -13,9 +14,13 @@ from chat.models import (
     AppStudioSettings,
     BotClient,
     Channel,
+    CustomerToken,
     Interaction,
+    Message,
 )
-from chat.tokens import token_digest
+from chat.schemas import ChatRole
+from chat.tokens import digests_match, token_digest
+from portal.roles import is_csr_manager
 
 APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
 
@@ -178,3 +183,76 @@ def interaction_estimated_wait_seconds(
         position=position,
         seconds_per_acceptance=queue_seconds_per_acceptance(queue_id=interaction.queue_id),
     )
+
+
+# --- Live chat ------------------------------------------------------------------------
+
+# The most messages one query reads when a socket replays or fills a gap.
+REPLAY_PAGE_SIZE = 500
+
+
+def chat_interaction_get(*, interaction_id: int) -> Interaction | None:
+    """An interaction with what a chat socket shows about it (its CSR, channel, queue)."""
+    return (
+        Interaction.objects.select_related("assigned_csr", "channel", "queue")
+        .filter(pk=interaction_id)
+        .first()
+    )
+
+
+def customer_token_valid(*, interaction_id: int, token: str) -> bool:
+    """Whether `token` is one of this interaction's customer tokens. Every stored digest
+    is compared in constant time; a token minted for another interaction is refused."""
+    if not token:
+        return False
+    digest = token_digest(token)
+    valid = False
+    for stored in CustomerToken.objects.filter(interaction_id=interaction_id).values_list(
+        "token_hash", flat=True
+    ):
+        valid |= digests_match(stored, digest)
+    return valid
+
+
+def customer_grace_over(*, interaction: Interaction, now: datetime | None = None) -> bool:
+    """Whether the chat closed (ended or abandoned) more than
+    PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"] ago, so its customer token opens it no more."""
+    if interaction.is_open:
+        return False
+    closed_at = interaction.ended_at or interaction.created_at
+    grace = timedelta(seconds=settings.PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"])
+    return (now or timezone.now()) - closed_at > grace
+
+
+def chat_role_for_user(
+    *, interaction: Interaction, user: AbstractBaseUser | AnonymousUser
+) -> ChatRole | None:
+    """What a portal user may do in this chat: its assigned CSR reads and writes (the
+    services decide when), a CSR manager watches read-only, anyone else nothing."""
+    if not user.is_authenticated:
+        return None
+    if interaction.assigned_csr_id is not None and interaction.assigned_csr_id == user.pk:
+        return ChatRole.CSR
+    if is_csr_manager(user):
+        return ChatRole.OBSERVER
+    return None
+
+
+def messages_after(
+    *,
+    interaction_id: int,
+    after_seq: int,
+    limit: int = REPLAY_PAGE_SIZE,
+    until_seq: int | None = None,
+) -> list[Message]:
+    """At most `limit` (≤ REPLAY_PAGE_SIZE) messages with seq > after_seq (and ≤ until_seq
+    when given), oldest first."""
+    messages = Message.objects.filter(interaction_id=interaction_id, seq__gt=after_seq)
+    if until_seq is not None:
+        messages = messages.filter(seq__lte=until_seq)
+    return list(messages.order_by("seq")[: min(limit, REPLAY_PAGE_SIZE)])
+
+
+def interaction_last_seq(*, interaction_id: int) -> int | None:
+    """The sequence number of the interaction's newest message; None if it does not exist."""
+    return Interaction.objects.filter(pk=interaction_id).values_list("last_seq", flat=True).first()

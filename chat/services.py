@@ -13,7 +13,7 @@ from django.db import IntegrityError, transaction
 from django.db.models import F, Q
 from django.utils import timezone
 
-from chat import events
+from chat import events, webhooks
 from chat.models import (
     BotClient,
     Channel,
@@ -319,6 +319,7 @@ def message_create(
             data=data or {},
         )
         events.message_created(message=message)
+        webhooks.delivery_schedule(message=message)
     return message
 
 
@@ -396,7 +397,7 @@ def message_send(
     with transaction.atomic():
         interaction = (
             Interaction.objects.select_for_update(of=("self",))
-            .select_related("customer")
+            .select_related("customer", "channel")
             .filter(pk=interaction_id)
             .first()
         )
@@ -471,3 +472,56 @@ def interaction_end(
         if csr is not None:
             routing_services.csr_chat_ended(user_id=csr.pk)
     return interaction
+
+
+def interaction_mark_read(
+    *, interaction_id: int, by: SenderKind, seq: int, user: AbstractBaseUser | None = None
+) -> int:
+    """Record that the customer or the handling CSR has read the chat up to `seq`.
+
+    The mark only moves forward and never past the newest message; when it moves, both
+    sides are told after commit. Returns that side's mark. Allowed after the chat ended
+    (the customer may still be reading it)."""
+    if by not in (SenderKind.CUSTOMER, SenderKind.CSR):
+        raise ChatError("not_party", "Only the customer or the handling CSR has a read mark.")
+    field = "customer_read_seq" if by == SenderKind.CUSTOMER else "csr_read_seq"
+    interaction = (
+        Interaction.objects.filter(pk=interaction_id)
+        .values("assigned_csr_id", "last_seq", field)
+        .first()
+    )
+    if interaction is None:
+        raise ChatError("not_found", "This chat does not exist.")
+    if by == SenderKind.CSR and (user is None or interaction["assigned_csr_id"] != user.pk):
+        raise ChatError("not_party", "You are not handling this chat.")
+    # last_seq only grows, so the target stays valid; the conditional update keeps the
+    # mark monotonic against concurrent marks without locking the interaction row.
+    target = min(max(seq, 0), interaction["last_seq"])
+    with transaction.atomic():
+        moved = Interaction.objects.filter(pk=interaction_id, **{f"{field}__lt": target}).update(
+            **{field: target}
+        )
+        if moved:
+            events.read_marked(interaction_id=interaction_id, by=by, seq=target)
+    return target if moved else max(target, interaction[field])
+
+
+def interaction_typing(
+    *, interaction_id: int, by: SenderKind, active: bool, user: AbstractBaseUser | None = None
+) -> None:
+    """Tell the chat that the customer or the CSR started or stopped typing (nothing is
+    stored). Only those who may send may type."""
+    interaction = Interaction.objects.select_related("customer").filter(pk=interaction_id).first()
+    if interaction is None:
+        raise ChatError("not_found", "This chat does not exist.")
+    if not interaction.is_open:
+        raise ChatError("chat_ended", "This chat has ended.")
+    if by == SenderKind.CSR:
+        if user is None or not _csr_may_write(interaction, user):
+            raise ChatError("not_party", "You are not handling this chat.")
+        name = user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
+    elif by == SenderKind.CUSTOMER:
+        name = interaction.customer.name
+    else:
+        raise ChatError("not_party", "Only the customer or the handling CSR may type.")
+    events.typing_changed(interaction_id=interaction_id, by=by, active=active, name=name)

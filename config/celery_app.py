@@ -22,6 +22,11 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
             "schedule": 1.0,
             "options": {"expires": 3},
         },
+        "webhook-requeue-overdue": {
+            "task": "chat.tasks.webhook_requeue_overdue",
+            "schedule": 60.0,
+            "options": {"expires": 120},
+        },
         "routing-sweep": {
             "task": "routing.tasks.routing_sweep",
             "schedule": float(settings.PORTAL["ROUTING_SWEEP_SECONDS"]),

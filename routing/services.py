@@ -637,11 +637,12 @@ def interaction_transfer_to_queue(
     _requeue(interaction, at_front=True)
     interaction.queued_at = timezone.now()
     interaction.save()
-    text = f"Transferred to {queue.name} by {_display_name(user)}"
+    # The note is for the contact center: it travels in `data`, which customers never
+    # receive, not in the text both sides see.
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,
-        text=f"{text}: {note}" if note else text,
+        text=f"Transferred to {queue.name} by {_display_name(user)}",
         event=SystemEvent.TRANSFERRED,
         data={"to_queue": queue.name, "by": _display_name(user), "note": note},
     )
@@ -680,11 +681,10 @@ def interaction_transfer_to_csr(
         raise RoutingError(
             "target_unavailable", f"{_display_name(target)} is already considering another chat."
         ) from None
-    text = f"Transfer to {_display_name(target)} requested by {_display_name(user)}"
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,
-        text=f"{text}: {note}" if note else text,
+        text=f"Transfer to {_display_name(target)} requested by {_display_name(user)}",
         event=SystemEvent.TRANSFERRED,
         data={"to_csr": _display_name(target), "by": _display_name(user), "note": note},
     )

@@ -25,7 +25,10 @@ class ErrorItemSerializer(serializers.Serializer):
         "`Idempotency-Key` for the header, null for the body as a whole.",
     )
     message = serializers.CharField(help_text="What is wrong, in a sentence.")
-    code = serializers.CharField(help_text="Machine code: `required`, `invalid`, `max_value`...")
+    code = serializers.CharField(
+        help_text="Machine code: `required`, `invalid`, `max_value`, `empty`, `too_long`, "
+        "`bad_client_msg_id`..."
+    )
 
     class Meta:
         ref_name = "ErrorItem"
@@ -35,7 +38,8 @@ class ErrorSerializer(serializers.Serializer):
     code = serializers.CharField(
         help_text="Machine code: `invalid`, `parse_error`, `not_authenticated`, "
         "`authentication_failed`, `client_inactive`, `channel_not_allowed`, `not_found`, "
-        "`idempotency_conflict`, `request_too_large`, `unsupported_media_type`, `throttled`."
+        "`idempotency_conflict`, `chat_ended`, `request_too_large`, `unsupported_media_type`, "
+        "`throttled`."
     )
     message = serializers.CharField(help_text="What went wrong, for a human.")
     errors = ErrorItemSerializer(many=True, help_text="Field problems; empty for other errors.")
@@ -95,6 +99,51 @@ ERROR_409 = _error(
         "request body. Send a new key for a new escalation, or the original body to get "
         "that escalation back.",
     ),
+)
+ERROR_400_MESSAGE = _error(
+    "The body is not valid: `errors` says which field (`text`: `empty`, `too_long`; "
+    "`client_msg_id`: `bad_client_msg_id`; either: `required`).",
+    _example(
+        "Empty text",
+        "invalid",
+        "text: A message needs some text.",
+        [{"field": "text", "message": "A message needs some text.", "code": "empty"}],
+    ),
+    _example(
+        "Text too long",
+        "invalid",
+        "text: A message can be at most 5,000 characters; this one has 5,120.",
+        [
+            {
+                "field": "text",
+                "message": "A message can be at most 5,000 characters; this one has 5,120.",
+                "code": "too_long",
+            }
+        ],
+    ),
+)
+ERROR_400_QUERY = _error(
+    "`after` or `limit` is not valid.",
+    _example(
+        "Negative after",
+        "invalid",
+        "after: Ensure this value is greater than or equal to 0.",
+        [
+            {
+                "field": "after",
+                "message": "Ensure this value is greater than or equal to 0.",
+                "code": "min_value",
+            }
+        ],
+    ),
+)
+ERROR_409_CHAT_ENDED = _error(
+    "The chat has ended: the customer's message was not stored.",
+    _example("Chat ended", "chat_ended", "This chat has ended; messages can no longer be sent."),
+)
+ERROR_409_ALREADY_ENDED = _error(
+    "The chat was already over (ended or abandoned).",
+    _example("Already ended", "chat_ended", "This chat has already ended."),
 )
 ERROR_413 = _error(
     "The body is larger than the limit (1 MiB by default).",

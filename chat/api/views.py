@@ -1,4 +1,5 @@
-"""The bot escalation API: escalate a customer, then follow the escalation."""
+"""The bot escalation API: escalate a customer, then follow the escalation; channel
+connectors also relay the customer's messages, read the chat and end it."""
 
 from typing import Any
 from urllib.parse import urlencode, urlsplit
@@ -13,23 +14,34 @@ from drf_spectacular.utils import (
     extend_schema_field,
 )
 from rest_framework import serializers, status
-from rest_framework.exceptions import NotFound, ValidationError
+from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
 from rest_framework.views import APIView
 
 from chat.api import schema
 from chat.api.authentication import BotTokenAuthentication
+from chat.api.errors import Conflict
 from chat.api.parsers import BoundedJSONParser
 from chat.api.permissions import IsActiveBotClient
 from chat.api.throttling import BotClientRateThrottle
-from chat.models import Interaction, InteractionStatus, SenderKind
+from chat.models import Interaction, InteractionStatus, Message, SenderKind
 from chat.selectors import (
     interaction_estimated_wait_seconds,
     interaction_get_for_client,
     interaction_queue_position,
+    messages_after,
 )
-from chat.services import EscalationResult, escalation_create, escalation_fingerprint
+from chat.services import (
+    MAX_CLIENT_MSG_ID_CHARS,
+    MAX_MESSAGE_CHARS,
+    ChatError,
+    EscalationResult,
+    escalation_create,
+    escalation_fingerprint,
+    interaction_end,
+    message_send,
+)
 
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 IDEMPOTENCY_KEY_MAX_LENGTH = 200
@@ -446,4 +458,282 @@ class EscalationDetailApi(APIView):
         )
         if interaction is None:
             raise NotFound(f"This bot client made no escalation {pk}.")
+        return Response(self.OutputSerializer(interaction).data)
+
+
+# --- Channel connectors: /api/v1/escalations/{id}/messages/ and .../end/ ---------------
+
+CONNECTOR_TAGS = ["connector"]
+DEFAULT_MESSAGE_PAGE = 100
+MAX_MESSAGE_PAGE = 500
+MAX_SEQ = 2**31 - 1
+
+ESCALATION_ID = OpenApiParameter(
+    name="id",
+    type=int,
+    location=OpenApiParameter.PATH,
+    description="The escalation's id, as returned when it was created.",
+)
+# The ChatError codes that are about one field of the body, and that field.
+CHAT_ERROR_FIELDS = {"empty": "text", "too_long": "text", "bad_client_msg_id": "client_msg_id"}
+
+
+def _own_interaction(request: Request, pk: int) -> Interaction:
+    """The interaction, if this bot client escalated it: connectors act only on their own."""
+    interaction = interaction_get_for_client(
+        client=request.user,  # type: ignore[arg-type]
+        interaction_id=pk,
+    )
+    if interaction is None:
+        raise NotFound(f"This bot client made no escalation {pk}.")
+    return interaction
+
+
+def _api_error(error: ChatError) -> APIException:
+    """A refused chat action as the API's error: 400 on the field, 409 for an ended chat."""
+    field = CHAT_ERROR_FIELDS.get(error.code)
+    if field is not None:
+        return ValidationError({field: [error.message]}, code=error.code)
+    if error.code == "chat_ended":
+        return Conflict(error.message, code="chat_ended")
+    if error.code == "not_found":
+        return NotFound(error.message)
+    return PermissionDenied(error.message, code=error.code)
+
+
+class ConnectorMessageSerializer(serializers.Serializer):
+    seq = serializers.IntegerField(
+        min_value=1, help_text="Sequence number in the chat: 1, 2, 3… in the order stored."
+    )
+    sender_kind = serializers.ChoiceField(choices=SenderKind.choices)
+    author_name = serializers.CharField(
+        help_text="The CSR's or customer's name, the bot client's name for bot lines; "
+        "empty for system messages."
+    )
+    text = serializers.CharField()
+    client_msg_id = serializers.CharField(
+        help_text="The sender's id for the message; empty for bot and system messages."
+    )
+    event = serializers.CharField(
+        help_text="For system messages, what happened: `escalated`, `joined`, "
+        "`transferred`, `requeued`, `auth_requested`, `authenticated`, `cobrowse_started`, "
+        "`cobrowse_ended`, `ended`, `abandoned`. Empty for other messages."
+    )
+    pre_escalation = serializers.BooleanField(
+        help_text="Part of the bot conversation sent with the escalation."
+    )
+    created_at = serializers.DateTimeField()
+
+    class Meta:
+        ref_name = "ConnectorMessage"
+
+
+class EscalationMessagesApi(APIView):
+    """A connector relays the customer's messages (POST) and reads the chat (GET)."""
+
+    authentication_classes = [BotTokenAuthentication]
+    permission_classes = [IsActiveBotClient]
+    throttle_classes = [BotClientRateThrottle]
+    parser_classes = [BoundedJSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        # Lenient on purpose: the chat service checks the content, with the same rules
+        # and codes as the customer's chat socket.
+        client_msg_id = serializers.CharField(
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text=f"Your id for this message, 1–{MAX_CLIENT_MSG_ID_CHARS} characters, "
+            "unique in the chat: a retry with the same id is stored once.",
+        )
+        text = serializers.CharField(
+            allow_blank=True,
+            trim_whitespace=False,
+            help_text=f"What the customer wrote: not blank, at most {MAX_MESSAGE_CHARS:,} "
+            "characters.",
+        )
+
+        class Meta:
+            ref_name = "ConnectorMessageSend"
+
+    class SentSerializer(ConnectorMessageSerializer):
+        duplicate = serializers.SerializerMethodField(
+            help_text="true when this client_msg_id was sent before: the message is the "
+            "one stored then, and nothing new was stored."
+        )
+
+        class Meta:
+            ref_name = "ConnectorMessageSent"
+
+        @extend_schema_field(serializers.BooleanField())
+        def get_duplicate(self, message: Message) -> bool:
+            return self.context["duplicate"]
+
+    class FilterSerializer(serializers.Serializer):
+        after = serializers.IntegerField(
+            min_value=0,
+            max_value=MAX_SEQ,
+            default=0,
+            help_text="Return the messages with a sequence number above this one (0: from "
+            "the start). Pass the last `last_seq` to get what is new.",
+        )
+        limit = serializers.IntegerField(
+            min_value=1,
+            max_value=MAX_MESSAGE_PAGE,
+            default=DEFAULT_MESSAGE_PAGE,
+            help_text=f"At most this many messages (1–{MAX_MESSAGE_PAGE}).",
+        )
+
+    class PageSerializer(serializers.Serializer):
+        messages = ConnectorMessageSerializer(many=True, help_text="Oldest first.")
+        last_seq = serializers.IntegerField(
+            min_value=0,
+            help_text="The sequence number of the last message returned (`after` when none "
+            "was): send it as `after` next time.",
+        )
+        has_more = serializers.BooleanField(
+            help_text="More messages follow: ask again at once with `after=last_seq`."
+        )
+
+        class Meta:
+            ref_name = "ConnectorMessagePage"
+
+    @extend_schema(
+        operation_id="escalations_messages_create",
+        summary="Relay a customer message",
+        description=(
+            "Stores a message from the customer in a chat this bot client escalated, for "
+            "channels where a connector speaks for the customer (Facebook, WhatsApp, SMS…). "
+            "It is shown to the CSR at once. Idempotent by `client_msg_id`: a retry returns "
+            "the stored message with 200 and `duplicate: true`. Refused with 409 once the "
+            "chat has ended."
+        ),
+        tags=CONNECTOR_TAGS,
+        request=InputSerializer,
+        parameters=[ESCALATION_ID, schema.RETRY_AFTER_HEADER, schema.WWW_AUTHENTICATE_HEADER],
+        responses={
+            201: OpenApiResponse(SentSerializer, description="Stored and shown to the CSR."),
+            200: OpenApiResponse(
+                SentSerializer,
+                description="This client_msg_id was sent before: the message stored then.",
+            ),
+            400: schema.ERROR_400_MESSAGE,
+            401: schema.ERROR_401,
+            403: schema.ERROR_403,
+            404: schema.ERROR_404,
+            409: schema.ERROR_409_CHAT_ENDED,
+            413: schema.ERROR_413,
+            415: schema.ERROR_415,
+            429: schema.ERROR_429,
+        },
+        examples=[
+            OpenApiExample(
+                "Customer reply",
+                request_only=True,
+                value={"client_msg_id": "wamid.HBgM-1", "text": "It was order A-1009."},
+            )
+        ],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        interaction = _own_interaction(request, pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            result = message_send(
+                interaction_id=interaction.pk,
+                sender_kind=SenderKind.CUSTOMER,
+                text=serializer.validated_data["text"],
+                client_msg_id=serializer.validated_data["client_msg_id"],
+            )
+        except ChatError as error:
+            raise _api_error(error) from None
+        output = self.SentSerializer(result.message, context={"duplicate": not result.created})
+        return Response(
+            output.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
+        )
+
+    @extend_schema(
+        operation_id="escalations_messages_list",
+        summary="Read the chat",
+        description=(
+            "The chat's messages with a sequence number above `after`, oldest first: the "
+            "bot transcript, the customer's, the CSR's and the system messages. A connector "
+            "that does not take webhooks polls with the `last_seq` of the previous answer."
+        ),
+        tags=CONNECTOR_TAGS,
+        parameters=[
+            ESCALATION_ID,
+            FilterSerializer,
+            schema.RETRY_AFTER_HEADER,
+            schema.WWW_AUTHENTICATE_HEADER,
+        ],
+        responses={
+            200: OpenApiResponse(PageSerializer, description="A page of messages."),
+            400: schema.ERROR_400_QUERY,
+            401: schema.ERROR_401,
+            403: schema.ERROR_403,
+            404: schema.ERROR_404,
+            429: schema.ERROR_429,
+        },
+    )
+    def get(self, request: Request, pk: int) -> Response:
+        interaction = _own_interaction(request, pk)
+        filters = self.FilterSerializer(data=request.query_params)
+        filters.is_valid(raise_exception=True)
+        after, limit = filters.validated_data["after"], filters.validated_data["limit"]
+        messages = messages_after(interaction_id=interaction.pk, after_seq=after, limit=limit)
+        last_seq = messages[-1].seq if messages else after
+        page = {
+            "messages": messages,
+            "last_seq": last_seq,
+            # Sequence numbers have no gaps: more follow while the newest is further on.
+            "has_more": last_seq < interaction.last_seq,
+        }
+        return Response(self.PageSerializer(page).data)
+
+
+class EscalationEndApi(APIView):
+    """The customer left or ended the chat on their channel."""
+
+    authentication_classes = [BotTokenAuthentication]
+    permission_classes = [IsActiveBotClient]
+    throttle_classes = [BotClientRateThrottle]
+    parser_classes = [BoundedJSONParser]
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        status = serializers.ChoiceField(
+            choices=InteractionStatus.choices,
+            help_text="`ended`, or `abandoned` when no CSR had joined yet.",
+        )
+        ended_at = serializers.DateTimeField()
+
+        class Meta:
+            ref_name = "EscalationEnded"
+
+    @extend_schema(
+        operation_id="escalations_end",
+        summary="End the chat for the customer",
+        description=(
+            "The customer left or ended the conversation. An active chat ends (the CSR sees "
+            "*The customer ended the chat*); a chat still waiting for a CSR is abandoned and "
+            "leaves its queue. No body. 409 when the chat is already over."
+        ),
+        tags=CONNECTOR_TAGS,
+        request=None,
+        parameters=[ESCALATION_ID, schema.RETRY_AFTER_HEADER, schema.WWW_AUTHENTICATE_HEADER],
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="Ended or abandoned."),
+            401: schema.ERROR_401,
+            403: schema.ERROR_403,
+            404: schema.ERROR_404,
+            409: schema.ERROR_409_ALREADY_ENDED,
+            429: schema.ERROR_429,
+        },
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        interaction = _own_interaction(request, pk)
+        try:
+            interaction = interaction_end(interaction_id=interaction.pk, by=SenderKind.CUSTOMER)
+        except ChatError as error:
+            raise _api_error(error) from None
         return Response(self.OutputSerializer(interaction).data)

@@ -23,6 +23,7 @@ from chat.models import (
     InteractionStatus,
     Message,
     SenderKind,
+    WebhookDelivery,
 )
 from chat.selectors import app_studio_settings_get
 from chat.tokens import token_digest
@@ -51,7 +52,13 @@ REGISTERED = sorted(
     key=lambda model: model._meta.label_lower,
 )
 # Models whose history must not be rewritten: nobody may add them in the admin.
-NO_ADD = {"chat.interaction", "chat.message", "routing.offer", "routing.routingdecision"}
+NO_ADD = {
+    "chat.interaction",
+    "chat.message",
+    "chat.webhookdelivery",
+    "routing.offer",
+    "routing.routingdecision",
+}
 TOKEN_PATTERN = re.compile(r"bot_[A-Za-z0-9_-]{20,}")
 
 
@@ -83,6 +90,13 @@ def _routing_decision() -> RoutingDecision:
     )
 
 
+def _webhook_delivery() -> WebhookDelivery:
+    message = _message(sender_kind=SenderKind.CSR)
+    return WebhookDelivery.objects.create(
+        interaction=message.interaction, message=message, seq=message.seq
+    )
+
+
 # One existing object per registered model, for its change page. A model registered
 # later needs an entry here, or the tests below say so.
 SAMPLES: dict[str, Callable[[], Model]] = {
@@ -94,6 +108,7 @@ SAMPLES: dict[str, Callable[[], Model]] = {
     "chat.customer": customer_factory,
     "chat.interaction": interaction_factory,
     "chat.message": _message,
+    "chat.webhookdelivery": _webhook_delivery,
     "routing.awayreason": lambda: AwayReason.objects.create(code="coffee", label="Coffee"),
     "routing.csrprofile": lambda: CSRProfile.objects.create(user=user_factory(role=Role.CSR)),
     "routing.intentrule": lambda: intent_rule_factory(intent="refund", queue=queue_factory()),

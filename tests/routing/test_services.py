@@ -348,9 +348,8 @@ def test_transfer_to_a_queue_requeues_at_the_front_with_the_note(make_csr, make_
 
     assert queue_waiting_ids(queue_id=billing.pk) == [interaction.pk, waiting.pk]
     transferred = Message.objects.get(interaction=interaction, event=SystemEvent.TRANSFERRED)
-    assert transferred.text == (
-        f"Transferred to Billing by {first.get_full_name()}: customer asks about a refund"
-    )
+    assert transferred.text == f"Transferred to Billing by {first.get_full_name()}"
+    assert transferred.data["note"] == "customer asks about a refund"
     run(services.csr_status_set, user=second, status="available")
     offer = _pending(interaction)
     assert offer.csr == second

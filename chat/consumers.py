@@ -1,0 +1,479 @@
+"""The live chat sockets: /ws/customer/<id>/ for the customer's widget and /ws/chat/<id>/
+for the handling CSR and for CSR managers watching read-only.
+
+Protocol: docs/websocket-protocol.md, "Live chat sockets". The database is the source of
+truth and the channel layer only a doorbell (channels-redis delivers at most once): each
+socket replays what its client has not seen, then streams live events, reading from the
+database any message the layer dropped, so the client gets every message once and in
+order. The consumers check who is connected and the shape of what arrives, and call one
+chat service per client message; state changes and events belong to chat.services.
+They reach the ORM only through config.sockets.db (no per-message thread hop).
+"""
+
+import math
+import time
+from collections.abc import Callable
+from typing import Any
+from urllib.parse import parse_qs
+
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.utils import timezone
+
+from chat import events, selectors, services
+from chat.models import Interaction, SenderKind
+from chat.schemas import ChatRole
+from chat.services import ChatError
+from config.sockets import PortalJsonConsumer, db
+from routing.events import agent_group
+
+# Close codes, sent after the handshake so that browsers see them; the same as
+# /ws/agent/'s (docs/websocket-protocol.md).
+CLOSE_UNAUTHENTICATED = 4401
+CLOSE_FORBIDDEN = 4403
+# The chat ended (or was abandoned) longer ago than the customer token's grace period.
+CLOSE_GONE = 4410
+
+# Per socket: at most SEND_BURST sends per SEND_WINDOW_SECONDS.
+SEND_BURST = 20
+SEND_WINDOW_SECONDS = 10.0
+# Per socket: at most one `typing` with active=true published per this many seconds.
+TYPING_INTERVAL_SECONDS = 2.0
+
+SIDE = {ChatRole.CUSTOMER: SenderKind.CUSTOMER, ChatRole.CSR: SenderKind.CSR}
+
+
+class TokenBucket:
+    """`capacity` tokens, refilled evenly over `per_seconds`; one per action."""
+
+    def __init__(
+        self, *, capacity: int, per_seconds: float, clock: Callable[[], float] = time.monotonic
+    ):
+        self.capacity = capacity
+        self.rate = capacity / per_seconds
+        self.tokens = float(capacity)
+        self.clock = clock
+        self.updated = clock()
+
+    def take(self) -> float:
+        """Take a token: 0 when one was there, else the seconds until one will be."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+def _query_int(params: dict[str, list[str]], name: str) -> int:
+    """A non-negative integer query parameter; 0 when missing or malformed."""
+    value = (params.get(name) or ["0"])[0]
+    return int(value) if value.isascii() and value.isdigit() else 0
+
+
+def _seq(value: Any) -> int | None:
+    """A sequence number sent by the client: a non-negative integer, else None."""
+    if isinstance(value, bool) or not isinstance(value, int) or value < 0:
+        return None
+    return value
+
+
+def _call(fn: Callable[..., Any], **kwargs: Any):
+    """Run a chat service in a thread; a refusal comes back as (None, error)."""
+
+    @db
+    def run():
+        try:
+            return fn(**kwargs), None
+        except ChatError as error:
+            return None, error
+
+    return run()
+
+
+@db
+def _stored_payloads(
+    interaction_id: int, after_seq: int, until_seq: int | None
+) -> list[dict[str, Any]]:
+    return [
+        dict(events.message_payload(message))
+        for message in selectors.messages_after(
+            interaction_id=interaction_id, after_seq=after_seq, until_seq=until_seq
+        )
+    ]
+
+
+@db
+def _customer_access(interaction_id: int, token: str) -> Interaction | tuple[int, ChatError]:
+    """The interaction when the token opens it, else the close code and why."""
+    # An unknown chat and a wrong token look the same: a token guesser learns nothing.
+    if not selectors.customer_token_valid(interaction_id=interaction_id, token=token):
+        return CLOSE_FORBIDDEN, ChatError("not_party", "This chat link is not valid.")
+    interaction = selectors.chat_interaction_get(interaction_id=interaction_id)
+    if interaction is None:
+        return CLOSE_FORBIDDEN, ChatError("not_party", "This chat link is not valid.")
+    if selectors.customer_grace_over(interaction=interaction):
+        return CLOSE_GONE, ChatError(
+            "chat_ended", "This chat has ended and can no longer be opened."
+        )
+    return interaction
+
+
+@db
+def _user_access(
+    interaction_id: int, user: AbstractBaseUser
+) -> tuple[Interaction | None, ChatRole | None]:
+    interaction = selectors.chat_interaction_get(interaction_id=interaction_id)
+    if interaction is None:
+        return None, None
+    return interaction, selectors.chat_role_for_user(interaction=interaction, user=user)
+
+
+class ChatConsumer(PortalJsonConsumer):
+    """One client of one interaction's chat. Subclasses decide who may connect."""
+
+    # Client message type → method name.
+    client_messages = {
+        "send": "on_send",
+        "resume": "on_resume",
+        "typing": "on_typing",
+        "read": "on_read",
+        "heartbeat": "on_heartbeat",
+        "end": "on_end",
+    }
+
+    interaction_id: int
+    role: ChatRole | None = None
+    user: AbstractBaseUser | None = None
+    # The highest seq sent to this client: live messages at or below it are replays.
+    last_seq = 0
+
+    async def connect(self) -> None:
+        self.interaction_id = self.scope["url_route"]["kwargs"]["interaction_id"]
+        self.joined: list[str] = []
+        self.send_bucket = TokenBucket(capacity=SEND_BURST, per_seconds=SEND_WINDOW_SECONDS)
+        self.typing_published_at = -math.inf
+        params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
+        if not await self.precheck():
+            return
+        # Subscribe before reading anything the client is shown (its access, the hello
+        # snapshot, the replay): whatever changes after the read arrives as an event,
+        # and waits in the channel until the replay is done.
+        for group in self.groups_to_join():
+            await self.channel_layer.group_add(group, self.channel_name)
+            self.joined.append(group)
+        interaction = await self.authorize(params)
+        if interaction is None:
+            return
+        await self.accept()
+        await self.send_json(events.hello_payload(interaction, self.role))  # type: ignore[arg-type]
+        await self.replay(
+            after_seq=_query_int(params, "last_seq"), server_last_seq=interaction.last_seq
+        )
+
+    async def precheck(self) -> bool:
+        """Refusals that need no database (before any group is joined)."""
+        return True
+
+    async def authorize(self, params: dict[str, list[str]]) -> Interaction | None:
+        """Set self.role and return the interaction, or refuse the socket and return None."""
+        raise NotImplementedError
+
+    def groups_to_join(self) -> list[str]:
+        return [events.interaction_group(self.interaction_id)]
+
+    async def leave_groups(self) -> None:
+        for group in self.joined:
+            await self.channel_layer.group_discard(group, self.channel_name)
+        self.joined = []
+
+    async def refuse(self, close_code: int, error: ChatError | None = None) -> None:
+        """Accept, explain, close: a socket closed before accepting reaches the browser
+        as HTTP 403 with code 1006, and the code would be lost."""
+        self.role = None  # handlers send nothing more
+        await self.leave_groups()
+        await self.accept()
+        if error is not None:
+            await self.send_error(error.code, error.message)
+        await self.close(code=close_code)
+
+    async def disconnect(self, code: int) -> None:
+        await self.leave_groups()
+
+    @property
+    def side(self) -> SenderKind | None:
+        """Whose messages this client sends; None for an observer."""
+        return SIDE.get(self.role)  # type: ignore[arg-type]
+
+    # --- replay -----------------------------------------------------------------------
+    async def replay(self, *, after_seq: int, server_last_seq: int | None = None) -> None:
+        """Send every message after `after_seq`, then `replay.done`. A client ahead of
+        the server holds someone else's copy: it is told to drop it, and gets all."""
+        if server_last_seq is None:
+            server_last_seq = await db(selectors.interaction_last_seq)(
+                interaction_id=self.interaction_id
+            )
+            server_last_seq = server_last_seq or 0
+        if after_seq > server_last_seq:
+            await self.send_json(
+                {
+                    "type": "resync.required",
+                    "last_seq": server_last_seq,
+                    "message": f"This chat has no message {after_seq}: drop your copy; "
+                    "every message follows from the first.",
+                }
+            )
+            after_seq = 0
+        self.last_seq = after_seq
+        await self.send_stored()
+        await self.send_json({"type": "replay.done", "last_seq": self.last_seq})
+
+    async def send_stored(self, *, until_seq: int | None = None) -> None:
+        """Send the stored messages after self.last_seq (up to until_seq), a page at a
+        time."""
+        while True:
+            page = await _stored_payloads(self.interaction_id, self.last_seq, until_seq)
+            for payload in page:
+                await self.send_message(payload)
+                self.last_seq = payload["seq"]
+            if len(page) < selectors.REPLAY_PAGE_SIZE:
+                return
+
+    # --- client → server --------------------------------------------------------------
+    async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
+        if text_data is None:
+            await self.send_error("bad_json", "Send JSON text frames, not binary ones.")
+            return
+        try:
+            content = await self.decode_json(text_data)
+        except (ValueError, RecursionError):
+            await self.send_error("bad_json", "The message is not valid JSON.")
+            return
+        await self.receive_json(content)
+
+    async def receive_json(self, content: Any, **kwargs) -> None:
+        if self.role is None:
+            return  # refused or revoked: closing
+        if not isinstance(content, dict):
+            await self.send_error("bad_json", 'Send a JSON object with a "type" field.')
+            return
+        message_type = content.get("type")
+        handler = self.client_messages.get(message_type) if isinstance(message_type, str) else None
+        if handler is None:
+            known = ", ".join(sorted(self.client_messages))
+            await self.send_error(
+                "unknown_type", f"Unknown message type {message_type!r}; expected one of: {known}."
+            )
+            return
+        await getattr(self, handler)(content)
+
+    async def on_send(self, content: dict[str, Any]) -> None:
+        client_msg_id = content.get("client_msg_id")
+        echo = {"client_msg_id": client_msg_id} if isinstance(client_msg_id, str) else {}
+        if self.side is None:
+            await self.send_error("read_only", "You are watching this chat read-only.", **echo)
+            return
+        wait = self.send_bucket.take()
+        if wait:
+            await self.send_error(
+                "rate_limited",
+                f"Too many messages: at most {SEND_BURST} per {SEND_WINDOW_SECONDS:g} seconds.",
+                retry_after=math.ceil(wait),
+                **echo,
+            )
+            return
+        result, error = await _call(
+            services.message_send,
+            interaction_id=self.interaction_id,
+            sender_kind=self.side,
+            text=content.get("text"),
+            client_msg_id=client_msg_id,
+            user=self.user,
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message, **echo)
+            if error.code == "not_party":
+                await self.recheck_access()
+            return
+        message = result.message
+        await self.send_json(
+            {
+                "type": "ack",
+                "client_msg_id": message.client_msg_id,
+                "seq": message.seq,
+                "created_at": message.created_at.isoformat(),
+                "duplicate": not result.created,
+            }
+        )
+
+    async def on_resume(self, content: dict[str, Any]) -> None:
+        last_seq = _seq(content.get("last_seq"))
+        if last_seq is None:
+            await self.send_error("bad_json", "resume needs last_seq, an integer ≥ 0.")
+            return
+        await self.replay(after_seq=last_seq)
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        active = content.get("active")
+        if not isinstance(active, bool):
+            await self.send_error("bad_json", "typing needs active, true or false.")
+            return
+        if self.side is None:
+            await self.send_error("read_only", "You are watching this chat read-only.")
+            return
+        if active:
+            now = time.monotonic()
+            if now - self.typing_published_at < TYPING_INTERVAL_SECONDS:
+                return  # the other side was told a moment ago
+            self.typing_published_at = now
+        _, error = await _call(
+            services.interaction_typing,
+            interaction_id=self.interaction_id,
+            by=self.side,
+            active=active,
+            user=self.user,
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message)
+
+    async def on_read(self, content: dict[str, Any]) -> None:
+        seq = _seq(content.get("seq"))
+        if seq is None:
+            await self.send_error("bad_json", "read needs seq, an integer ≥ 0.")
+            return
+        if self.side is None:
+            await self.send_error("read_only", "You are watching this chat read-only.")
+            return
+        _, error = await _call(
+            services.interaction_mark_read,
+            interaction_id=self.interaction_id,
+            by=self.side,
+            seq=seq,
+            user=self.user,
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message)
+
+    async def on_heartbeat(self, content: dict[str, Any]) -> None:
+        await self.send_json({"type": "heartbeat.ack", "at": timezone.now().isoformat()})
+
+    async def on_end(self, content: dict[str, Any]) -> None:
+        if self.side is None:
+            await self.send_error("read_only", "You are watching this chat read-only.")
+            return
+        _, error = await _call(
+            services.interaction_end,
+            interaction_id=self.interaction_id,
+            by=self.side,
+            user=self.user,
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message)
+            if error.code == "not_party":
+                await self.recheck_access()
+
+    async def send_error(self, code: str, message: str, **extra: Any) -> None:
+        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+
+    async def send_message(self, payload: dict[str, Any]) -> None:
+        if self.role == ChatRole.CUSTOMER:
+            payload = events.customer_view(payload)
+        await self.send_json(payload)
+
+    async def recheck_access(self) -> None:
+        """Only portal users lose access mid-chat (see CsrChatConsumer)."""
+
+    # --- layer → client ---------------------------------------------------------------
+    async def interaction_event(self, event: dict[str, Any]) -> None:
+        """Forward a payload published to `interaction.<id>`: messages once each and in
+        order (missing ones are read from the database first), typing only to the other
+        side, queue positions only to the customer."""
+        if self.role is None:
+            return  # refused or revoked: closing
+        payload = event["payload"]
+        kind = payload.get("type")
+        if kind == "message":
+            seq = payload["seq"]
+            if seq <= self.last_seq:
+                return  # already replayed
+            if seq > self.last_seq + 1:
+                await self.send_stored(until_seq=seq - 1)  # the layer dropped some
+            await self.send_message(payload)
+            self.last_seq = max(self.last_seq, seq)
+            return
+        if kind == "typing" and payload.get("from") == self.side:
+            return
+        if kind == "queue.position" and self.role != ChatRole.CUSTOMER:
+            return
+        if kind == "interaction.status" and payload.get("last_seq", 0) > self.last_seq:
+            # The status follows the message that explains it: make sure it arrived.
+            await self.send_stored(until_seq=payload["last_seq"])
+        await self.send_json(payload)
+
+
+class CustomerChatConsumer(ChatConsumer):
+    """/ws/customer/<id>/?token=…: the customer's widget, with a token from the
+    escalation reply. It reads and writes until the chat ends, then only reads for
+    PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"]; after that it is refused with 4410."""
+
+    async def authorize(self, params: dict[str, list[str]]) -> Interaction | None:
+        token = (params.get("token") or [""])[0]
+        access = await _customer_access(self.interaction_id, token)
+        if not isinstance(access, Interaction):
+            await self.refuse(*access)
+            return None
+        self.role = ChatRole.CUSTOMER
+        return access
+
+
+class CsrChatConsumer(ChatConsumer):
+    """/ws/chat/<id>/: the portal's chat panel. The assigned CSR reads and writes; a CSR
+    manager watches read-only. A CSR who loses the chat (transfer, lost connection)
+    gets `chat.revoked` and the socket closes with 4403."""
+
+    async def precheck(self) -> bool:
+        user: AbstractBaseUser | AnonymousUser | None = self.scope.get("user")
+        if user is None or not user.is_authenticated:
+            await self.refuse(CLOSE_UNAUTHENTICATED)
+            return False
+        self.user = user  # type: ignore[assignment]
+        return True
+
+    async def authorize(self, params: dict[str, list[str]]) -> Interaction | None:
+        interaction, role = await _user_access(self.interaction_id, self.user)  # type: ignore[arg-type]
+        if interaction is None:
+            await self.refuse(CLOSE_FORBIDDEN, ChatError("not_found", "This chat does not exist."))
+            return None
+        if role is None:
+            await self.refuse(
+                CLOSE_FORBIDDEN, ChatError("not_party", "You are not handling this chat.")
+            )
+            return None
+        self.role = role
+        return interaction
+
+    def groups_to_join(self) -> list[str]:
+        # Routing tells a CSR who loses a chat on their own group (chat.revoked); the
+        # role is not known yet, so observers join it too and ignore what comes.
+        return [*super().groups_to_join(), agent_group(self.user.pk)]  # type: ignore[union-attr]
+
+    async def recheck_access(self) -> None:
+        """Re-read what this user may do here: nothing → closed with 4403; a CSR
+        manager who was the CSR stays on as an observer."""
+        _, role = await _user_access(self.interaction_id, self.user)  # type: ignore[arg-type]
+        if role == self.role:
+            return
+        self.role = role
+        if role is None:
+            await self.leave_groups()
+            await self.close(code=CLOSE_FORBIDDEN)
+
+    async def agent_event(self, event: dict[str, Any]) -> None:
+        """Of the CSR's own events only `chat.revoked` for this chat concerns this socket."""
+        payload = event["payload"]
+        if self.role != ChatRole.CSR or payload.get("type") != "chat.revoked":
+            return
+        if payload.get("interaction_id") != self.interaction_id:
+            return
+        await self.send_json(payload)
+        await self.recheck_access()
