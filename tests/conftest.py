@@ -3,6 +3,7 @@
 import pytest
 from django.conf import settings
 from django.core.cache import cache
+from django.db import connection
 
 
 def _clear_own_cache_keys() -> None:
@@ -21,3 +22,21 @@ def _fresh_cache():
     _clear_own_cache_keys()
     yield
     _clear_own_cache_keys()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _close_pool_thread_connections(django_db_setup, django_db_blocker):
+    """Socket tests leave PostgreSQL sessions open: channels.testing's communicator
+    patches `channels.db.close_old_connections` to a no-op while a test talks to the
+    app, so the connections that consumers open on pool threads (config.sockets.db) are
+    never closed, and dropping the test database would fail. End them first (the test
+    database only; in production close_old_connections runs as usual)."""
+    yield
+    with django_db_blocker.unblock():
+        if connection.vendor != "postgresql":
+            return
+        with connection.cursor() as cursor:
+            cursor.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
+                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
+            )

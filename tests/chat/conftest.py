@@ -11,7 +11,6 @@ import pytest
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from channels.testing import WebsocketCommunicator
 from django.contrib.auth.models import User
-from django.db import connection
 from django.utils import timezone
 from rest_framework.test import APIClient
 
@@ -101,24 +100,6 @@ def celery_eager():
 
 
 # --- Live chat sockets ----------------------------------------------------------------
-
-
-@pytest.fixture(scope="session", autouse=True)
-def _close_pool_thread_connections(django_db_setup, django_db_blocker):
-    """Socket tests leave PostgreSQL sessions open: channels.testing's communicator
-    patches `channels.db.close_old_connections` to a no-op while a test talks to the
-    app, so the connections that consumers open on pool threads (config.sockets.db) are
-    never closed, and dropping the test database would fail. End them first (the test
-    database only; in production close_old_connections runs as usual)."""
-    yield
-    with django_db_blocker.unblock():
-        if connection.vendor != "postgresql":
-            return
-        with connection.cursor() as cursor:
-            cursor.execute(
-                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
-                "WHERE datname = current_database() AND pid <> pg_backend_pid()"
-            )
 
 
 CHAT_SOCKET_TIMEOUT = 5
