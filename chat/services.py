@@ -9,8 +9,8 @@ from functools import partial
 from typing import Any, NotRequired, TypedDict
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import F, Q
+from django.db import IntegrityError, connection, transaction
+from django.db.models import Q
 from django.utils import timezone
 
 from chat import events, webhooks
@@ -286,6 +286,18 @@ def _customer_token_create(*, interaction: Interaction) -> str:
     return token
 
 
+def _next_seq(interaction_id: int) -> int:
+    """Take the interaction's next sequence number in one statement (PostgreSQL and
+    SQLite ≥ 3.35 both return the updated value); the row stays locked until commit."""
+    table = Interaction._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608 - the table name is ours
+            [interaction_id],
+        )
+        return cursor.fetchone()[0]
+
+
 def message_create(
     *,
     interaction: Interaction,
@@ -303,8 +315,7 @@ def message_create(
     The sequence is taken by an UPDATE of the interaction row, which holds that row's
     lock until commit, so two writers can never get the same number."""
     with transaction.atomic():
-        Interaction.objects.filter(pk=interaction.pk).update(last_seq=F("last_seq") + 1)
-        seq = Interaction.objects.filter(pk=interaction.pk).values_list("last_seq", flat=True)[0]
+        seq = _next_seq(interaction.pk)
         # Keep the caller's copy current, so a later save() cannot write an old number.
         interaction.last_seq = seq
         message = Message.objects.create(
@@ -407,6 +418,12 @@ def message_send(
             interaction_id=interaction_id, client_msg_id=client_msg_id
         ).first()
         if existing is not None:
+            if existing.sender_kind != sender_kind:
+                # Ids are per interaction, not per sender: never hand one side's message
+                # to the other as "theirs".
+                raise ChatError(
+                    "bad_client_msg_id", "This client_msg_id is already used by another sender."
+                )
             return SendResult(message=existing, created=False)
         if not interaction.is_open:
             raise ChatError("chat_ended", "This chat has ended; messages can no longer be sent.")

@@ -40,7 +40,7 @@ pytestmark = pytest.mark.django_db
 # client_msg_id up, then message_create: take the next seq (UPDATE, then SELECT) and
 # INSERT the message — 5 statements, plus the SAVEPOINT / RELEASE pairs of the two
 # atomic blocks (savepoints here because the test runs inside a transaction).
-MESSAGE_SEND_QUERIES = 5
+MESSAGE_SEND_QUERIES = 4
 MESSAGE_SEND_SAVEPOINT_QUERIES = 4
 
 
@@ -236,7 +236,7 @@ def test_transfer_keeps_the_old_csr_writing_until_another_accepts():
 
 @pytest.mark.parametrize("kind", [SenderKind.CUSTOMER, SenderKind.CSR])
 def test_message_send_query_count_is_pinned(django_assert_num_queries, kind):
-    """A send costs 5 statements (lock, duplicate check, next seq ×2, insert) plus the
+    """A send costs 4 statements (lock, duplicate check, next seq, insert) plus the
     savepoints of its two atomic blocks, from either side (a channel without a webhook);
     a retried send costs 2 (plus its savepoint)."""
     chat = make_live_chat()
@@ -441,3 +441,14 @@ async def test_published_payloads_match_their_schemas():
         assert_shape(status, schemas.InteractionStatusPayload)
         assert status["status"] == "ended"
         assert (status["ended_by"], status["last_seq"]) == ("customer", 2)
+
+
+def test_a_client_msg_id_of_the_other_side_is_refused_not_returned():
+    """Ids are unique per chat: the customer reusing the CSR's id gets an error, never
+    the CSR's message back as if it were theirs."""
+    chat = make_live_chat()
+    send(chat, SenderKind.CSR, client_msg_id="shared-id", text="from the CSR")
+    with pytest.raises(ChatError) as caught:
+        send(chat, SenderKind.CUSTOMER, client_msg_id="shared-id", text="from the customer")
+    assert caught.value.code == "bad_client_msg_id"
+    assert Message.objects.filter(interaction_id=chat.id, client_msg_id="shared-id").count() == 1
