@@ -240,33 +240,6 @@ class ChatConsumer(PortalJsonConsumer):
                 return
 
     # --- client → server --------------------------------------------------------------
-    async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
-        if text_data is None:
-            await self.send_error("bad_json", "Send JSON text frames, not binary ones.")
-            return
-        try:
-            content = await self.decode_json(text_data)
-        except (ValueError, RecursionError):
-            await self.send_error("bad_json", "The message is not valid JSON.")
-            return
-        await self.receive_json(content)
-
-    async def receive_json(self, content: Any, **kwargs) -> None:
-        if self.role is None:
-            return  # refused or revoked: closing
-        if not isinstance(content, dict):
-            await self.send_error("bad_json", 'Send a JSON object with a "type" field.')
-            return
-        message_type = content.get("type")
-        handler = self.client_messages.get(message_type) if isinstance(message_type, str) else None
-        if handler is None:
-            known = ", ".join(sorted(self.client_messages))
-            await self.send_error(
-                "unknown_type", f"Unknown message type {message_type!r}; expected one of: {known}."
-            )
-            return
-        await getattr(self, handler)(content)
-
     async def on_send(self, content: dict[str, Any]) -> None:
         client_msg_id = content.get("client_msg_id")
         echo = {"client_msg_id": client_msg_id} if isinstance(client_msg_id, str) else {}
@@ -372,8 +345,8 @@ class ChatConsumer(PortalJsonConsumer):
             if error.code == "not_party":
                 await self.recheck_access()
 
-    async def send_error(self, code: str, message: str, **extra: Any) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, **extra})
+    def accepting_messages(self) -> bool:
+        return self.role is not None  # refused or revoked: closing
 
     async def send_message(self, payload: dict[str, Any]) -> None:
         if self.role == ChatRole.CUSTOMER:

@@ -96,31 +96,6 @@ class AgentConsumer(PortalJsonConsumer):
                 await self.channel_layer.group_discard(group, self.channel_name)
 
     # --- client → server --------------------------------------------------------------
-    async def receive(self, text_data: str | None = None, bytes_data=None, **kwargs) -> None:
-        if text_data is None:
-            await self.send_error("bad_json", "Send JSON text frames, not binary ones.")
-            return
-        try:
-            content = await self.decode_json(text_data)
-        except (ValueError, RecursionError):
-            await self.send_error("bad_json", "The message is not valid JSON.")
-            return
-        await self.receive_json(content)
-
-    async def receive_json(self, content: Any, **kwargs) -> None:
-        if not isinstance(content, dict):
-            await self.send_error("bad_json", 'Send a JSON object with a "type" field.')
-            return
-        message_type = content.get("type")
-        handler = self.client_messages.get(message_type) if isinstance(message_type, str) else None
-        if handler is None:
-            known = ", ".join(sorted(self.client_messages))
-            await self.send_error(
-                "unknown_type", f"Unknown message type {message_type!r}; expected one of: {known}."
-            )
-            return
-        await getattr(self, handler)(content)
-
     async def on_heartbeat(self, content: dict[str, Any]) -> None:
         if self.routes_chats:
             await db(services.csr_heartbeat)(user=self.scope["user"])
@@ -184,9 +159,6 @@ class AgentConsumer(PortalJsonConsumer):
             await self.send_error("bad_offer_id", "Send the offer_id of the offer, a number.")
             return None
         return offer_id
-
-    async def send_error(self, code: str, message: str, **extra: Any) -> None:
-        await self.send_json({"type": "error", "code": code, "message": message, **extra})
 
     # --- layer → client ---------------------------------------------------------------
     async def agent_event(self, event: dict[str, Any]) -> None:
