@@ -1,8 +1,18 @@
 """Reads for the portal pages and the health check."""
 
+import json
+from enum import StrEnum
+from typing import Any
+
 import redis
 from django.conf import settings
 from django.db import connection
+from django.db.models import QuerySet
+
+from chat.models import OPEN_INTERACTION_STATUSES, Interaction, InteractionStatus, Message
+from chat.selectors import app_studio_settings_get
+from chat.services import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
+from portal.roles import Role
 
 
 def health_report() -> dict:
@@ -30,3 +40,162 @@ def _redis_ok() -> bool:
             client.close()
     except Exception:
         return False
+
+
+# --- CSR Interaction Portal pages -------------------------------------------------------
+
+RECENT_WORK_PAGE_SIZE = 25
+
+COBROWSE_PUBLIC_CHANNEL = "Co-browse is not available on public channels"
+COBROWSE_OFF_IN_APP_STUDIO = "Co-browse is turned off in App Studio"
+COBROWSE_OFF_FOR_CHANNEL = "Co-browse is turned off for this channel in App Studio"
+COBROWSE_LATER = "Co-browse arrives in a later release"
+DOWNLOAD_TRANSCRIPTS_LATER = "Download transcripts arrives in a later release"
+REQUEST_AUTHENTICATION_LATER = "Request authentication arrives in a later release"
+
+
+class PanelMode(StrEnum):
+    """How a portal user sees one interaction."""
+
+    LIVE = "live"  # the CSR handling it: reads and writes
+    OBSERVER = "observer"  # a CSR manager watching a live chat
+    READ_ONLY = "read_only"  # a closed chat (Recent work), or one no longer live
+
+
+def _interactions() -> QuerySet[Interaction]:
+    return Interaction.objects.select_related("customer", "channel", "queue", "assigned_csr")
+
+
+def portal_interaction_get(*, interaction_id: int) -> Interaction | None:
+    """One interaction with everything the chat panel shows about it."""
+    return _interactions().filter(pk=interaction_id).first()
+
+
+def portal_panel_mode(*, interaction: Interaction, user, roles: set[Role]) -> PanelMode | None:
+    """What `user` (with `roles`, from portal.roles.user_roles) may do with this
+    interaction in the portal; None: nothing (403).
+
+    The CSR it is assigned to works it while it is open and reads it once closed; a CSR
+    manager reads any interaction; nobody else sees it."""
+    mine = interaction.assigned_csr_id is not None and interaction.assigned_csr_id == user.pk
+    if mine and Role.CSR in roles:
+        return PanelMode.LIVE if interaction.is_open else PanelMode.READ_ONLY
+    if Role.CSR_MANAGER in roles:
+        return PanelMode.OBSERVER if interaction.is_open else PanelMode.READ_ONLY
+    return None
+
+
+def cobrowse_unavailable_reason(*, interaction: Interaction) -> str:
+    """Why Start co-browse is disabled in this chat (it always is until co-browse lands)."""
+    if interaction.channel.is_public:
+        return COBROWSE_PUBLIC_CHANNEL
+    if not app_studio_settings_get().cobrowse_enabled:
+        return COBROWSE_OFF_IN_APP_STUDIO
+    if not interaction.channel.cobrowse_allowed:
+        return COBROWSE_OFF_FOR_CHANNEL
+    return COBROWSE_LATER
+
+
+def _name(user) -> str:
+    return (user.get_full_name() or user.get_username()) if user else ""
+
+
+def _context_items(data: Any) -> list[dict[str, str]]:
+    """Key/value pairs for display, values as text (nested values as compact JSON)."""
+    if not isinstance(data, dict):
+        return []
+    items = []
+    for key, value in data.items():
+        text = value if isinstance(value, str) else json.dumps(value, ensure_ascii=False)
+        items.append({"key": str(key), "value": text})
+    return items
+
+
+def interaction_panel(*, interaction: Interaction, mode: PanelMode) -> dict:
+    """Everything the chat panel shows besides the conversation, as JSON-ready data."""
+    customer = interaction.customer
+    channel = interaction.channel
+    metadata = [
+        {"key": key, "value": value}
+        for key, value in (
+            ("Name", customer.name),
+            ("Email", customer.email),
+            ("Phone", customer.phone),
+            ("Customer ID", customer.external_id),
+            ("Verified identity", customer.verified_identity),
+        )
+        if value
+    ]
+    return {
+        "id": interaction.pk,
+        "mode": str(mode),
+        "status": interaction.status,
+        "status_label": interaction.get_status_display(),
+        "customer": {
+            "name": customer.name,
+            "authenticated": bool(interaction.authenticated),
+            "metadata": metadata + _context_items(customer.metadata),
+        },
+        "channel": {"name": channel.name, "public": channel.is_public},
+        "queue": interaction.queue.name,
+        "intent": interaction.intent,
+        "context": _context_items(interaction.context),
+        "assigned_csr": _name(interaction.assigned_csr),
+        "created_at": interaction.created_at.isoformat(),
+        "accepted_at": interaction.accepted_at.isoformat() if interaction.accepted_at else None,
+        "ended_at": interaction.ended_at.isoformat() if interaction.ended_at else None,
+        "last_seq": interaction.last_seq,
+        "customer_read_seq": interaction.customer_read_seq,
+        "csr_read_seq": interaction.csr_read_seq,
+        "actions": {
+            "cobrowse": cobrowse_unavailable_reason(interaction=interaction),
+            "download_transcripts": DOWNLOAD_TRANSCRIPTS_LATER,
+            "request_authentication": REQUEST_AUTHENTICATION_LATER,
+        },
+        "max_message_length": MAX_MESSAGE_LENGTH,
+    }
+
+
+def csr_active_interactions(*, user) -> list[Interaction]:
+    """The chats the CSR handles now, oldest accepted first (the tabs of My Work)."""
+    return list(
+        _interactions()
+        .filter(assigned_csr_id=user.pk, status=InteractionStatus.ACTIVE)
+        .order_by("accepted_at", "pk")
+    )
+
+
+def csr_recent_work(*, user) -> QuerySet[Interaction]:
+    """The CSR's ended interactions, newest first."""
+    return (
+        _interactions()
+        .filter(assigned_csr_id=user.pk, status=InteractionStatus.ENDED)
+        .order_by("-ended_at", "-pk")
+    )
+
+
+def live_interactions() -> QuerySet[Interaction]:
+    """Every open interaction, for CSR managers: active first, then waiting, oldest first."""
+    return (
+        _interactions()
+        .filter(status__in=OPEN_INTERACTION_STATUSES)
+        .order_by("status", "created_at")
+    )
+
+
+def interaction_messages(*, interaction_id: int) -> list[Message]:
+    return list(Message.objects.filter(interaction_id=interaction_id).order_by("seq"))
+
+
+def duration_text(*, start, end) -> str:
+    """A duration for people: "45 s", "12 min 5 s", "1 h 02 min"."""
+    if not start or not end:
+        return ""
+    seconds = max(0, int((end - start).total_seconds()))
+    if seconds < 60:
+        return f"{seconds} s"
+    minutes, seconds = divmod(seconds, 60)
+    if minutes < 60:
+        return f"{minutes} min {seconds} s"
+    hours, minutes = divmod(minutes, 60)
+    return f"{hours} h {minutes:02d} min"

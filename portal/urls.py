@@ -1,11 +1,18 @@
-"""URLs of the CSR Interaction Portal pages."""
+"""URLs of the CSR Interaction Portal pages and their small JSON endpoints."""
 
 from django.urls import path
 
-from portal import views
+from portal import api, views
 
 app_name = "portal"
 
 urlpatterns = [
     path("", views.home, name="home"),
+    path("recent/", views.recent_work, name="recent_work"),
+    path("interactions/<int:interaction_id>/", views.interaction_window, name="interaction"),
+    path(
+        "portal-api/interactions/<int:interaction_id>/panel/",
+        api.interaction_panel,
+        name="api-interaction-panel",
+    ),
 ]

@@ -1,0 +1,1095 @@
+/*
+ * The customer web-messaging widget: a launcher button and a chat panel that first talks
+ * to the bot, then — after the bot escalates — to a CSR over the customer socket.
+ *
+ * Plain JavaScript, no build step, no framework. Embed it with
+ *   <link rel="stylesheet" href="/static/chat/widget.css">
+ *   <script src="/static/chat/widget.js" defer data-bot-url="/demo/bot/"
+ *           data-csrf-token="…" data-title="Northwind Bank"></script>
+ *
+ * The live chat follows docs/websocket-protocol.md (the customer socket): every message
+ * has a sequence number; the widget keeps the last one it showed, ignores duplicates,
+ * asks the server to `resume` when it sees a gap, and reconnects with exponential
+ * backoff, resuming where it left off. What it needs to survive a reload lives in
+ * sessionStorage. Text from anyone is only ever put in the page with textContent.
+ */
+(() => {
+  "use strict";
+
+  const script = document.currentScript;
+  const data = (script && script.dataset) || {};
+  const config = {
+    botUrl: data.botUrl || "/demo/bot/",
+    csrfToken: data.csrfToken || "",
+    title: data.title || "Chat",
+    assistantName: data.assistantName || "Assistant",
+  };
+
+  const STORAGE_KEY = "csr-portal-widget:v1";
+  const MAX_TEXT = 2000;
+  const HEARTBEAT_EVERY_MS = 15000;
+  const HEARTBEAT_TIMEOUT_MS = 10000;
+  const BACKOFF_FIRST_MS = 1000;
+  const BACKOFF_MAX_MS = 30000;
+  const TYPING_IDLE_MS = 3000;
+  const TYPING_REPEAT_MS = 2500;
+  const REMOTE_TYPING_TIMEOUT_MS = 8000;
+  const CLOSE_FORBIDDEN = 4403;
+  const CLOSE_GONE = 4410;
+  const ENDED_STATUSES = ["ended", "abandoned"];
+
+  // --- Session: what survives a page reload ------------------------------------------
+
+  /**
+   * {customerId, name, open, mode: "bot"|"live"|"ended", botState, suggestions,
+   *  interactionId, token, wsUrl, lastSeq, status, csrName, queue: {position, wait},
+   *  outbox: [{id, text}], endNote}
+   */
+  let session = loadSession();
+
+  function loadSession() {
+    let stored = null;
+    try {
+      stored = JSON.parse(window.sessionStorage.getItem(STORAGE_KEY) || "null");
+    } catch (error) {
+      stored = null;
+    }
+    const fresh = { customerId: uuid(), mode: "bot", open: false, outbox: [] };
+    if (!stored || typeof stored !== "object" || !stored.customerId) return fresh;
+    stored.outbox = Array.isArray(stored.outbox) ? stored.outbox : [];
+    return stored;
+  }
+
+  function saveSession() {
+    try {
+      window.sessionStorage.setItem(STORAGE_KEY, JSON.stringify(session));
+    } catch (error) {
+      // Storage full or disabled: the chat still works, it just won't survive a reload.
+    }
+  }
+
+  function uuid() {
+    // crypto.randomUUID needs a secure context; getRandomValues works everywhere.
+    if (window.crypto && typeof window.crypto.randomUUID === "function") {
+      try {
+        return window.crypto.randomUUID();
+      } catch (error) {
+        /* fall through */
+      }
+    }
+    const bytes = window.crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const hex = Array.from(bytes, (b) => b.toString(16).padStart(2, "0")).join("");
+    return `${hex.slice(0, 8)}-${hex.slice(8, 12)}-${hex.slice(12, 16)}-${hex.slice(16, 20)}-${hex.slice(20)}`;
+  }
+
+  // --- DOM helpers: elements are built with textContent, never from HTML strings ------
+
+  function el(tag, attributes, children) {
+    const node = document.createElement(tag);
+    for (const [name, value] of Object.entries(attributes || {})) {
+      if (value === false || value === null || value === undefined) continue;
+      if (name === "text") node.textContent = value;
+      else if (name === "className") node.className = value;
+      else node.setAttribute(name, value === true ? "" : String(value));
+    }
+    for (const child of children || []) node.append(child);
+    return node;
+  }
+
+  function icon(paths) {
+    const ns = "http://www.w3.org/2000/svg";
+    const svg = document.createElementNS(ns, "svg");
+    svg.setAttribute("viewBox", "0 0 24 24");
+    svg.setAttribute("width", "22");
+    svg.setAttribute("height", "22");
+    svg.setAttribute("aria-hidden", "true");
+    svg.setAttribute("focusable", "false");
+    for (const d of paths) {
+      const path = document.createElementNS(ns, "path");
+      path.setAttribute("d", d);
+      svg.append(path);
+    }
+    return svg;
+  }
+
+  function timeLabel(iso) {
+    const date = iso ? new Date(iso) : new Date();
+    if (Number.isNaN(date.getTime())) return "";
+    return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+  }
+
+  function waitLabel(seconds) {
+    if (seconds === null || seconds === undefined) return "";
+    if (seconds < 60) return "less than a minute";
+    const minutes = Math.round(seconds / 60);
+    return minutes === 1 ? "about 1 minute" : `about ${minutes} minutes`;
+  }
+
+  // --- The widget's elements ----------------------------------------------------------
+
+  const ui = {};
+
+  function build() {
+    ui.launcherBadge = el("span", { className: "cpw-badge", hidden: true, "aria-hidden": "true" });
+    ui.launcher = el(
+      "button",
+      {
+        type: "button",
+        className: "cpw-launcher",
+        "aria-expanded": "false",
+        "aria-controls": "cpw-panel",
+        "aria-haspopup": "dialog",
+      },
+      [
+        icon(["M4 4h16a2 2 0 0 1 2 2v10a2 2 0 0 1-2 2H8l-4 4V6a2 2 0 0 1 2-2z"]),
+        el("span", { className: "cpw-launcher-label", text: "Chat with us" }),
+        ui.launcherBadge,
+      ],
+    );
+
+    ui.title = el("h2", { id: "cpw-title", className: "cpw-title", text: config.title });
+    ui.subtitle = el("p", { className: "cpw-subtitle", text: "Virtual assistant" });
+    ui.endButton = el("button", { type: "button", className: "cpw-end", text: "End chat", hidden: true });
+    ui.closeButton = el("button", { type: "button", className: "cpw-close", "aria-label": "Close chat" }, [
+      icon(["M6 6l12 12M18 6L6 18"]),
+    ]);
+    const header = el("header", { className: "cpw-header" }, [
+      el("div", { className: "cpw-avatar", "aria-hidden": "true", text: (config.title[0] || "C").toUpperCase() }),
+      el("div", { className: "cpw-heading" }, [ui.title, ui.subtitle]),
+      ui.endButton,
+      ui.closeButton,
+    ]);
+
+    ui.status = el("p", { id: "cpw-status", className: "cpw-status", role: "status" });
+    ui.log = el("ol", { className: "cpw-log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
+    ui.typing = el("p", { className: "cpw-typing", hidden: true, "aria-live": "polite" });
+    ui.suggestions = el("div", {
+      className: "cpw-suggestions",
+      role: "group",
+      "aria-label": "Suggested replies",
+      hidden: true,
+    });
+
+    ui.input = el("textarea", {
+      id: "cpw-input",
+      className: "cpw-input",
+      rows: "1",
+      maxlength: String(MAX_TEXT),
+      placeholder: "Type your message…",
+      "aria-describedby": "cpw-hint",
+    });
+    ui.send = el("button", { type: "submit", className: "cpw-send", "aria-label": "Send message" }, [
+      icon(["M3 20l18-8L3 4v6l12 2-12 2z"]),
+    ]);
+    ui.composer = el("form", { className: "cpw-composer" }, [
+      el("label", { for: "cpw-input", className: "cpw-visually-hidden", text: "Message" }),
+      ui.input,
+      ui.send,
+    ]);
+    ui.hint = el("p", { id: "cpw-hint", className: "cpw-hint", text: "Enter to send · Shift+Enter for a new line" });
+    ui.restart = el("button", { type: "button", className: "cpw-restart", text: "Start a new chat", hidden: true });
+
+    ui.panel = el(
+      "section",
+      {
+        id: "cpw-panel",
+        className: "cpw-panel",
+        role: "dialog",
+        "aria-modal": "false",
+        "aria-labelledby": "cpw-title",
+        "aria-describedby": "cpw-status",
+        hidden: true,
+      },
+      [header, ui.status, ui.log, ui.typing, ui.suggestions, ui.composer, ui.hint, ui.restart],
+    );
+    ui.root = el("div", { className: "cpw-root" }, [ui.panel, ui.launcher]);
+    document.body.append(ui.root);
+
+    ui.launcher.addEventListener("click", () => (ui.panel.hidden ? openPanel() : closePanel()));
+    ui.closeButton.addEventListener("click", () => closePanel());
+    ui.panel.addEventListener("keydown", (event) => {
+      if (event.key === "Escape") {
+        event.preventDefault();
+        closePanel();
+      }
+    });
+    ui.composer.addEventListener("submit", (event) => {
+      event.preventDefault();
+      submitComposer();
+    });
+    ui.input.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        submitComposer();
+      }
+    });
+    ui.input.addEventListener("input", () => {
+      autoGrow();
+      live.typingInput();
+    });
+    ui.input.addEventListener("blur", () => live.typingStop());
+    ui.endButton.addEventListener("click", () => live.end());
+    ui.restart.addEventListener("click", () => restart());
+    document.addEventListener("visibilitychange", () => live.markRead());
+    // Keep the newest message in view while the panel around the log changes size
+    // (suggestions, typing line, composer growing) — unless the customer scrolled up.
+    ui.log.addEventListener("scroll", () => {
+      stuckToBottom = isNearBottom();
+    });
+    if (typeof ResizeObserver === "function") {
+      new ResizeObserver(() => {
+        if (stuckToBottom) scrollToEnd();
+      }).observe(ui.log);
+    }
+  }
+
+  function autoGrow() {
+    ui.input.style.height = "auto";
+    ui.input.style.height = `${Math.min(ui.input.scrollHeight, 120)}px`;
+    keepBottom();
+  }
+
+  function openPanel({ focus = true } = {}) {
+    ui.panel.hidden = false;
+    ui.launcher.setAttribute("aria-expanded", "true");
+    ui.launcherBadge.hidden = true;
+    session.open = true;
+    saveSession();
+    scrollToEnd();
+    if (focus) (ui.composer.hidden ? ui.closeButton : ui.input).focus();
+    if (session.mode === "bot" && !session.botState && !bot.pending) bot.start();
+    live.markRead();
+  }
+
+  function closePanel() {
+    ui.panel.hidden = true;
+    ui.launcher.setAttribute("aria-expanded", "false");
+    session.open = false;
+    saveSession();
+    ui.launcher.focus();
+  }
+
+  function submitComposer() {
+    const text = ui.input.value;
+    if (!text.trim() || (session.mode === "bot" && bot.pending)) return;
+    if (text.length > MAX_TEXT) {
+      notice(`A message can be at most ${MAX_TEXT} characters.`);
+      return;
+    }
+    ui.input.value = "";
+    autoGrow();
+    if (session.mode === "bot") bot.say(text);
+    else if (session.mode === "live") live.send(text);
+  }
+
+  function restart() {
+    live.stop();
+    session = { customerId: session.customerId, mode: "bot", open: true, outbox: [] };
+    saveSession();
+    clearLog({ keepPending: false });
+    setMode();
+    bot.start();
+    ui.input.focus();
+  }
+
+  // --- The conversation log -----------------------------------------------------------
+
+  const byClientId = new Map(); // client_msg_id → <li> of the customer's own messages
+  let stuckToBottom = true;
+
+  function clearLog({ keepPending }) {
+    for (const item of Array.from(ui.log.children)) {
+      if (keepPending && item.dataset.pending === "1") continue;
+      if (item.dataset.clientId) byClientId.delete(item.dataset.clientId);
+      item.remove();
+    }
+  }
+
+  function isNearBottom() {
+    return ui.log.scrollHeight - ui.log.scrollTop - ui.log.clientHeight < 80;
+  }
+
+  function scrollToEnd() {
+    ui.log.scrollTop = ui.log.scrollHeight;
+    stuckToBottom = true;
+  }
+
+  /** After the widget changes what surrounds the log (suggestions, typing line, a
+   * taller composer): stay at the newest message, unless the customer scrolled up. Done
+   * at once, so the scroll event that follows sees the log still at the bottom. */
+  function keepBottom() {
+    if (stuckToBottom) scrollToEnd();
+  }
+
+  /** A message row. kind: customer | csr | bot | system | notice. */
+  function messageItem({ kind, author, text, at, seq }) {
+    const item = el("li", { className: `cpw-msg cpw-msg--${kind}` });
+    if (seq) item.dataset.seq = String(seq);
+    if (kind === "system" || kind === "notice") {
+      item.append(el("p", { className: "cpw-system-text", text }));
+      return item;
+    }
+    // The bot's lines come back from the server under the bot client's admin name:
+    // the customer always sees the assistant's name for them.
+    const names = { customer: "You", bot: config.assistantName };
+    const who = names[kind] || author || "Agent";
+    item.append(
+      el("p", { className: "cpw-meta" }, [
+        el("span", { className: "cpw-author", text: who }),
+        el("span", { className: "cpw-time", text: timeLabel(at) }),
+      ]),
+      el("p", { className: "cpw-bubble", text }),
+    );
+    if (kind === "customer") item.append(el("p", { className: "cpw-delivery", "aria-live": "off" }));
+    return item;
+  }
+
+  /** Put a row in the log: before the customer's own unconfirmed messages, which stay last. */
+  function appendItem(item) {
+    const stick = stuckToBottom || isNearBottom();
+    const firstPending = ui.log.querySelector('li[data-pending="1"]');
+    ui.log.insertBefore(item, firstPending);
+    markLatestDelivered();
+    if (stick || item.classList.contains("cpw-msg--customer")) scrollToEnd();
+  }
+
+  function appendPending(item) {
+    ui.log.append(item);
+    scrollToEnd();
+  }
+
+  function setDelivery(item, state, text) {
+    item.dataset.delivery = state;
+    const label = item.querySelector(".cpw-delivery");
+    if (label) label.textContent = text;
+    markLatestDelivered();
+  }
+
+  /** "Sent" / "Read" shows under the newest such message only; "Sending…" and "Not
+   * sent" always show. */
+  function markLatestDelivered() {
+    const done = ui.log.querySelectorAll('li[data-delivery="sent"], li[data-delivery="read"]');
+    done.forEach((item, index) => item.classList.toggle("cpw-latest", index === done.length - 1));
+  }
+
+  function notice(text) {
+    appendItem(messageItem({ kind: "notice", text }));
+  }
+
+  // --- Header, status line, composer per mode -----------------------------------------
+
+  function setMode() {
+    const mode = session.mode;
+    ui.endButton.hidden = mode !== "live";
+    ui.restart.hidden = mode !== "ended";
+    ui.composer.hidden = mode === "ended";
+    ui.hint.hidden = mode === "ended";
+    if (mode === "ended") {
+      ui.typing.hidden = true;
+      renderSuggestions([]);
+    }
+    updateHeader();
+    updateStatus();
+    keepBottom();
+  }
+
+  function updateHeader() {
+    if (session.mode === "bot") ui.subtitle.textContent = "Virtual assistant";
+    else if (session.csrName) ui.subtitle.textContent = `Agent: ${session.csrName}`;
+    else if (session.mode === "live") ui.subtitle.textContent = "Waiting for an agent";
+    else ui.subtitle.textContent = "Chat ended";
+  }
+
+  function updateStatus() {
+    let text = "";
+    let tone = "info";
+    if (session.mode === "bot") {
+      text = "";
+    } else if (session.mode === "ended") {
+      text = session.endNote || "Chat ended";
+      tone = "ended";
+    } else if (live.conn === "connecting") {
+      text = "Connecting…";
+      tone = "warn";
+    } else if (live.conn === "retrying") {
+      text = `Reconnecting in ${live.retryInSeconds()} s…`;
+      tone = "warn";
+    } else if (live.conn === "offline") {
+      text = "You are offline. The chat reconnects when your connection is back.";
+      tone = "warn";
+    } else if (live.conn === "open" && live.replaying) {
+      text = "Connecting…";
+      tone = "warn";
+    } else if (session.status === "active") {
+      text = session.csrName ? `You are chatting with ${session.csrName}` : "An agent is with you";
+    } else {
+      const position = session.queue && session.queue.position;
+      const wait = waitLabel(session.queue && session.queue.wait);
+      if (position) {
+        text = `You are number ${position} in the queue`;
+        if (wait) text += ` · estimated wait ${wait}`;
+      } else {
+        text = "Waiting for an agent…";
+      }
+    }
+    ui.status.textContent = text;
+    ui.status.hidden = !text;
+    ui.status.dataset.tone = tone;
+    keepBottom();
+  }
+
+  function renderSuggestions(list) {
+    ui.suggestions.replaceChildren();
+    for (const label of list || []) {
+      const button = el("button", { type: "button", className: "cpw-suggestion", text: label });
+      button.addEventListener("click", () => {
+        if (!bot.pending) bot.say(label);
+      });
+      ui.suggestions.append(button);
+    }
+    ui.suggestions.hidden = !(list && list.length);
+    keepBottom();
+  }
+
+  // --- The bot conversation (before the escalation) -----------------------------------
+
+  const bot = {
+    pending: false,
+    lastFailed: null, // {text, item} of a turn that failed, for "Try again"
+
+    start() {
+      this.turn("", null);
+    },
+
+    say(text) {
+      const item = messageItem({ kind: "customer", text, at: new Date().toISOString() });
+      setDelivery(item, "sending", "Sending…");
+      appendItem(item);
+      this.turn(text, item);
+    },
+
+    async turn(text, item) {
+      this.pending = true;
+      this.setBusy(true);
+      renderSuggestions([]);
+      let reply;
+      try {
+        reply = await this.post(text);
+      } catch (error) {
+        this.pending = false;
+        this.setBusy(false);
+        if (item) setDelivery(item, "failed", "Not sent");
+        this.offerRetry(text, item, error.message);
+        return;
+      }
+      this.pending = false;
+      this.setBusy(false);
+      if (item) {
+        setDelivery(item, "sent", "");
+        if (reply.state && reply.state.name) session.name = reply.state.name;
+      }
+      session.botState = reply.state;
+      session.suggestions = reply.suggestions || [];
+      for (const line of reply.replies || []) {
+        appendItem(messageItem({ kind: "bot", text: line.text, at: line.at }));
+      }
+      if (reply.escalation) {
+        live.begin(reply.escalation);
+      } else {
+        renderSuggestions(session.suggestions);
+      }
+      saveSession();
+    },
+
+    async post(text) {
+      let response;
+      try {
+        response = await fetch(config.botUrl, {
+          method: "POST",
+          credentials: "same-origin",
+          headers: { "Content-Type": "application/json", Accept: "application/json", "X-CSRFToken": csrfToken() },
+          body: JSON.stringify({
+            state: session.botState || {},
+            text,
+            client: {
+              customer_id: session.customerId,
+              page_url: window.location.href.slice(0, 500),
+              language: (navigator.language || "").slice(0, 35),
+            },
+          }),
+        });
+      } catch (error) {
+        throw new Error("We couldn't reach the chat service. Check your connection.");
+      }
+      let body = null;
+      try {
+        body = await response.json();
+      } catch (error) {
+        body = null;
+      }
+      if (response.ok && body) return body;
+      if (response.status === 403) throw new Error("Your session has expired. Reload the page to chat.");
+      if (response.status === 429) {
+        throw new Error((body && body.message) || "You are sending messages too fast. Wait a minute.");
+      }
+      if (response.status === 400 && body && body.errors && body.errors.some((e) => e.field === "state")) {
+        // The conversation state is no longer accepted (e.g. the server's key changed).
+        session.botState = null;
+        saveSession();
+      }
+      throw new Error((body && body.message) || `The chat service answered with an error (${response.status}).`);
+    },
+
+    offerRetry(text, item, message) {
+      const row = el("li", { className: "cpw-msg cpw-msg--notice cpw-msg--error" });
+      const retry = el("button", { type: "button", className: "cpw-link", text: "Try again" });
+      row.append(el("p", { className: "cpw-system-text", text: message + " " }, [retry]));
+      retry.addEventListener("click", () => {
+        row.remove();
+        if (item) setDelivery(item, "sending", "Sending…");
+        this.turn(text, item);
+      });
+      appendItem(row);
+      retry.focus();
+    },
+
+    setBusy(busy) {
+      ui.send.disabled = busy;
+      ui.typing.hidden = !busy;
+      ui.typing.textContent = busy ? `${config.assistantName} is typing…` : "";
+      keepBottom();
+    },
+
+    /** Rebuild the bot conversation from the stored state (after a reload). */
+    restore() {
+      const lines = (session.botState && session.botState.transcript) || [];
+      for (const line of lines) {
+        const kind = line.from === "customer" ? "customer" : "bot";
+        const item = messageItem({ kind, text: line.text, at: line.at });
+        if (kind === "customer") setDelivery(item, "sent", "");
+        appendItem(item);
+      }
+      renderSuggestions(session.suggestions || []);
+    },
+  };
+
+  function csrfToken() {
+    if (config.csrfToken) return config.csrfToken;
+    const match = document.cookie.match(/(?:^|;\s*)csrftoken=([^;]+)/);
+    return match ? decodeURIComponent(match[1]) : "";
+  }
+
+  // --- The live chat (after the escalation) -------------------------------------------
+
+  const live = {
+    socket: null,
+    conn: "idle", // idle | connecting | open | retrying | offline | closed
+    replaying: false,
+    lastSeq: 0, // the last message shown; 0 on a fresh page, so the server replays all
+    attempt: 0,
+    retryAt: 0,
+    retryTimer: null,
+    countdownTimer: null,
+    heartbeatTimer: null,
+    heartbeatDeadline: null,
+    resumeAskedAt: -1,
+    endRequested: false,
+    typingActive: false,
+    typingSentAt: 0,
+    typingIdleTimer: null,
+    remoteTypingTimer: null,
+    readSent: 0,
+
+    begin(escalation) {
+      this.lastSeq = 0;
+      this.readSent = 0;
+      this.attempt = 0;
+      this.endRequested = false;
+      ui.endButton.disabled = false;
+      session.mode = "live";
+      session.interactionId = escalation.interaction_id;
+      session.token = escalation.customer_token;
+      session.wsUrl = escalation.customer_ws_url;
+      session.status = escalation.status;
+      session.queue = { position: escalation.position, wait: escalation.estimated_wait_seconds };
+      session.lastSeq = 0;
+      session.csrName = null;
+      saveSession();
+      renderSuggestions([]);
+      setMode();
+      this.connect();
+    },
+
+    connect() {
+      this.clearTimers();
+      if (navigator.onLine === false) {
+        this.setConn("offline");
+        return;
+      }
+      this.setConn("connecting");
+      let url;
+      try {
+        url = new URL(session.wsUrl, window.location.href);
+      } catch (error) {
+        this.finish("This chat link is not valid. Start a new chat.");
+        return;
+      }
+      url.searchParams.set("last_seq", String(this.lastSeq));
+      let socket;
+      try {
+        socket = new WebSocket(url.toString());
+      } catch (error) {
+        this.scheduleReconnect();
+        return;
+      }
+      this.socket = socket;
+      socket.addEventListener("message", (event) => {
+        if (this.socket === socket) this.onFrame(event.data);
+      });
+      socket.addEventListener("close", (event) => {
+        if (this.socket === socket) this.onClose(event.code);
+      });
+    },
+
+    /** Drop the socket now, without waiting for a closing handshake that may never come. */
+    drop() {
+      const socket = this.socket;
+      this.socket = null;
+      this.stopHeartbeat();
+      if (socket) {
+        try {
+          socket.close(1000);
+        } catch (error) {
+          /* already closed */
+        }
+      }
+    },
+
+    stop() {
+      this.drop();
+      this.clearTimers();
+      this.conn = "idle";
+    },
+
+    setConn(conn) {
+      this.conn = conn;
+      ui.panel.dataset.connection = conn;
+      updateStatus();
+    },
+
+    transmit(message) {
+      if (!this.socket || this.socket.readyState !== WebSocket.OPEN) return false;
+      this.socket.send(JSON.stringify(message));
+      return true;
+    },
+
+    onFrame(raw) {
+      let message;
+      try {
+        message = JSON.parse(raw);
+      } catch (error) {
+        return;
+      }
+      if (!message || typeof message !== "object") return;
+      this.gotSignOfLife();
+      switch (message.type) {
+        case "hello":
+          return this.onHello(message);
+        case "message":
+          return this.onMessage(message);
+        case "replay.done":
+          return this.onReplayDone();
+        case "ack":
+          return this.onAck(message);
+        case "error":
+          return this.onError(message);
+        case "typing":
+          return this.onTyping(message);
+        case "read":
+          return this.onRead(message);
+        case "interaction.status":
+          return this.onStatus(message);
+        case "queue.position":
+          session.queue = { position: message.position, wait: message.estimated_wait_seconds };
+          saveSession();
+          return updateStatus();
+        case "resync.required":
+          // The server has no message we think we saw: drop our copy; it replays from 0.
+          this.lastSeq = 0;
+          this.resumeAskedAt = -1;
+          return clearLog({ keepPending: true });
+        default:
+          return undefined; // heartbeat.ack and types added later
+      }
+    },
+
+    onHello(message) {
+      this.attempt = 0;
+      this.replaying = true;
+      this.resumeAskedAt = -1;
+      if (this.lastSeq === 0) clearLog({ keepPending: true }); // the replay rebuilds it all
+      const interaction = message.interaction || {};
+      if (typeof interaction.position === "number") {
+        session.queue = { position: interaction.position, wait: interaction.estimated_wait_seconds };
+      }
+      this.applyStatus(interaction.status, interaction.assigned_csr);
+      this.setConn("open");
+      this.startHeartbeat();
+    },
+
+    onReplayDone() {
+      this.replaying = false;
+      updateStatus();
+      if (session.mode !== "live") return;
+      for (const entry of session.outbox) {
+        if (!this.transmit({ type: "send", client_msg_id: entry.id, text: entry.text })) break;
+        const item = byClientId.get(entry.id);
+        if (item && item.dataset.delivery !== "sent") setDelivery(item, "sending", "Sending…");
+      }
+      if (this.endRequested) this.transmit({ type: "end" });
+      this.markRead();
+    },
+
+    onMessage(message) {
+      const seq = Number(message.seq);
+      if (!Number.isInteger(seq) || seq <= this.lastSeq) return; // a duplicate
+      if (seq > this.lastSeq + 1) {
+        // A gap: ask for what is missing (once per gap); this message comes again.
+        if (this.resumeAskedAt !== this.lastSeq) {
+          this.resumeAskedAt = this.lastSeq;
+          this.transmit({ type: "resume", last_seq: this.lastSeq });
+        }
+        return;
+      }
+      this.lastSeq = seq;
+      session.lastSeq = seq;
+      const kind = ["customer", "csr", "bot", "system"].includes(message.sender_kind) ? message.sender_kind : "system";
+      const own = kind === "customer" && message.client_msg_id ? byClientId.get(message.client_msg_id) : null;
+      if (own) {
+        // The server stored our message: it takes its place in the sequence.
+        own.remove();
+        delete own.dataset.pending;
+        own.dataset.seq = String(seq);
+        appendItem(own);
+        if (own.dataset.delivery !== "read") setDelivery(own, "sent", "Sent");
+        this.outboxRemove(message.client_msg_id);
+      } else {
+        const item = messageItem({
+          kind,
+          author: message.author_name,
+          text: message.text,
+          at: message.created_at,
+          seq,
+        });
+        if (kind === "customer") {
+          if (!message.pre_escalation) setDelivery(item, "sent", "Sent");
+          if (message.client_msg_id) {
+            item.dataset.clientId = message.client_msg_id;
+            byClientId.set(message.client_msg_id, item);
+            this.outboxRemove(message.client_msg_id);
+          }
+        }
+        if (message.pre_escalation) item.classList.add("cpw-msg--earlier");
+        appendItem(item);
+      }
+      if (kind === "system" && message.event === "joined" && message.data && message.data.csr) {
+        session.csrName = message.data.csr;
+        updateHeader();
+        updateStatus();
+      }
+      if (kind === "csr") {
+        this.hideRemoteTyping();
+        if (!this.replaying) {
+          this.markRead();
+          if (ui.panel.hidden) ui.launcherBadge.hidden = false;
+        }
+      }
+      saveSession();
+    },
+
+    onAck(message) {
+      const item = byClientId.get(message.client_msg_id);
+      this.outboxRemove(message.client_msg_id);
+      if (!item) return;
+      if (item.dataset.delivery !== "read") setDelivery(item, "sent", "Sent");
+      if (item.dataset.pending === "1" && Number(message.seq) <= this.lastSeq) {
+        // Its `message` came before we could match it: keep it where it is.
+        delete item.dataset.pending;
+        item.dataset.seq = String(message.seq);
+      }
+    },
+
+    onError(message) {
+      if (message.client_msg_id && byClientId.has(message.client_msg_id)) {
+        const item = byClientId.get(message.client_msg_id);
+        this.outboxRemove(message.client_msg_id);
+        if (message.code === "rate_limited") {
+          // Not stored: send it again after the pause the server asked for.
+          session.outbox.push({ id: message.client_msg_id, text: item.querySelector(".cpw-bubble").textContent });
+          saveSession();
+          setDelivery(item, "sending", "Sending…");
+          window.setTimeout(() => this.flushOne(message.client_msg_id), (message.retry_after || 2) * 1000);
+          return;
+        }
+        delete item.dataset.pending;
+        setDelivery(item, "failed", `Not sent: ${message.message || message.code}`);
+      } else if (message.message) {
+        notice(message.message);
+      }
+      if (message.code === "chat_ended") this.applyStatus("ended", session.csrName);
+    },
+
+    flushOne(id) {
+      const entry = session.outbox.find((e) => e.id === id);
+      if (entry) this.transmit({ type: "send", client_msg_id: entry.id, text: entry.text });
+    },
+
+    onTyping(message) {
+      if (message.from !== "csr") return;
+      if (!message.active) return this.hideRemoteTyping();
+      const name = message.name || session.csrName || "The agent";
+      ui.typing.textContent = `${name} is typing…`;
+      ui.typing.hidden = false;
+      keepBottom();
+      window.clearTimeout(this.remoteTypingTimer);
+      this.remoteTypingTimer = window.setTimeout(() => this.hideRemoteTyping(), REMOTE_TYPING_TIMEOUT_MS);
+      return undefined;
+    },
+
+    hideRemoteTyping() {
+      window.clearTimeout(this.remoteTypingTimer);
+      ui.typing.hidden = true;
+      ui.typing.textContent = "";
+      keepBottom();
+    },
+
+    onRead(message) {
+      if (message.by !== "csr") return;
+      const upTo = Number(message.seq);
+      for (const item of ui.log.querySelectorAll("li.cpw-msg--customer[data-seq]")) {
+        if (Number(item.dataset.seq) <= upTo) setDelivery(item, "read", "Read");
+      }
+    },
+
+    onStatus(message) {
+      if (message.last_seq > this.lastSeq && this.resumeAskedAt !== this.lastSeq) {
+        this.resumeAskedAt = this.lastSeq;
+        this.transmit({ type: "resume", last_seq: this.lastSeq });
+      }
+      this.applyStatus(message.status, message.assigned_csr);
+    },
+
+    applyStatus(status, csrName) {
+      if (!status) return;
+      session.status = status;
+      if (csrName) session.csrName = csrName;
+      if (status === "active") session.queue = null;
+      if (ENDED_STATUSES.includes(status)) {
+        this.finish("Chat ended");
+        return;
+      }
+      saveSession();
+      updateHeader();
+      updateStatus();
+    },
+
+    /** The chat is over: stop reconnecting, keep the conversation on screen. */
+    finish(note) {
+      this.endRequested = false;
+      this.typingStop();
+      this.hideRemoteTyping();
+      for (const item of ui.log.querySelectorAll('li[data-pending="1"]')) {
+        delete item.dataset.pending;
+        setDelivery(item, "failed", "Not sent: the chat has ended");
+      }
+      session.outbox = [];
+      session.mode = "ended";
+      session.endNote = note;
+      saveSession();
+      // Keep the socket: the server closes it; reconnecting stops because mode is ended.
+      setMode();
+    },
+
+    onClose(code) {
+      this.socket = null;
+      this.stopHeartbeat();
+      this.replaying = false;
+      this.hideRemoteTyping();
+      if (code === CLOSE_GONE) {
+        if (session.mode !== "ended") this.finish("This chat has ended");
+        this.setConn("closed");
+        return;
+      }
+      if (code === CLOSE_FORBIDDEN) {
+        this.finish("This chat link is no longer valid. Start a new chat.");
+        this.setConn("closed");
+        return;
+      }
+      if (session.mode !== "live") {
+        this.setConn("closed");
+        return;
+      }
+      this.scheduleReconnect();
+    },
+
+    /** 1 s, 2 s, 4 s … up to 30 s, each ±25 % so that many widgets don't come back at once. */
+    scheduleReconnect() {
+      this.clearTimers();
+      if (navigator.onLine === false) {
+        this.setConn("offline");
+        return;
+      }
+      const base = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** this.attempt);
+      const delay = Math.min(BACKOFF_MAX_MS, Math.round(base * (0.75 + Math.random() * 0.5)));
+      this.attempt += 1;
+      this.retryAt = Date.now() + delay;
+      this.setConn("retrying");
+      this.retryTimer = window.setTimeout(() => this.connect(), delay);
+      this.countdownTimer = window.setInterval(() => updateStatus(), 1000);
+    },
+
+    retryInSeconds() {
+      return Math.max(1, Math.ceil((this.retryAt - Date.now()) / 1000));
+    },
+
+    clearTimers() {
+      window.clearTimeout(this.retryTimer);
+      window.clearInterval(this.countdownTimer);
+      this.retryTimer = null;
+      this.countdownTimer = null;
+    },
+
+    startHeartbeat() {
+      this.stopHeartbeat();
+      this.heartbeatTimer = window.setInterval(() => {
+        if (!this.transmit({ type: "heartbeat" })) return;
+        if (this.heartbeatDeadline === null) {
+          this.heartbeatDeadline = window.setTimeout(() => {
+            // No answer: the connection is dead even if the browser hasn't noticed.
+            this.drop();
+            this.onClose(1006);
+          }, HEARTBEAT_TIMEOUT_MS);
+        }
+      }, HEARTBEAT_EVERY_MS);
+    },
+
+    gotSignOfLife() {
+      window.clearTimeout(this.heartbeatDeadline);
+      this.heartbeatDeadline = null;
+    },
+
+    stopHeartbeat() {
+      window.clearInterval(this.heartbeatTimer);
+      this.heartbeatTimer = null;
+      this.gotSignOfLife();
+    },
+
+    // The browser's own view of the network.
+    wentOffline() {
+      if (session.mode !== "live") return;
+      this.drop();
+      this.clearTimers();
+      this.replaying = false;
+      this.setConn("offline");
+    },
+
+    cameOnline() {
+      if (session.mode !== "live" || this.socket) return;
+      this.attempt = 0;
+      this.connect();
+    },
+
+    send(text) {
+      const id = uuid();
+      session.outbox.push({ id, text });
+      saveSession();
+      const item = messageItem({ kind: "customer", text, at: new Date().toISOString() });
+      item.dataset.pending = "1";
+      item.dataset.clientId = id;
+      byClientId.set(id, item);
+      appendPending(item);
+      this.typingStop();
+      const sent = !this.replaying && this.transmit({ type: "send", client_msg_id: id, text });
+      setDelivery(item, "sending", sent ? "Sending…" : "Waiting for connection…");
+    },
+
+    outboxRemove(id) {
+      const before = session.outbox.length;
+      session.outbox = session.outbox.filter((entry) => entry.id !== id);
+      if (session.outbox.length !== before) saveSession();
+    },
+
+    /** Restore the messages typed but not yet stored (after a reload). */
+    restoreOutbox() {
+      for (const entry of session.outbox) {
+        const item = messageItem({ kind: "customer", text: entry.text });
+        item.dataset.pending = "1";
+        item.dataset.clientId = entry.id;
+        byClientId.set(entry.id, item);
+        setDelivery(item, "sending", "Waiting for connection…");
+        appendPending(item);
+      }
+    },
+
+    end() {
+      if (session.mode !== "live") return;
+      this.endRequested = true;
+      ui.endButton.disabled = true;
+      if (!this.replaying && this.transmit({ type: "end" })) return;
+      notice("The chat ends as soon as the connection is back.");
+    },
+
+    typingInput() {
+      if (session.mode !== "live") return;
+      const now = Date.now();
+      if (!this.typingActive || now - this.typingSentAt > TYPING_REPEAT_MS) {
+        if (this.transmit({ type: "typing", active: true })) {
+          this.typingActive = true;
+          this.typingSentAt = now;
+        }
+      }
+      window.clearTimeout(this.typingIdleTimer);
+      this.typingIdleTimer = window.setTimeout(() => this.typingStop(), TYPING_IDLE_MS);
+    },
+
+    typingStop() {
+      window.clearTimeout(this.typingIdleTimer);
+      if (!this.typingActive) return;
+      this.typingActive = false;
+      this.transmit({ type: "typing", active: false });
+    },
+
+    /** Tell the CSR we have read up to here (when the panel is open and visible). */
+    markRead() {
+      if (session.mode !== "live" || this.replaying || ui.panel.hidden) return;
+      if (document.visibilityState === "hidden" || this.lastSeq <= this.readSent) return;
+      if (this.transmit({ type: "read", seq: this.lastSeq })) this.readSent = this.lastSeq;
+    },
+  };
+
+  // --- Start --------------------------------------------------------------------------
+
+  function init() {
+    build();
+    setMode();
+    if (session.mode === "bot") {
+      bot.restore();
+    } else {
+      if (session.mode === "ended") {
+        // The server may still show the ended chat for a while; try once, quietly.
+        ui.endButton.hidden = true;
+      }
+      live.restoreOutbox();
+      live.connect();
+    }
+    window.addEventListener("offline", () => live.wentOffline());
+    window.addEventListener("online", () => live.cameOnline());
+    if (session.open) openPanel({ focus: false });
+    saveSession();
+  }
+
+  if (document.readyState === "loading") document.addEventListener("DOMContentLoaded", init);
+  else init();
+})();

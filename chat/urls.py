@@ -1,0 +1,12 @@
+"""URLs of the demo host website, mounted at /demo/."""
+
+from django.urls import path
+
+from chat import views
+
+app_name = "demo"
+
+urlpatterns = [
+    path("", views.demo_page, name="page"),
+    path("bot/", views.demo_bot_reply, name="bot"),
+]

@@ -1,0 +1,231 @@
+"""The demo host website at /demo/ and its scripted bot's endpoint at /demo/bot/.
+
+Both answer 404 unless PORTAL["DEMO_SITE_ENABLED"]. The script is in chat.demo_bot; the
+bot endpoint checks the input, rate-limits per address, and lets the bot escalate over
+HTTP through our own REST API, like any external bot.
+"""
+
+import json
+import logging
+import re
+import time
+from typing import Any
+from urllib.parse import urlsplit, urlunsplit
+
+from django.conf import settings
+from django.core.cache import cache
+from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
+from django.shortcuts import render
+from django.utils import timezone
+from django.views.decorators.cache import never_cache
+from django.views.decorators.csrf import ensure_csrf_cookie
+from django.views.decorators.http import require_GET, require_POST
+
+from chat import demo_bot
+from portal.services import DEMO_BOT_TOKEN_FILE_NAME
+
+logger = logging.getLogger(__name__)
+
+ESCALATIONS_PATH = "/api/v1/escalations/"
+# Each client address may call the bot this many times per window.
+BOT_RATE_LIMIT = 30
+BOT_RATE_WINDOW_SECONDS = 60
+MAX_BODY_BYTES = 128 * 1024
+MAX_PAGE_URL_CHARS = 500
+MAX_LANGUAGE_CHARS = 35
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9-]{8,64}$")
+
+
+def _demo_site_or_404() -> None:
+    if not settings.PORTAL["DEMO_SITE_ENABLED"]:
+        raise Http404("The demo site is switched off (DEMO_SITE_ENABLED).")
+
+
+@never_cache
+@ensure_csrf_cookie
+@require_GET
+def demo_page(request: HttpRequest) -> HttpResponse:
+    """A bank's help centre with the customer widget in the corner."""
+    _demo_site_or_404()
+    return render(request, "chat/demo.html")
+
+
+class BadInput(Exception):
+    def __init__(self, field: str | None, message: str, code: str = "invalid"):
+        super().__init__(message)
+        self.field, self.message, self.code = field, message, code
+
+
+@never_cache
+@require_POST
+def demo_bot_reply(request: HttpRequest) -> JsonResponse:
+    """POST {"state": {...}, "text": "...", "client": {"customer_id", "page_url",
+    "language"}} → {"state", "replies", "suggestions", "escalation"}.
+
+    `state` is the one the previous reply returned ({} to start); the widget keeps it.
+    On an escalating turn `escalation` carries the API's reply (interaction id, customer
+    token and socket URL, queue position and wait)."""
+    _demo_site_or_404()
+    wait = _rate_limit_wait(request)
+    if wait:
+        response = _error(
+            429,
+            "throttled",
+            f"Too many messages from your address: wait {wait} seconds and try again.",
+        )
+        response["Retry-After"] = str(wait)
+        return response
+    try:
+        state, text, client = _bot_input(request)
+        turn = demo_bot.converse(
+            state=state,
+            text=text,
+            now=timezone.now(),
+            conversation_id=demo_bot.conversation_id_new(),
+        )
+    except BadInput as problem:
+        return _error(400, "invalid", problem.message, field=problem.field, item_code=problem.code)
+    except demo_bot.StateError as problem:
+        return _error(400, "invalid", str(problem), field="state")
+
+    escalation = None
+    if turn.escalate:
+        assert state is not None  # a new conversation opens with a greeting
+        try:
+            escalation = _escalate(request, before=state, turn=turn, client=client)
+        except demo_bot.EscalationFailed as failure:
+            logger.warning("Demo bot escalation failed: %s", failure.message)
+            return _error(failure.status, failure.code, failure.message)
+    return JsonResponse(
+        {
+            "state": demo_bot.state_seal(turn.state),
+            "replies": [line for line in turn.said if line["from"] == "bot"],
+            "suggestions": turn.suggestions,
+            "escalation": escalation,
+        }
+    )
+
+
+def _bot_input(request: HttpRequest) -> tuple[demo_bot.BotState | None, str, dict[str, str]]:
+    declared = request.META.get("CONTENT_LENGTH") or "0"
+    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
+        raise BadInput(None, f"The body must be at most {MAX_BODY_BYTES // 1024} KiB of JSON.")
+    try:
+        data = json.loads(request.body or b"null")
+    except (ValueError, UnicodeDecodeError):
+        raise BadInput(None, "The body is not valid JSON.", "parse_error") from None
+    if not isinstance(data, dict):
+        raise BadInput(None, 'Send a JSON object: {"state": {...}, "text": "..."}.')
+
+    text = data.get("text", "")
+    if not isinstance(text, str):
+        raise BadInput("text", "text must be a string.")
+    if len(text) > demo_bot.MAX_TEXT_CHARS:
+        raise BadInput(
+            "text",
+            f"A message may be at most {demo_bot.MAX_TEXT_CHARS:,} characters; this one has "
+            f"{len(text):,}.",
+            "max_length",
+        )
+    state = demo_bot.state_open(data.get("state", {}))
+    if state is not None and not text.strip():
+        raise BadInput("text", "Write a message first.", "blank")
+
+    client = data.get("client", {})
+    if not isinstance(client, dict):
+        raise BadInput("client", "client must be a JSON object.")
+    customer_id = client.get("customer_id")
+    if not isinstance(customer_id, str) or not _CUSTOMER_ID.match(customer_id):
+        raise BadInput(
+            "client.customer_id",
+            "client.customer_id must be the widget's random id: 8 to 64 letters, digits or dashes.",
+        )
+    checked = {"customer_id": customer_id}
+    for field, limit in (("page_url", MAX_PAGE_URL_CHARS), ("language", MAX_LANGUAGE_CHARS)):
+        value = client.get(field, "")
+        if not isinstance(value, str) or len(value) > limit:
+            raise BadInput(
+                f"client.{field}", f"client.{field} must be a string of at most {limit} characters."
+            )
+        checked[field] = value
+    return state, text, checked
+
+
+def _escalate(
+    request: HttpRequest,
+    *,
+    before: demo_bot.BotState,
+    turn: demo_bot.Turn,
+    client: dict[str, str],
+) -> dict[str, Any]:
+    token = demo_bot.bot_token_read(path=settings.VAR_DIR / DEMO_BOT_TOKEN_FILE_NAME)
+    call = demo_bot.escalation_request(
+        before=before,
+        turn=turn,
+        customer_id=client["customer_id"],
+        page_url=client["page_url"],
+        language=client["language"],
+    )
+    url = _escalations_url(request)
+    reply = demo_bot.escalate_over_http(url=url, token=token, request=call)
+    return {
+        "interaction_id": reply["id"],
+        "status": reply["status"],
+        "queue": reply["queue"],
+        "position": reply["position"],
+        "estimated_wait_seconds": reply["estimated_wait_seconds"],
+        "customer_token": reply["customer_token"],
+        "customer_ws_url": reply["customer_ws_url"],
+    }
+
+
+def _escalations_url(request: HttpRequest) -> str:
+    """This server's escalation API: under PORTAL["PUBLIC_BASE_URL"] when set, else at
+    the scheme and host of the request (already checked against ALLOWED_HOSTS)."""
+    base = settings.PORTAL["PUBLIC_BASE_URL"]
+    if not base:
+        if "*" in settings.ALLOWED_HOSTS:
+            # Any Host header would do: the bot would send its token wherever it names.
+            raise demo_bot.EscalationFailed(
+                503,
+                "demo_bot_not_configured",
+                "The demo bot needs PUBLIC_BASE_URL when ALLOWED_HOSTS allows any host: "
+                "it will not send its API token to whatever host a request names.",
+            )
+        return request.build_absolute_uri(ESCALATIONS_PATH)
+    parts = urlsplit(base)
+    scheme = {"ws": "http", "wss": "https"}.get(parts.scheme, parts.scheme)
+    path = parts.path.rstrip("/") + ESCALATIONS_PATH
+    return urlunsplit((scheme, parts.netloc, path, "", ""))
+
+
+def _rate_limit_wait(request: HttpRequest) -> int:
+    """Count this request against its address's window: 0 when within BOT_RATE_LIMIT,
+    else the seconds until the window ends. Fixed windows in the shared cache, so every
+    server process counts together."""
+    now = time.time()
+    window = int(now // BOT_RATE_WINDOW_SECONDS)
+    address = request.META.get("REMOTE_ADDR") or "unknown"
+    key = f"demo-bot-rate:{address}:{window}"
+    cache.add(key, 0, timeout=BOT_RATE_WINDOW_SECONDS + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=BOT_RATE_WINDOW_SECONDS + 5)
+        count = 1
+    if count <= BOT_RATE_LIMIT:
+        return 0
+    return max(1, int((window + 1) * BOT_RATE_WINDOW_SECONDS - now + 0.999))
+
+
+def _error(
+    status: int,
+    code: str,
+    message: str,
+    *,
+    field: str | None = None,
+    item_code: str = "invalid",
+) -> JsonResponse:
+    """The REST API's error shape: {"code", "message", "errors": [{field, message, code}]}."""
+    errors = [{"field": field, "message": message, "code": item_code}] if field else []
+    return JsonResponse({"code": code, "message": message, "errors": errors}, status=status)

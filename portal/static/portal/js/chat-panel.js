@@ -1,0 +1,494 @@
+// The chat panel (interaction window): the five numbered elements of the reference page
+// — (1) authenticated-customer icon, (2) sentiment, (3) Transcripts, (4) Context,
+// (5) Actions — and the live conversation over /ws/chat/<id>/ with the documented
+// resume protocol (replay, replay.done, gaps → resume, resync.required → rebuild).
+// Every text from the server or the customer is set with textContent, never as HTML.
+
+import { LiveSocket, el, clock, wireMenu, getJSON, postJSON } from "./util.js";
+
+const MAX_LENGTH = 5000;
+const COUNTER_FROM = 4500;
+const TYPING_SHOW_MS = 6000;
+
+function newClientId() {
+  if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+  return "m-" + Date.now().toString(36) + "-" + Math.random().toString(36).slice(2, 12);
+}
+
+export class ChatPanel {
+  /**
+   * @param root   the panel's <section data-panel> (server-rendered or cloned from the template)
+   * @param data   the panel data (portal.selectors.interaction_panel)
+   * @param hooks  {isVisible(), onUnread(n), onStatus(status), onRevoked(reason), toast(text)}
+   */
+  constructor(root, data, hooks = {}) {
+    this.root = root;
+    this.data = data;
+    this.id = data.id;
+    this.hooks = hooks;
+    this.lastSeq = 0;
+    this.seen = new Map(); // seq → <li>
+    this.pending = new Map(); // client_msg_id → {li, text, acked}
+    this.unread = 0;
+    this.readSent = data.csr_read_seq || 0;
+    this.customerReadSeq = data.customer_read_seq || 0;
+    this.status = data.status;
+    this.role = data.mode === "live" ? "csr" : "observer";
+    this.typingSentAt = 0;
+    this.f = (name) => root.querySelector(`[data-field="${name}"]`);
+    this.log = this.f("log");
+    this.botLog = this.f("bot-log");
+    this.fill(data);
+    this.wire();
+    if (data.mode === "read_only") {
+      // Server-rendered history: show its times in the browser's time zone.
+      root.querySelectorAll("time[datetime]").forEach((node) => { node.textContent = clock(node.getAttribute("datetime")); });
+      this.lastSeq = data.last_seq;
+      this.scrollToEnd(true);
+    } else {
+      this.connect();
+    }
+  }
+
+  // --- Static parts -------------------------------------------------------------------
+
+  fill(data) {
+    const set = (name, text) => { const node = this.f(name); if (node) node.textContent = text; };
+    set("customer-name", data.customer.name);
+    set("channel", data.channel.name);
+    set("queue", data.queue);
+    set("intent", data.intent || "No intent given");
+    this.setStatus(data.status, data.status_label);
+    this.setAuthenticated(data.customer.authenticated);
+    this.fillPairs(this.f("metadata"), data.customer.metadata, "No details");
+    this.fillPairs(this.f("context"), data.context, "None sent by the bot");
+    const why = { "why-cobrowse": data.actions.cobrowse, "why-download": data.actions.download_transcripts, "why-auth": data.actions.request_authentication };
+    for (const [name, text] of Object.entries(why)) {
+      const node = this.f(name);
+      node.textContent = text;
+      node.closest('[role="menuitem"]').title = text;
+    }
+    this.applyMode();
+  }
+
+  fillPairs(dl, items, emptyText) {
+    dl.replaceChildren();
+    if (!items.length) { dl.append(el("dd", { class: "muted" }, emptyText)); return; }
+    for (const item of items) dl.append(el("dt", {}, item.key), el("dd", {}, item.value));
+  }
+
+  applyMode() {
+    const live = this.data.mode === "live" && this.role === "csr" && this.status !== "ended" && this.status !== "abandoned";
+    this.f("composer").hidden = !live;
+    const note = this.f("readonly-note");
+    note.hidden = live;
+    if (!live) {
+      note.textContent = this.status === "ended" || this.status === "abandoned"
+        ? "This interaction has ended. You are viewing it read-only."
+        : "You are watching this chat read-only.";
+    }
+    const why = this.status === "ended" || this.status === "abandoned" ? "This chat has ended" : "Read-only: you are not handling this chat";
+    for (const name of ["transfer", "end"]) {
+      const item = this.root.querySelector(`[data-menu="${name}"]`);
+      if (live) { item.removeAttribute("aria-disabled"); item.removeAttribute("title"); }
+      else { item.setAttribute("aria-disabled", "true"); item.title = why; }
+    }
+  }
+
+  setStatus(status, label) {
+    this.status = status;
+    const pill = this.f("status");
+    pill.textContent = label || status.charAt(0).toUpperCase() + status.slice(1);
+    pill.className = `pill pill--${status}`;
+  }
+
+  setAuthenticated(yes) {
+    this.f("auth").hidden = !yes;
+  }
+
+  // --- Controls -------------------------------------------------------------------------
+
+  wire() {
+    const root = this.root;
+    const transcripts = root.querySelector('[data-dialog="transcripts"]');
+    root.querySelector('[data-action="transcripts"]').addEventListener("click", () => transcripts.showModal());
+    root.querySelectorAll("dialog [data-close]").forEach((button) =>
+      button.addEventListener("click", () => button.closest("dialog").close()));
+    const contextButton = root.querySelector('[data-action="context"]');
+    contextButton.addEventListener("click", () => {
+      const pane = this.f("context-pane");
+      pane.hidden = !pane.hidden;
+      contextButton.setAttribute("aria-expanded", String(!pane.hidden));
+    });
+    wireMenu(root.querySelector('[data-action="actions"]'), root.querySelector('[role="menu"]'), (choice) => {
+      if (choice === "transfer") this.openTransfer();
+      if (choice === "end") root.querySelector('[data-dialog="end"]').showModal();
+    });
+    this.f("end-confirm").addEventListener("click", () => {
+      root.querySelector('[data-dialog="end"]').close();
+      if (!this.socket || !this.socket.send({ type: "end" })) this.toast("Not connected: try again in a moment.");
+    });
+    this.wireTransfer();
+    this.wireComposer();
+  }
+
+  wireComposer() {
+    const form = this.f("composer");
+    const box = form.querySelector("textarea");
+    const counter = this.f("counter");
+    box.addEventListener("keydown", (event) => {
+      if (event.key === "Enter" && !event.shiftKey && !event.isComposing) {
+        event.preventDefault();
+        form.requestSubmit();
+      }
+    });
+    box.addEventListener("input", () => {
+      const length = box.value.length;
+      counter.textContent = length >= COUNTER_FROM ? `${length.toLocaleString("en")} / ${MAX_LENGTH.toLocaleString("en")}` : "";
+      counter.toggleAttribute("data-over", length > MAX_LENGTH);
+      this.typing(box.value.length > 0);
+    });
+    form.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = box.value;
+      if (!text.trim()) return;
+      if (text.length > MAX_LENGTH) { this.toast(`A message can be at most ${MAX_LENGTH.toLocaleString("en")} characters.`); return; }
+      box.value = "";
+      counter.textContent = "";
+      this.typing(false);
+      this.sendText(text);
+      box.focus();
+    });
+  }
+
+  typing(active) {
+    if (!this.socket) return;
+    clearTimeout(this.typingStop);
+    if (active) {
+      if (Date.now() - this.typingSentAt > 3000) {
+        this.typingSentAt = Date.now();
+        this.socket.send({ type: "typing", active: true });
+      }
+      this.typingStop = setTimeout(() => this.typing(false), 4000);
+    } else if (this.typingSentAt) {
+      this.typingSentAt = 0;
+      this.socket.send({ type: "typing", active: false });
+    }
+  }
+
+  sendText(text) {
+    const id = newClientId();
+    const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text, created_at: new Date().toISOString(), client_msg_id: id }, { pending: true });
+    this.log.append(li);
+    this.pending.set(id, { li, text, acked: false });
+    this.transmit(id);
+    this.scrollToEnd(true);
+  }
+
+  transmit(id) {
+    const item = this.pending.get(id);
+    const sent = this.socket && this.socket.send({ type: "send", client_msg_id: id, text: item.text });
+    this.setDelivery(item.li, sent ? "sending" : "waiting");
+  }
+
+  // --- Transfer -------------------------------------------------------------------------
+
+  wireTransfer() {
+    const dialog = this.root.querySelector('[data-dialog="transfer"]');
+    const form = this.f("transfer-form");
+    const search = this.f("transfer-search");
+    form.addEventListener("change", (event) => {
+      if (event.target.name !== "kind") return;
+      const toQueue = event.target.value === "queue";
+      this.f("transfer-csr").hidden = toQueue;
+      this.f("transfer-queue").hidden = !toQueue;
+    });
+    search.addEventListener("input", () => {
+      clearTimeout(this.searchTimer);
+      this.searchTimer = setTimeout(() => this.loadTargets(search.value), 250);
+    });
+    form.addEventListener("submit", async (event) => {
+      event.preventDefault();
+      const error = this.f("transfer-error");
+      error.hidden = true;
+      const kind = form.querySelector('input[name="kind"]:checked').value;
+      const body = { note: this.f("transfer-note").value };
+      if (kind === "csr") {
+        const picked = form.querySelector('input[name="target"]:checked');
+        if (!picked) { error.textContent = "Choose a CSR, or transfer to a queue."; error.hidden = false; return; }
+        body.csr = Number(picked.value);
+      } else {
+        body.queue = this.f("transfer-queues").value;
+      }
+      try {
+        await postJSON(`/api/v1/interactions/${this.id}/transfer/`, body);
+        dialog.close();
+        this.toast("Transfer requested. You keep the chat until the next CSR accepts it.");
+      } catch (e) {
+        error.textContent = e.message;
+        error.hidden = false;
+      }
+    });
+  }
+
+  async openTransfer() {
+    const dialog = this.root.querySelector('[data-dialog="transfer"]');
+    this.f("transfer-error").hidden = true;
+    this.f("transfer-note").value = "";
+    this.f("transfer-search").value = "";
+    dialog.showModal();
+    await this.loadTargets("");
+  }
+
+  async loadTargets(q) {
+    const list = this.f("transfer-csrs");
+    const request = (this.targetsRequest = (this.targetsRequest || 0) + 1);
+    let data;
+    try {
+      data = await getJSON(`/api/v1/interactions/${this.id}/transfer-targets/?q=${encodeURIComponent(q.trim())}`);
+    } catch (e) {
+      if (request === this.targetsRequest) list.replaceChildren(el("p", { class: "empty" }, e.message));
+      return;
+    }
+    if (request !== this.targetsRequest) return; // a later search answered (or will) instead
+    list.replaceChildren();
+    for (const csr of data.csrs) {
+      const label = el("label");
+      label.append(el("input", { type: "radio", name: "target", value: String(csr.id) }), el("span", {}, csr.name),
+        el("span", { class: "muted" }, `${csr.active_chats} of ${csr.capacity} chats`));
+      list.append(label);
+    }
+    if (!data.csrs.length) list.append(el("p", { class: "empty" }, q ? "No available CSR matches." : "No CSR can take a chat right now."));
+    const select = this.f("transfer-queues");
+    if (!select.options.length) {
+      for (const queue of data.queues) {
+        select.append(el("option", { value: queue.slug }, `${queue.name} — ${queue.waiting} waiting, ${queue.csrs_available} available`));
+      }
+    }
+  }
+
+  // --- Live conversation ------------------------------------------------------------------
+
+  connect() {
+    this.socket = new LiveSocket({
+      url: () => `/ws/chat/${this.id}/?last_seq=${this.lastSeq}`,
+      onMessage: (frame) => this.handle(frame),
+      onState: (state) => { this.root.dataset.connection = state; },
+      onFinal: (code) => { if (code === 4403) this.revoked("You no longer handle this chat."); },
+    });
+  }
+
+  handle(frame) {
+    switch (frame.type) {
+      case "hello":
+        this.role = frame.role;
+        this.customerReadSeq = Math.max(this.customerReadSeq, frame.interaction.customer_read_seq || 0);
+        this.setStatus(frame.interaction.status);
+        this.setAuthenticated(frame.interaction.authenticated);
+        this.applyMode();
+        break;
+      case "resync.required":
+        this.reset();
+        break;
+      case "message":
+        this.receive(frame);
+        break;
+      case "replay.done":
+        this.resuming = false;
+        for (const [id, item] of this.pending) if (!item.acked) this.transmit(id);
+        this.scrollToEnd(true);
+        this.markRead();
+        break;
+      case "ack": {
+        const item = this.pending.get(frame.client_msg_id);
+        if (item) { item.acked = true; this.setDelivery(item.li, "sent"); }
+        break;
+      }
+      case "typing":
+        this.showTyping(frame);
+        break;
+      case "read":
+        if (frame.by === "customer") { this.customerReadSeq = Math.max(this.customerReadSeq, frame.seq); this.refreshReceipts(); }
+        break;
+      case "interaction.status":
+        this.setStatus(frame.status);
+        this.setAuthenticated(frame.authenticated);
+        this.applyMode();
+        if (this.hooks.onStatus) this.hooks.onStatus(frame.status);
+        break;
+      case "chat.revoked":
+        this.revoked(`This chat was ${frame.reason}.`);
+        break;
+      case "error":
+        this.error(frame);
+        break;
+      default:
+        break;
+    }
+  }
+
+  reset() {
+    this.resuming = false;
+    this.log.replaceChildren();
+    this.botLog.replaceChildren();
+    this.seen.clear();
+    this.lastSeq = 0;
+    this.dividers = {};
+  }
+
+  receive(message) {
+    if (message.seq <= this.lastSeq) return;
+    if (message.seq > this.lastSeq + 1) {
+      // A gap: ask once for what is missing; the replay brings this message too.
+      if (!this.resuming) this.resuming = this.socket.send({ type: "resume", last_seq: this.lastSeq });
+      return;
+    }
+    this.lastSeq = message.seq;
+    const nearEnd = this.isNearEnd();
+    const mine = message.client_msg_id && this.pending.get(message.client_msg_id);
+    const li = this.renderMessage(message);
+    if (mine) {
+      mine.li.replaceWith(li);
+      this.pending.delete(message.client_msg_id);
+    } else {
+      this.placeDivider(message);
+      this.log.append(li);
+    }
+    this.seen.set(message.seq, li);
+    if (message.pre_escalation) {
+      this.botLog.append(this.renderMessage(message));
+      this.f("bot-empty").hidden = true;
+    }
+    if (message.sender_kind === "customer") this.typingHide();
+    if (this.isVisible()) {
+      this.scrollToEnd(nearEnd);
+      this.markRead();
+    } else if (message.sender_kind === "customer" && !message.pre_escalation && message.seq > this.readSent) {
+      this.unread += 1;
+      if (this.hooks.onUnread) this.hooks.onUnread(this.unread);
+    }
+  }
+
+  placeDivider(message) {
+    this.dividers = this.dividers || {};
+    if (message.pre_escalation && !this.dividers.bot) {
+      this.dividers.bot = true;
+      this.log.append(el("li", { class: "log__divider", role: "separator" }, "Bot conversation before escalation"));
+    } else if (!message.pre_escalation && this.dividers.bot && !this.dividers.live) {
+      this.dividers.live = true;
+      this.log.append(el("li", { class: "log__divider", role: "separator" }, "Live chat"));
+    }
+  }
+
+  renderMessage(m, { pending = false } = {}) {
+    const kinds = ["customer", "csr", "bot", "system"];
+    const kind = kinds.includes(m.sender_kind) ? m.sender_kind : "system";
+    const li = el("li", { class: `msg msg--${kind}${m.pre_escalation ? " msg--pre" : ""}${m.event ? ` msg--event-${m.event}` : ""}` });
+    if (m.seq) li.dataset.seq = String(m.seq);
+    const time = el("time", { datetime: m.created_at || "" }, clock(m.created_at));
+    if (kind === "system") {
+      li.append(el("p", { class: "msg__text" }, m.text));
+      const meta = el("p", { class: "msg__meta" });
+      meta.append(time);
+      li.append(meta);
+      return li;
+    }
+    const author = kind === "customer" ? this.data.customer.name : kind === "bot" ? "Bot" : m.author_name || "CSR";
+    const meta = el("p", { class: "msg__meta" });
+    meta.append(el("span", { class: "msg__author" }, author), time);
+    if (kind === "csr") {
+      const state = el("span", { class: "msg__state" });
+      meta.append(state);
+      li.dataset.delivery = pending ? "sending" : this.customerReadSeq >= m.seq ? "read" : "sent";
+      state.textContent = { sending: "Sending…", sent: "Sent", read: "Read" }[li.dataset.delivery];
+    }
+    li.append(meta, el("p", { class: "msg__text" }, m.text));
+    return li;
+  }
+
+  setDelivery(li, state) {
+    li.dataset.delivery = state;
+    li.classList.toggle("msg--pending", state === "sending" || state === "waiting");
+    li.classList.toggle("msg--failed", state === "failed");
+    const label = { sending: "Sending…", waiting: "Waiting for connection…", sent: "Sent", read: "Read", failed: "Not sent" }[state];
+    const node = li.querySelector(".msg__state");
+    if (node && label) node.textContent = label;
+  }
+
+  refreshReceipts() {
+    for (const [seq, li] of this.seen) {
+      if (li.dataset.delivery === "sent" && seq <= this.customerReadSeq) this.setDelivery(li, "read");
+    }
+  }
+
+  error(frame) {
+    const item = frame.client_msg_id && this.pending.get(frame.client_msg_id);
+    if (item) {
+      this.pending.delete(frame.client_msg_id);
+      this.setDelivery(item.li, "failed");
+      item.li.querySelector(".msg__state").textContent = `Not sent: ${frame.message}`;
+      return;
+    }
+    this.toast(frame.message || "Something went wrong.");
+  }
+
+  showTyping(frame) {
+    if (!frame.active) { this.typingHide(); return; }
+    const who = frame.from === "customer" ? this.data.customer.name : frame.name || "The CSR";
+    this.f("typing").textContent = `${who} is typing…`;
+    clearTimeout(this.typingTimer);
+    this.typingTimer = setTimeout(() => this.typingHide(), TYPING_SHOW_MS);
+  }
+
+  typingHide() {
+    clearTimeout(this.typingTimer);
+    this.f("typing").textContent = "";
+  }
+
+  revoked(text) {
+    // Told by the agent socket, the chat socket and its 4403 close: say it once.
+    if (this.isRevoked) return;
+    this.isRevoked = true;
+    if (this.socket) this.socket.stop();
+    this.data.mode = "read_only";
+    this.applyMode();
+    this.f("readonly-note").textContent = text;
+    if (this.hooks.onRevoked) this.hooks.onRevoked(text);
+  }
+
+  // --- Visibility and read marks --------------------------------------------------------
+
+  isVisible() {
+    const visible = this.hooks.isVisible ? this.hooks.isVisible() : true;
+    return visible && document.visibilityState === "visible";
+  }
+
+  shown() {
+    this.unread = 0;
+    if (this.hooks.onUnread) this.hooks.onUnread(0);
+    this.scrollToEnd(true);
+    this.markRead();
+  }
+
+  markRead() {
+    if (this.role !== "csr" || !this.socket || this.lastSeq <= this.readSent || !this.isVisible()) return;
+    if (this.socket.send({ type: "read", seq: this.lastSeq })) this.readSent = this.lastSeq;
+  }
+
+  isNearEnd() {
+    return this.log.scrollHeight - this.log.scrollTop - this.log.clientHeight < 80;
+  }
+
+  scrollToEnd(force) {
+    if (force) this.log.scrollTop = this.log.scrollHeight;
+  }
+
+  toast(text) {
+    if (this.hooks.toast) this.hooks.toast(text);
+    else this.f("readonly-note").textContent = text;
+  }
+
+  destroy() {
+    if (this.socket) this.socket.stop();
+  }
+}

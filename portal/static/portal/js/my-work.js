@@ -1,0 +1,363 @@
+// My Work: availability, queues with live counts, the incoming chat pop-up and the active
+// chats as tabs — driven by the /ws/agent/ socket; actions go through the HTTP API.
+import { LiveSocket, el, postJSON, getJSON, waitText, beep } from "./util.js";
+import { ChatPanel } from "./chat-panel.js";
+
+const $ = (id) => document.getElementById(id);
+const baseTitle = document.title;
+const chats = new Map(); // interaction id → {panel, tab, wrap, section, name}
+let selected = null;
+let offer = null; // the offer on screen
+let offerTimer = null;
+let capacity = 0;
+
+// --- Toast ------------------------------------------------------------------------------
+let toastTimer;
+function toast(text) {
+  const box = $("toast");
+  box.textContent = text;
+  box.hidden = false;
+  clearTimeout(toastTimer);
+  toastTimer = setTimeout(() => { box.hidden = true; }, 8000);
+}
+
+// --- Availability -------------------------------------------------------------------------
+const select = $("status-select");
+function renderAwayReasons(reasons) {
+  const group = $("away-reasons");
+  group.replaceChildren(...reasons.map((r) => el("option", { value: `away:${r.code}` }, `Away — ${r.label}`)));
+  if (!reasons.length) group.append(el("option", { value: "away:", disabled: true }, "Away — no reasons set up by an administrator"));
+}
+function renderStatus(s) {
+  $("status-dot").dataset.status = s.status;
+  let value = s.status;
+  if (s.status === "away") {
+    const match = [...select.options].find((o) => o.value.startsWith("away:") && o.textContent === `Away — ${s.away_reason}`);
+    if (match) value = match.value;
+    else {
+      // A reason the portal set (Missed offers, Disconnected): shown, not selectable.
+      let own = select.querySelector("option[data-system]");
+      if (!own) { own = el("option", { "data-system": "", disabled: true }); $("away-reasons").append(own); }
+      own.value = "away:__system";
+      own.textContent = `Away — ${s.away_reason || "Away"}`;
+      value = own.value;
+    }
+  }
+  select.value = value;
+  select.disabled = false;
+  $("status-note").textContent = s.note || "";
+}
+select.addEventListener("change", async () => {
+  const [status, reason] = select.value.split(":");
+  try {
+    const state = await postJSON("/api/v1/agent/status/", { status, reason: reason || "" });
+    renderState(state);
+  } catch (e) {
+    toast(e.message);
+  }
+});
+
+// --- Queues ---------------------------------------------------------------------------------
+const queues = new Map(); // id → row elements
+function renderQueues(list) {
+  const ul = $("queues");
+  ul.replaceChildren();
+  queues.clear();
+  if (!list.length) {
+    ul.append(el("li", { class: "empty" }, "No queues yet: an administrator allows you to work queues."));
+    return;
+  }
+  for (const q of list) {
+    const li = el("li", { class: "queue", dataset: { queue: q.slug } });
+    const name = el("span", { class: "queue__name", id: `queue-name-${q.id}` }, q.name);
+    const toggle = el("button", { type: "button", class: "switch", role: "switch", "aria-checked": String(!!q.joined), "aria-labelledby": `queue-name-${q.id}`, title: q.joined ? "Leave this queue" : "Join this queue" });
+    const counts = el("span", { class: "queue__counts" });
+    li.append(name, toggle, counts);
+    ul.append(li);
+    toggle.addEventListener("click", async () => {
+      const joined = toggle.getAttribute("aria-checked") === "true";
+      toggle.disabled = true;
+      try {
+        renderState(await postJSON(`/api/v1/agent/queues/${encodeURIComponent(q.slug)}/${joined ? "leave" : "join"}/`));
+      } catch (e) { toast(e.message); }
+      finally { toggle.disabled = false; queues.get(q.id)?.toggle.focus(); }
+    });
+    queues.set(q.id, { li, toggle, counts });
+    renderCounts(q);
+  }
+}
+function renderCounts(q) {
+  const row = queues.get(q.id);
+  if (!row) return;
+  const waiting = el("span", { title: "Chats waiting" });
+  waiting.append(el("strong", { class: q.waiting ? "hot" : "" }, String(q.waiting)), " waiting");
+  const longest = el("span", { title: "Longest wait" }, q.waiting ? `longest ${waitText(q.longest_wait_seconds)}` : "no wait");
+  const available = el("span", { title: "CSRs available" });
+  available.append(el("strong", {}, String(q.csrs_available)), " available");
+  row.counts.replaceChildren(waiting, longest, available);
+}
+function renderJoined(list) {
+  for (const q of list) {
+    const row = queues.get(q.queue_id);
+    if (!row) continue;
+    row.toggle.setAttribute("aria-checked", String(!!q.joined));
+    row.toggle.title = q.joined ? "Leave this queue" : "Join this queue";
+  }
+}
+
+function renderState(state) {
+  capacity = state.capacity;
+  renderAwayReasons(state.away_reasons || []);
+  renderStatus(state);
+  renderQueues(state.queues || []);
+  renderCapacity(state.active_chats);
+  if (state.pending_offer) showOffer(state.pending_offer);
+  else if (offer) hideOffer();
+}
+function renderCapacity(active) {
+  const open = [...chats.values()].filter((entry) => !("ended" in entry.tab.dataset)).length;
+  $("capacity").textContent = `Chats: ${active ?? open} of ${capacity}`;
+}
+
+// --- The incoming chat pop-up ------------------------------------------------------------
+const dialog = $("offer");
+function showOffer(o) {
+  if (offer && offer.offer_id === o.offer_id) return;
+  offer = { ...o, receivedAt: Date.now(), total: Math.max(1, o.expires_in_seconds) };
+  dialog.removeAttribute("data-closed");
+  dialog.querySelector(".offer__closed")?.remove();
+  $("offer-kicker").textContent = o.transfer ? "Incoming transfer" : "Incoming chat";
+  $("offer-title").textContent = o.customer_name;
+  $("offer-channel").textContent = o.channel;
+  $("offer-queue").textContent = o.queue;
+  $("offer-intent").textContent = o.intent || "—";
+  $("offer-transfer").hidden = !o.transfer;
+  $("offer-transferred-by").textContent = o.transfer ? `Transferred by ${o.transferred_by || "a CSR"}` : "";
+  $("offer-note").textContent = o.note || "No note.";
+  $("offer-reason").value = "";
+  $("offer-reason-wrap").hidden = false;
+  $("offer-error").hidden = true;
+  $("offer-accept").disabled = false;
+  $("offer-decline").disabled = false;
+  tick();
+  clearInterval(offerTimer);
+  offerTimer = setInterval(tick, 250);
+  if (!dialog.open) dialog.showModal();
+  $("offer-accept").focus();
+  document.title = `(1) Incoming chat — ${o.customer_name}`;
+  beep();
+}
+function tick() {
+  if (!offer) return;
+  const elapsed = (Date.now() - offer.receivedAt) / 1000;
+  const left = Math.max(0, Math.ceil(offer.expires_in_seconds - elapsed));
+  $("offer-countdown").textContent = left > 0 ? `Expires in ${left} s` : "Expiring…";
+  $("offer-bar").style.width = `${Math.max(0, (offer.expires_in_seconds - elapsed) / offer.total) * 100}%`;
+  $("offer-countdown-wrap").toggleAttribute("data-urgent", left <= 10);
+  $("offer-waiting").textContent = waitText(offer.waiting_seconds + elapsed);
+}
+function hideOffer() {
+  clearInterval(offerTimer);
+  offer = null;
+  if (dialog.open) dialog.close();
+  document.title = baseTitle;
+  updateTitle();
+}
+function offerClosed(frame) {
+  if (!offer || offer.offer_id !== frame.offer_id) return;
+  const name = offer.customer_name;
+  hideOffer();
+  const why = {
+    expired: `You missed the chat from ${name}. ${frame.message}`,
+    withdrawn: `The chat from ${name} was withdrawn. ${frame.message}`,
+  }[frame.reason];
+  if (why) toast(why);
+}
+dialog.addEventListener("cancel", (event) => event.preventDefault()); // Escape does not dismiss an offer
+$("offer-accept").addEventListener("click", async () => {
+  if (!offer) return;
+  const current = offer;
+  $("offer-accept").disabled = true;
+  $("offer-decline").disabled = true;
+  try {
+    const result = await postJSON(`/api/v1/agent/offers/${current.offer_id}/accept/`);
+    hideOffer();
+    await openChat(result.interaction_id, true);
+  } catch (e) {
+    $("offer-error").textContent = e.message;
+    $("offer-error").hidden = false;
+    setTimeout(() => { if (offer === current) hideOffer(); }, 3000);
+  }
+});
+$("offer-decline").addEventListener("click", async () => {
+  if (!offer) return;
+  const current = offer;
+  try {
+    await postJSON(`/api/v1/agent/offers/${current.offer_id}/decline/`, { reason: $("offer-reason").value.trim() });
+    hideOffer();
+    toast(`You declined the chat from ${current.customer_name}.`);
+  } catch (e) {
+    $("offer-error").textContent = e.message;
+    $("offer-error").hidden = false;
+    setTimeout(() => { if (offer === current) hideOffer(); }, 3000);
+  }
+});
+$("offer-reason").addEventListener("keydown", (event) => {
+  if (event.key === "Enter") { event.preventDefault(); $("offer-decline").click(); }
+});
+
+// --- Active chats as tabs ---------------------------------------------------------------------
+const template = $("chat-panel-template");
+function clonePanel(id) {
+  const fragment = template.content.cloneNode(true);
+  const attrs = ["id", "for", "aria-labelledby", "aria-controls", "aria-describedby"];
+  fragment.querySelectorAll("*").forEach((node) => {
+    for (const name of attrs) {
+      const value = node.getAttribute(name);
+      if (value && value.includes("__ID__")) node.setAttribute(name, value.replaceAll("__ID__", String(id)));
+    }
+  });
+  return fragment.querySelector("[data-panel]");
+}
+
+async function openChat(id, focus) {
+  if (chats.has(id)) { select_(id, focus); return; }
+  let data;
+  try {
+    data = await getJSON(`/portal-api/interactions/${id}/panel/`);
+  } catch (e) { toast(e.message); return; }
+  if (chats.has(id)) { select_(id, focus); return; }
+  addChat(data);
+  select_(id, focus);
+}
+
+function addChat(data) {
+  const id = data.id;
+  const section = clonePanel(id);
+  section.setAttribute("role", "tabpanel");
+  section.setAttribute("aria-labelledby", `chat-tab-${id}`);
+  section.hidden = true;
+  $("chat-panels").append(section);
+  const wrap = el("div", { class: "chat-tab-wrap", role: "presentation" });
+  const tab = el("button", { type: "button", role: "tab", class: "chat-tab", id: `chat-tab-${id}`, "aria-controls": section.id, "aria-selected": "false", tabindex: "-1" });
+  const badge = el("span", { class: "badge", hidden: true });
+  tab.append(el("span", { class: "chat-tab__name" }, data.customer.name), el("span", { class: "chat-tab__meta" }, data.channel.name), badge);
+  wrap.append(tab);
+  $("chat-tabs").append(wrap);
+  const entry = { section, tab, wrap, badge, name: data.customer.name };
+  chats.set(id, entry);
+  entry.panel = new ChatPanel(section, data, {
+    isVisible: () => selected === id,
+    toast,
+    onUnread: (n) => {
+      badge.hidden = n === 0;
+      badge.textContent = String(n);
+      badge.setAttribute("aria-label", `${n} unread`);
+      updateTitle();
+    },
+    onStatus: (status) => {
+      if (status === "ended" || status === "abandoned") { tab.dataset.ended = ""; addClose(id); renderCapacity(); }
+    },
+    onRevoked: (text) => { tab.dataset.ended = ""; addClose(id); renderCapacity(); toast(`${entry.name}: ${text}`); },
+  });
+  if (data.status === "ended") { tab.dataset.ended = ""; addClose(id); }
+  tab.addEventListener("click", () => select_(id, false));
+  tab.addEventListener("keydown", (event) => {
+    const ids = [...chats.keys()];
+    const index = ids.indexOf(id);
+    let next = null;
+    if (event.key === "ArrowRight") next = ids[(index + 1) % ids.length];
+    if (event.key === "ArrowLeft") next = ids[(index - 1 + ids.length) % ids.length];
+    if (event.key === "Home") next = ids[0];
+    if (event.key === "End") next = ids[ids.length - 1];
+    if (next !== null) { event.preventDefault(); select_(next, true); chats.get(next).tab.focus(); }
+  });
+  $("empty-state").hidden = true;
+  renderCapacity();
+}
+
+function addClose(id) {
+  const entry = chats.get(id);
+  if (!entry || entry.close) return;
+  entry.close = el("button", { type: "button", class: "btn btn--icon chat-tab__close", "aria-label": `Close the chat with ${entry.name}`, title: "Close" }, "×");
+  entry.close.addEventListener("click", () => removeChat(id));
+  entry.wrap.append(entry.close);
+}
+
+function removeChat(id) {
+  const entry = chats.get(id);
+  if (!entry) return;
+  entry.panel.destroy();
+  entry.section.remove();
+  entry.wrap.remove();
+  chats.delete(id);
+  if (selected === id) {
+    selected = null;
+    const first = chats.keys().next();
+    if (!first.done) select_(first.value, false);
+  }
+  $("empty-state").hidden = chats.size > 0;
+  renderCapacity();
+  updateTitle();
+}
+
+function select_(id, focus) {
+  selected = id;
+  for (const [other, entry] of chats) {
+    const on = other === id;
+    entry.section.hidden = !on;
+    entry.tab.setAttribute("aria-selected", String(on));
+    entry.tab.tabIndex = on ? 0 : -1;
+  }
+  const entry = chats.get(id);
+  entry.panel.shown();
+  if (focus) {
+    const box = entry.section.querySelector('[data-field="composer"]:not([hidden]) textarea');
+    (box || entry.tab).focus();
+  }
+}
+
+function updateTitle() {
+  if (offer) return;
+  let unread = 0;
+  for (const entry of chats.values()) unread += entry.panel.unread;
+  document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
+}
+document.addEventListener("visibilitychange", () => {
+  if (document.visibilityState === "visible" && selected !== null) chats.get(selected)?.panel.shown();
+});
+
+// --- The /ws/agent/ socket ---------------------------------------------------------------------
+const connection = $("connection");
+new LiveSocket({
+  url: "/ws/agent/",
+  onState: (state, delay) => {
+    connection.dataset.state = state === "open" ? "open" : state === "closed" ? "closed" : "connecting";
+    $("connection-text").textContent = state === "open" ? "Connected" : state === "reconnecting"
+      ? `Reconnecting in ${Math.round(delay / 1000)} s…` : state === "closed" ? "Disconnected" : "Connecting…";
+  },
+  onFinal: (code) => { if (code === 4403) toast("Your account may not take chats here."); },
+  onMessage: (frame) => {
+    switch (frame.type) {
+      case "state": renderState(frame); break;
+      case "status": renderStatus(frame); if (frame.note) toast(frame.note); break;
+      case "queues": renderJoined(frame.queues); break;
+      case "queue.counts": renderCounts(frame.queue); break;
+      case "offer": showOffer(frame); break;
+      case "offer.closed":
+        offerClosed(frame);
+        if (frame.reason === "accepted") openChat(frame.interaction_id, false);
+        break;
+      case "chat.revoked": {
+        const entry = chats.get(frame.interaction_id);
+        if (entry) entry.panel.revoked(`This chat was ${frame.reason}.`);
+        break;
+      }
+      default: break;
+    }
+  },
+});
+
+// --- Start: the chats the server says are active ---------------------------------------------
+for (const data of JSON.parse($("panels-data").textContent)) addChat(data);
+if (chats.size) select_(chats.keys().next().value, false);
