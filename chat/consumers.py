@@ -328,7 +328,16 @@ class ChatConsumer(PortalJsonConsumer):
             await self.send_error(error.code, error.message)
 
     async def on_heartbeat(self, content: dict[str, Any]) -> None:
-        await self.send_json({"type": "heartbeat.ack", "at": timezone.now().isoformat()})
+        """Also the safety net for what live delivery can miss: the layer may drop the
+        newest message (nothing after it reveals the gap), and a Redis restart forgets
+        group memberships while the socket stays open. So each heartbeat re-joins the
+        groups and sends any stored message past last_seq before the ack."""
+        for group in self.joined:
+            await self.channel_layer.group_add(group, self.channel_name)
+        await self.send_stored()
+        await self.send_json(
+            {"type": "heartbeat.ack", "at": timezone.now().isoformat(), "last_seq": self.last_seq}
+        )
 
     async def on_end(self, content: dict[str, Any]) -> None:
         if self.side is None:

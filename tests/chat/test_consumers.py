@@ -9,6 +9,7 @@ from datetime import timedelta
 import pytest
 from asgiref.sync import sync_to_async
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
@@ -741,3 +742,32 @@ async def test_the_customer_never_receives_contact_center_details():
     async with chat_socket(chat.customer_path(last_seq=0), CUSTOMER_HEADERS) as replayed:
         frames = [f for f in replayed.opening if f["type"] == "message"]
         assert frames and all(f["data"] == {} for f in frames)
+
+
+async def test_a_heartbeat_delivers_the_newest_message_the_layer_dropped():
+    """When the layer drops the newest message nothing later reveals the gap: the next
+    heartbeat sends it, and its ack carries the last seq."""
+    chat = await new_chat()
+    async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
+        await sync_to_async(store_unpublished)(chat, 2)
+        assert await customer.nothing()
+        await customer.send(type="heartbeat")
+        frames = await customer.until_type("heartbeat.ack")
+        assert message_seqs(frames) == [1, 2]
+        assert frames[-1]["last_seq"] == 2
+
+
+async def test_a_heartbeat_rejoins_the_groups_a_redis_restart_forgot():
+    """Group membership lives in Redis: after a heartbeat the socket is back in its
+    interaction's group even if Redis lost it."""
+    chat = await new_chat()
+    async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
+        layer = get_channel_layer()
+        group = interaction_group(chat.id)
+        redis = layer.connection(layer.consistent_hash(group))
+        assert await redis.delete(layer._group_key(group)) == 1  # what a Redis restart does
+        await customer.send(type="heartbeat")
+        await customer.until_type("heartbeat.ack")
+        await sync_to_async(store)(chat, 1)
+        message = await customer.receive_type("message")
+        assert message["seq"] == 1
