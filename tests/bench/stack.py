@@ -4,6 +4,9 @@ worker and beat, all on this machine. Benchmarks import this; it is not a test m
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/portal_bench,
 dropped and recreated), REDIS_URL (default redis://127.0.0.1:6379/0; the benchmark uses
 its own database number 9 and flushes it).
+
+A benchmark that must not share that database or Redis with others (or that kills Redis)
+calls configure() first, e.g. with a RedisServer of its own.
 """
 
 import contextlib
@@ -23,6 +26,15 @@ BENCH_DATABASE_URL = os.environ.get(
 )
 _redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 BENCH_REDIS_URL = urlunsplit((_redis.scheme, _redis.netloc, "/9", "", ""))
+
+
+def configure(*, database_url: str | None = None, redis_url: str | None = None) -> None:
+    """Use another benchmark database and/or Redis (call before anything else here)."""
+    global BENCH_DATABASE_URL, BENCH_REDIS_URL
+    if database_url:
+        BENCH_DATABASE_URL = database_url
+    if redis_url:
+        BENCH_REDIS_URL = redis_url
 
 
 def free_port() -> int:
@@ -67,8 +79,10 @@ def prepare_database() -> None:
     )
 
 
-def setup_django() -> None:
-    os.environ.update(bench_environment())
+def setup_django(**extra: str) -> None:
+    """Set up Django in this process, with the environment the stack gets (plus
+    `extra`: pass the same as Stack's env, e.g. SECRET_KEY, or cookies will not match)."""
+    os.environ.update(bench_environment(**extra))
     sys.path.insert(0, str(ROOT))
     import django
 
@@ -76,88 +90,117 @@ def setup_django() -> None:
 
 
 class Stack(contextlib.AbstractContextManager):
-    """daphne + Celery worker + beat as child processes, stopped on exit."""
+    """daphne + Celery worker + beat as child processes, stopped on exit.
 
-    def __init__(self, *, workers: int = 2, daphne_processes: int = 1, beat: bool = True):
-        self.port = free_port()
+    `daphne_processes` > 1 starts that many daphne processes, each on its own port
+    (`ports`; `port` is the first): clients spread themselves over them, as behind a
+    load balancer. `kill_daphne()` / `start_daphne()` take one down and bring it back
+    on the same port. `env` is added to every child's environment."""
+
+    def __init__(
+        self,
+        *,
+        workers: int = 2,
+        daphne_processes: int = 1,
+        beat: bool = True,
+        env: dict[str, str] | None = None,
+        logs: Path | None = None,
+    ):
+        self.ports = [free_port() for _ in range(daphne_processes)]
+        self.port = self.ports[0]
         self.workers = workers
         self.daphne_processes = daphne_processes
         self.beat = beat
+        self.env = env or {}
         self.processes: list[subprocess.Popen] = []
-        self.logs = ROOT / "var" / "bench-logs"
+        self.daphnes: dict[int, subprocess.Popen] = {}  # port → process
+        self.logs = logs or ROOT / "var" / "bench-logs"
+        self.bin_dir = Path(sys.executable).parent
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _start(self, name: str, command: list[str]) -> None:
+    def _start(self, name: str, command: list[str], *, mode: str = "w") -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
-        log = open(self.logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
-        self.processes.append(
-            subprocess.Popen(
-                command,
-                cwd=ROOT,
-                env=bench_environment(),
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
+        log = open(self.logs / f"{name}.log", mode)  # noqa: SIM115 - closed with the process
+        process = subprocess.Popen(
+            command,
+            cwd=ROOT,
+            env=bench_environment(**self.env),
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
         )
+        self.processes.append(process)
+        return process
 
-    def __enter__(self) -> "Stack":
-        bin_dir = Path(sys.executable).parent
-        self._start(
-            "daphne",
+    def start_daphne(self, port: int | None = None, *, mode: str = "w") -> subprocess.Popen:
+        """Start daphne on `port` (default: the first) and return once it answers."""
+        port = port or self.port
+        name = "daphne" if port == self.port else f"daphne-{self.ports.index(port)}"
+        process = self._start(
+            name,
             [
-                str(bin_dir / "daphne"),
+                str(self.bin_dir / "daphne"),
                 "-b",
                 "127.0.0.1",
                 "-p",
-                str(self.port),
+                str(port),
                 "config.asgi:application",
             ],
+            mode=mode,
         )
-        self._start(
-            "worker",
-            [
-                str(bin_dir / "celery"),
-                "-A",
-                "config",
-                "worker",
-                "-l",
-                os.environ.get("BENCH_WORKER_LOG", "warning"),
-                "--concurrency",
-                str(self.workers),
-                "-O",
-                "fair",
-            ],
-        )
-        if self.beat:
+        self.daphnes[port] = process
+        wait_http(f"http://127.0.0.1:{port}/healthz", process=process, what=f"daphne :{port}")
+        return process
+
+    def kill_daphne(self, port: int | None = None, sig: int = signal.SIGKILL) -> None:
+        """Kill daphne on `port` (default: the first) with `sig`; SIGKILL, like a crash."""
+        process = self.daphnes.pop(port or self.port)
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(process.pid, sig)
+        process.wait(timeout=15)
+        self.processes.remove(process)
+
+    def __enter__(self) -> "Stack":
+        try:
+            for port in self.ports:
+                self.start_daphne(port)
             self._start(
-                "beat",
+                "worker",
                 [
-                    str(bin_dir / "celery"),
+                    str(self.bin_dir / "celery"),
                     "-A",
                     "config",
-                    "beat",
+                    "worker",
                     "-l",
-                    "warning",
-                    "--schedule",
-                    str(self.logs / "celerybeat-schedule"),
+                    os.environ.get("BENCH_WORKER_LOG", "warning"),
+                    "--concurrency",
+                    str(self.workers),
+                    "-O",
+                    "fair",
                 ],
             )
-        deadline = time.monotonic() + 60
-        while time.monotonic() < deadline:
-            with (
-                contextlib.suppress(OSError),
-                urllib.request.urlopen(f"{self.base_url}/healthz", timeout=2) as reply,
-            ):
-                if reply.status == 200:
-                    time.sleep(2)  # let the worker finish booting too
-                    return self
-            time.sleep(0.3)
-        self.__exit__(None, None, None)
-        raise RuntimeError(f"the stack did not come up; see {self.logs}")
+            if self.beat:
+                self._start(
+                    "beat",
+                    [
+                        str(self.bin_dir / "celery"),
+                        "-A",
+                        "config",
+                        "beat",
+                        "-l",
+                        "warning",
+                        "--schedule",
+                        str(self.logs / "celerybeat-schedule"),
+                    ],
+                )
+        except Exception:
+            self.__exit__(None, None, None)
+            raise
+        time.sleep(2)  # let the worker finish booting too
+        return self
 
     def __exit__(self, *exc) -> None:
         for process in self.processes:
@@ -168,6 +211,183 @@ class Stack(contextlib.AbstractContextManager):
                 process.wait(timeout=15)
             except subprocess.TimeoutExpired:
                 os.killpg(process.pid, signal.SIGKILL)
+                process.wait(timeout=15)
+        self.processes = []
+        self.daphnes = {}
+
+
+def wait_http(
+    url: str, *, process: subprocess.Popen | None = None, what: str = "", timeout: float = 60
+) -> None:
+    """Wait until `url` answers 200 (at most `timeout` s; fail early if `process` died)."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what or url} exited with {process.returncode}")
+        with (
+            contextlib.suppress(OSError),
+            urllib.request.urlopen(url, timeout=2) as reply,
+        ):
+            if reply.status == 200:
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what or url} did not come up in {timeout:.0f} s")
+
+
+def wait_port(port: int, *, timeout: float = 30) -> None:
+    """Wait until something listens on 127.0.0.1:`port`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        with contextlib.suppress(OSError), socket.create_connection(("127.0.0.1", port), 0.5):
+            return
+        time.sleep(0.1)
+    raise RuntimeError(f"nothing listens on port {port} after {timeout:.0f} s")
+
+
+class RedisServer(contextlib.AbstractContextManager):
+    """A private, throw-away redis-server on a free port (no persistence), so a test can
+    kill and restart Redis without touching the machine's shared one."""
+
+    def __init__(self, port: int | None = None, logs: Path | None = None):
+        self.port = port or free_port()
+        self.process: subprocess.Popen | None = None
+        self.logs = logs or ROOT / "var" / "bench-logs"
+
+    @property
+    def url(self) -> str:
+        return f"redis://127.0.0.1:{self.port}/0"
+
+    def start(self) -> None:
+        self.logs.mkdir(parents=True, exist_ok=True)
+        log = open(self.logs / f"redis-{self.port}.log", "a")  # noqa: SIM115
+        self.process = subprocess.Popen(
+            [
+                "redis-server",
+                "--port",
+                str(self.port),
+                "--bind",
+                "127.0.0.1",
+                "--save",
+                "",
+                "--appendonly",
+                "no",
+                "--daemonize",
+                "no",
+                "--maxclients",
+                "10000",
+            ],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
+        wait_port(self.port)
+
+    def kill(self, sig: int = signal.SIGKILL) -> None:
+        if self.process is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            self.process.send_signal(sig)
+        self.process.wait(timeout=15)
+        self.process = None
+
+    def __enter__(self) -> "RedisServer":
+        self.start()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.kill(signal.SIGTERM)
+
+
+def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
+    """`count` active chats, each with an assigned CSR (one CSR per chat unless `csrs`
+    says fewer), as escalation + accept would leave them: a customer, a customer token,
+    the bot transcript, the escalation notice and the "joined" system message. Returns
+    one dict per chat: interaction_id, customer_token, csr_cookie, last_seq. Call after
+    prepare_database() and setup_django(); no CSR profile is made, so the presence
+    sweeper never re-queues these chats while sockets are down."""
+    from django.contrib.auth.models import Group, User
+    from django.utils import timezone
+
+    from chat import services as chat_services
+    from chat.models import (
+        Channel,
+        ChannelKind,
+        Customer,
+        Interaction,
+        InteractionStatus,
+        Message,
+        SenderKind,
+        SystemEvent,
+    )
+    from portal.roles import Role
+    from routing.models import Queue
+
+    queue = Queue.objects.create(name="Bench chat", slug="bench-chat")
+    channel = Channel.objects.create(
+        name="Bench chat web",
+        slug="bench-chat-web",
+        kind=ChannelKind.WEB_MESSAGING,
+        default_queue=queue,
+    )
+    group, _ = Group.objects.get_or_create(name=Role.CSR.value)
+    users = []
+    for n in range(csrs or count):
+        user = User.objects.create(username=f"chatcsr{n}", first_name="CSR", last_name=str(n))
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+        user.groups.add(group)
+        users.append(user)
+    cookies = {user.pk: session_cookie(user) for user in users}
+    chats = []
+    now = timezone.now()
+    for n in range(count):
+        user = users[n % len(users)]
+        customer = Customer.objects.create(name=f"Customer {n}", external_id=f"chat-cust-{n}")
+        interaction = Interaction.objects.create(
+            status=InteractionStatus.ACTIVE,
+            customer=customer,
+            channel=channel,
+            queue=queue,
+            assigned_csr=user,
+            last_seq=2,
+            accepted_at=now,
+            queued_at=now,
+        )
+        Message.objects.bulk_create(
+            [
+                Message(
+                    interaction=interaction,
+                    seq=1,
+                    sender_kind=SenderKind.CUSTOMER,
+                    author_name=customer.name,
+                    text="Hello",
+                    pre_escalation=True,
+                ),
+                Message(
+                    interaction=interaction,
+                    seq=2,
+                    sender_kind=SenderKind.SYSTEM,
+                    text="Customer escalated to the Bench chat queue",
+                    event=SystemEvent.ESCALATED,
+                ),
+            ]
+        )
+        chat_services.message_create(
+            interaction=interaction,
+            sender_kind=SenderKind.SYSTEM,
+            text=f"{user.get_full_name()} joined the chat",
+            event=SystemEvent.JOINED,
+        )
+        token = chat_services._customer_token_create(interaction=interaction)
+        chats.append(
+            {
+                "interaction_id": interaction.pk,
+                "customer_token": token,
+                "csr_cookie": cookies[user.pk],
+                "last_seq": 3,
+            }
+        )
+    return chats
 
 
 def session_cookie(user) -> str:

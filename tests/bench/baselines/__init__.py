@@ -1,0 +1,1 @@
+"""Baseline servers the chat latency benchmark compares the portal with."""
