@@ -103,26 +103,41 @@ def redis_url_with_db(url: str, db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-CHANNEL_LAYERS = {
-    "default": {
-        "BACKEND": "channels_redis.core.RedisChannelLayer",
-        "CONFIG": {
-            # socket_timeout None: redis-py 8's 5 s read timeout would otherwise close
-            # idle sockets with code 1011 (channels_redis issue 422).
-            "hosts": [
-                {
-                    "address": REDIS_URL,
-                    "socket_timeout": None,
-                    "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 1000),
-                }
-            ],
-            "prefix": env_str("CHANNEL_LAYER_PREFIX", "portal"),
-            "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1500),
-            "expiry": env_int("CHANNEL_LAYER_EXPIRY", 60),
-            "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400),
-        },
-    }
+CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER_BACKEND", "core")
+if CHANNEL_LAYER_BACKEND not in ("core", "pubsub"):
+    raise ValueError(f"CHANNEL_LAYER_BACKEND={CHANNEL_LAYER_BACKEND!r}: use core or pubsub.")
+_layer_host = {
+    "address": REDIS_URL,
+    # None: redis-py 8's 5 s read timeout would otherwise close idle sockets with
+    # code 1011 (channels_redis issue 422).
+    "socket_timeout": None,
+    "max_connections": env_int("CHANNEL_LAYER_MAX_CONNECTIONS", 1000),
 }
+if CHANNEL_LAYER_BACKEND == "pubsub":
+    # Redis pub/sub: at-most-once like the core layer, cheaper per send; the database
+    # is the source of truth and sockets catch up by seq (docs/websocket-protocol.md).
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
+            "CONFIG": {
+                "hosts": [_layer_host],
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "portal"),
+            },
+        }
+    }
+else:
+    CHANNEL_LAYERS = {
+        "default": {
+            "BACKEND": "channels_redis.core.RedisChannelLayer",
+            "CONFIG": {
+                "hosts": [_layer_host],
+                "prefix": env_str("CHANNEL_LAYER_PREFIX", "portal"),
+                "capacity": env_int("CHANNEL_LAYER_CAPACITY", 1500),
+                "expiry": env_int("CHANNEL_LAYER_EXPIRY", 60),
+                "group_expiry": env_int("CHANNEL_LAYER_GROUP_EXPIRY", 86400),
+            },
+        }
+    }
 
 CACHES = {
     "default": {
