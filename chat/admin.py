@@ -115,6 +115,7 @@ class AppStudioSettingsAdmin(admin.ModelAdmin):
             },
         ),
         ("Sentiment", {"fields": ["sentiment_enabled"]}),
+        ("Transcripts", {"fields": ["time_zone"]}),
         (None, {"fields": ["updated_at"]}),
     ]
 
@@ -252,10 +253,11 @@ class InteractionAdmin(ReadOnlyAdmin):
                     "idempotency_key",
                     "request_fingerprint",
                     "context",
-                    "authenticated",
                 ]
             },
         ),
+        ("Authentication", {"fields": ["authenticated", "authenticated_at", "auth_requested_at"]}),
+        ("Sentiment", {"fields": ["sentiment_label", "sentiment_score", "sentiment_seq"]}),
         ("Times", {"fields": ["created_at", "accepted_at", "ended_at", "last_seq"]}),
     ]
 
@@ -289,6 +291,7 @@ class MessageAdmin(ReadOnlyAdmin):
         "data",
         "pre_escalation",
         "client_msg_id",
+        "sentiment_score",
         "created_at",
     ]
 

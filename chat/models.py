@@ -8,6 +8,8 @@ from django.db import models, transaction
 from django.db.models import Q
 from django.utils import timezone
 
+from chat.validators import validate_time_zone
+
 
 class ChannelKind(models.TextChoices):
     WEB_MESSAGING = "web_messaging", "Web messaging"
@@ -125,6 +127,13 @@ class AppStudioSettings(models.Model):
     sentiment_enabled = models.BooleanField(
         default=True, help_text="Score customer sentiment and show it in the chat panel."
     )
+    time_zone = models.CharField(
+        max_length=64,
+        default=settings.TIME_ZONE,
+        validators=[validate_time_zone],
+        help_text="The contact center's time zone (IANA name, e.g. Europe/Paris): transcripts "
+        "show times in it, with the UTC offset.",
+    )
     updated_at = models.DateTimeField(auto_now=True)
 
     class Meta:
@@ -227,6 +236,12 @@ OPEN_INTERACTION_STATUSES = (
 WAITING_INTERACTION_STATUSES = (InteractionStatus.QUEUED, InteractionStatus.OFFERED)
 
 
+class SentimentLabel(models.TextChoices):
+    POSITIVE = "positive", "Positive"
+    NEUTRAL = "neutral", "Neutral"
+    NEGATIVE = "negative", "Negative"
+
+
 class Interaction(models.Model):
     """One escalated conversation, from the bot's hand-over to its end."""
 
@@ -244,6 +259,24 @@ class Interaction(models.Model):
         default=0, help_text="Higher is routed first within a queue (0–10)."
     )
     authenticated = models.BooleanField(default=False)
+    authenticated_at = models.DateTimeField(null=True, blank=True)
+    auth_requested_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="When a CSR last asked the customer to authenticate; empty once they have.",
+    )
+    sentiment_label = models.CharField(
+        max_length=10,
+        choices=SentimentLabel.choices,
+        blank=True,
+        help_text="Empty: not yet scored.",
+    )
+    sentiment_score = models.FloatField(
+        null=True, blank=True, help_text="-1 (most negative) to 1 (most positive)."
+    )
+    sentiment_seq = models.PositiveIntegerField(
+        default=0, help_text="Sequence number of the newest customer message the score covers."
+    )
     assigned_csr = models.ForeignKey(
         settings.AUTH_USER_MODEL,
         null=True,
@@ -383,6 +416,9 @@ class Message(models.Model):
     )
     event = models.CharField(max_length=30, choices=SystemEvent.choices, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    sentiment_score = models.FloatField(
+        null=True, blank=True, help_text="Customer messages: this message's own score, -1 to 1."
+    )
     created_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

@@ -318,6 +318,7 @@ def test_saving_settings_in_the_admin_refreshes_the_cached_copy(
         "missed_offers_before_away": cached.missed_offers_before_away,
         "default_csr_capacity": cached.default_csr_capacity,
         # sentiment_enabled left out: an unticked box.
+        "time_zone": "Europe/Paris",
     }
     url = reverse("admin:chat_appstudiosettings_change", args=[cached.pk])
     with django_capture_on_commit_callbacks(execute=True):
@@ -327,6 +328,29 @@ def test_saving_settings_in_the_admin_refreshes_the_cached_copy(
     fresh = app_studio_settings_get()
     assert fresh.default_offer_timeout_seconds == 45
     assert fresh.sentiment_enabled is False
+    assert fresh.time_zone == "Europe/Paris"
+
+
+def test_an_unknown_time_zone_is_refused_with_a_clear_message(administrator_client: Client):
+    """A time zone the server does not know is refused, and nothing is saved."""
+    cached = app_studio_settings_get()
+    form = {
+        "max_attachment_bytes": cached.max_attachment_bytes,
+        "allowed_attachment_types": cached.allowed_attachment_types,
+        "default_offer_timeout_seconds": 45,
+        "missed_offers_before_away": cached.missed_offers_before_away,
+        "default_csr_capacity": cached.default_csr_capacity,
+        "time_zone": "Mars/Olympus_Mons",
+    }
+    url = reverse("admin:chat_appstudiosettings_change", args=[cached.pk])
+    response = administrator_client.post(url, form)
+    assert response.status_code == 200
+    errors = response.context["adminform"].form.errors["time_zone"]
+    assert errors == [
+        "“Mars/Olympus_Mons” is not a time zone this server knows. Use an IANA name such as "
+        "Europe/Paris or America/New_York."
+    ]
+    assert AppStudioSettings.objects.get().default_offer_timeout_seconds == 30
 
 
 # --- Bot API clients -----------------------------------------------------------------------
