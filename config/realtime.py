@@ -5,11 +5,18 @@ Services publish only after their transaction commits (`publish_on_commit`). Syn
 an event loop per send: channels-redis binds its connection pools to the loop they were
 made on, and a loop per `async_to_sync` call means a fresh Redis connection per event
 and "Event loop is closed" errors on teardown (channels_redis issue 332). Instead each
-process keeps one event loop on a daemon thread for its layer traffic, and sends wait
-for that loop so events leave in the order they were published.
+process keeps one event loop on a daemon thread for its layer traffic, fed by a FIFO
+queue and drained by one task, so events leave in the order they were published.
+
+Publishing does not wait for Redis: the thread that committed (often a database thread
+of a daphne's pool) goes back to work at once. Waiting there capped the sends in flight
+at the pool size (docs/benchmarks.md). Clients catch up by sequence number, so an event
+lost with a dying process costs a resume, not a message; `flush()` waits for the queue
+where a short-lived process wants its events out before it exits.
 """
 
 import asyncio
+import atexit
 import logging
 import os
 import threading
@@ -21,43 +28,90 @@ from django.db import transaction
 
 logger = logging.getLogger(__name__)
 
-SEND_TIMEOUT_SECONDS = 5.0
+FLUSH_TIMEOUT_SECONDS = 5.0
+
+Batch = list[tuple[str, dict[str, Any]]]
+
+
+class _Publisher:
+    """One process's publisher: an event loop on a daemon thread and the queue of
+    batches its single drain task sends, in order."""
+
+    def __init__(self) -> None:
+        self.pid = os.getpid()
+        self.loop = asyncio.new_event_loop()
+        self.queue: asyncio.Queue[Batch] | None = None
+        ready = threading.Event()
+
+        def run() -> None:
+            asyncio.set_event_loop(self.loop)
+            self.queue = asyncio.Queue()
+            self.loop.create_task(self._drain())
+            ready.set()
+            self.loop.run_forever()
+
+        threading.Thread(target=run, name="realtime-publisher", daemon=True).start()
+        ready.wait()
+
+    async def _drain(self) -> None:
+        assert self.queue is not None
+        while True:
+            batch = await self.queue.get()
+            try:
+                layer = get_channel_layer()
+                for group, message in batch:
+                    await layer.group_send(group, message)
+            except Exception:
+                logger.exception("Could not publish %d live event(s)", len(batch))
+            finally:
+                self.queue.task_done()
+
+    def put(self, batch: Batch) -> None:
+        self.loop.call_soon_threadsafe(self.queue.put_nowait, batch)  # type: ignore[union-attr]
+
+    def flush(self, timeout: float) -> bool:
+        """Wait until everything queued so far has been sent (or failed)."""
+        future = asyncio.run_coroutine_threadsafe(self.queue.join(), self.loop)  # type: ignore[union-attr]
+        try:
+            future.result(timeout=timeout)
+        except TimeoutError:
+            future.cancel()
+            return False
+        return True
+
 
 _lock = threading.Lock()
-_loop: asyncio.AbstractEventLoop | None = None
-_loop_pid: int | None = None
+_publisher: _Publisher | None = None
 
 
-def _publisher_loop() -> asyncio.AbstractEventLoop:
-    global _loop, _loop_pid
+def _get_publisher() -> _Publisher:
+    global _publisher
     with _lock:
         # A forked child (Celery prefork) inherits the variable but not the thread.
-        if _loop is None or _loop_pid != os.getpid() or _loop.is_closed():
-            loop = asyncio.new_event_loop()
-            threading.Thread(
-                target=loop.run_forever, name="realtime-publisher", daemon=True
-            ).start()
-            _loop, _loop_pid = loop, os.getpid()
-        return _loop
-
-
-async def _group_send_many(messages: list[tuple[str, dict[str, Any]]]) -> None:
-    layer = get_channel_layer()
-    for group, message in messages:
-        await layer.group_send(group, message)
+        if _publisher is None or _publisher.pid != os.getpid() or _publisher.loop.is_closed():
+            _publisher = _Publisher()
+        return _publisher
 
 
 def group_send_many(messages: list[tuple[str, Mapping[str, Any]]]) -> None:
-    """Send layer messages to groups now, in order. Failures are logged, not raised:
-    the database is the source of truth and clients catch up by sequence number."""
+    """Queue layer messages for their groups, to be sent in order without waiting.
+    Failures are logged, not raised: the database is the source of truth and clients
+    catch up by sequence number."""
     if not messages:
         return
-    batch = [(group, dict(message)) for group, message in messages]
-    future = asyncio.run_coroutine_threadsafe(_group_send_many(batch), _publisher_loop())
-    try:
-        future.result(timeout=SEND_TIMEOUT_SECONDS)
-    except Exception:
-        logger.exception("Could not publish %d live event(s)", len(batch))
+    _get_publisher().put([(group, dict(message)) for group, message in messages])
+
+
+def flush(timeout: float = FLUSH_TIMEOUT_SECONDS) -> bool:
+    """Wait for this process's queued events to leave; False if they did not in time."""
+    publisher = _publisher
+    if publisher is None or publisher.pid != os.getpid() or publisher.loop.is_closed():
+        return True
+    return publisher.flush(timeout)
+
+
+# Commands and scripts that publish and then exit would otherwise drop their last events.
+atexit.register(flush)
 
 
 def publish_on_commit(group: str, handler: str, payload: Mapping[str, Any]) -> None:
