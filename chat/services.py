@@ -314,11 +314,13 @@ def message_create(
 
     The sequence is taken by an UPDATE of the interaction row, which holds that row's
     lock until commit, so two writers can never get the same number."""
-    with transaction.atomic():
+    # No savepoint inside a caller's transaction: a failure here fails the caller anyway,
+    # and SAVEPOINT/RELEASE cost two round trips per message.
+    with transaction.atomic(savepoint=False):
         seq = _next_seq(interaction.pk)
         # Keep the caller's copy current, so a later save() cannot write an old number.
         interaction.last_seq = seq
-        message = Message.objects.create(
+        return _message_insert(
             interaction=interaction,
             seq=seq,
             sender_kind=sender_kind,
@@ -329,8 +331,14 @@ def message_create(
             event=event,
             data=data or {},
         )
-        events.message_created(message=message)
-        webhooks.delivery_schedule(message=message)
+
+
+def _message_insert(*, interaction: Interaction, **fields: Any) -> Message:
+    """Insert a message whose seq is already taken (the interaction row is locked), and
+    publish it and schedule its webhook after commit."""
+    message = Message.objects.create(interaction=interaction, **fields)
+    events.message_created(message=message)
+    webhooks.delivery_schedule(message=message)
     return message
 
 
@@ -388,6 +396,44 @@ def _csr_may_write(interaction: Interaction, user: AbstractBaseUser) -> bool:
     )
 
 
+class _SendRefused(Exception):
+    """Inside message_send's transaction: undo the seq just taken, then explain."""
+
+    def __init__(self, error: ChatError | IntegrityError):
+        super().__init__()
+        self.error = error
+
+
+def _seq_take_for_send(interaction_id: int) -> dict[str, Any] | None:
+    """Lock the interaction row and take its next seq in one statement, returning what
+    a send needs to decide (status, handler, channel, the customer's name); None when
+    the interaction does not exist. The caller rolls back if the send is refused."""
+    table = Interaction._meta.db_table
+    customers = Customer._meta.db_table
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq, "  # noqa: S608 - the table names are ours
+            f"status, assigned_csr_id, channel_id, customer_id, "
+            f"(SELECT name FROM {customers} WHERE {customers}.id = customer_id)",
+            [interaction_id],
+        )
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    seq, status, assigned_csr_id, channel_id, customer_id, customer_name = row
+    return {
+        "interaction": Interaction(
+            pk=interaction_id,
+            last_seq=seq,
+            status=status,
+            assigned_csr_id=assigned_csr_id,
+            channel_id=channel_id,
+            customer_id=customer_id,
+        ),
+        "customer_name": customer_name,
+    }
+
+
 def message_send(
     *,
     interaction_id: int,
@@ -400,47 +446,56 @@ def message_send(
     the next sequence number, and published after commit.
 
     Customers may write while they wait and while the chat is active; a CSR only while
-    handling the chat. Nobody writes to an ended chat."""
+    handling the chat. Nobody writes to an ended chat.
+
+    The usual send is three round trips: BEGIN, one UPDATE that locks the row, takes the
+    seq and returns the state, the INSERT, COMMIT. Retries and refusals roll that back
+    (no seq is burnt) and then look for the message already stored under the id."""
     text = _check_text(text)
     client_msg_id = _check_client_msg_id(client_msg_id)
     if sender_kind not in (SenderKind.CUSTOMER, SenderKind.CSR):
         raise ChatError("not_party", "Only the customer or the handling CSR may send.")
-    with transaction.atomic():
-        interaction = (
-            Interaction.objects.select_for_update(of=("self",))
-            .select_related("customer", "channel")
-            .filter(pk=interaction_id)
-            .first()
-        )
-        if interaction is None:
-            raise ChatError("not_found", "This chat does not exist.")
+    try:
+        with transaction.atomic():
+            taken = _seq_take_for_send(interaction_id)
+            if taken is None:
+                raise _SendRefused(ChatError("not_found", "This chat does not exist."))
+            interaction = taken["interaction"]
+            if not interaction.is_open:
+                raise _SendRefused(
+                    ChatError("chat_ended", "This chat has ended; messages can no longer be sent.")
+                )
+            if sender_kind == SenderKind.CSR:
+                if user is None or not _csr_may_write(interaction, user):
+                    raise _SendRefused(ChatError("not_party", "You are not handling this chat."))
+                author, author_name = user, user.get_full_name() or user.get_username()
+            else:
+                author, author_name = None, taken["customer_name"]
+            try:
+                message = _message_insert(
+                    interaction=interaction,
+                    seq=interaction.last_seq,
+                    sender_kind=sender_kind,
+                    author=author,
+                    author_name=author_name,
+                    text=text,
+                    client_msg_id=client_msg_id,
+                )
+            except IntegrityError as error:
+                raise _SendRefused(error) from None  # the id is taken: a retried send?
+    except _SendRefused as refused:
         existing = Message.objects.filter(
             interaction_id=interaction_id, client_msg_id=client_msg_id
         ).first()
-        if existing is not None:
-            if existing.sender_kind != sender_kind:
-                # Ids are per interaction, not per sender: never hand one side's message
-                # to the other as "theirs".
-                raise ChatError(
-                    "bad_client_msg_id", "This client_msg_id is already used by another sender."
-                )
-            return SendResult(message=existing, created=False)
-        if not interaction.is_open:
-            raise ChatError("chat_ended", "This chat has ended; messages can no longer be sent.")
-        if sender_kind == SenderKind.CSR:
-            if user is None or not _csr_may_write(interaction, user):
-                raise ChatError("not_party", "You are not handling this chat.")
-            author, author_name = user, user.get_full_name() or user.get_username()
-        else:
-            author, author_name = None, interaction.customer.name
-        message = message_create(
-            interaction=interaction,
-            sender_kind=sender_kind,
-            text=text,
-            author=author,
-            author_name=author_name,
-            client_msg_id=client_msg_id,
-        )
+        if existing is None:
+            raise refused.error from None
+        if existing.sender_kind != sender_kind:
+            # Ids are per interaction, not per sender: never hand one side's message to
+            # the other as "theirs".
+            raise ChatError(
+                "bad_client_msg_id", "This client_msg_id is already used by another sender."
+            ) from None
+        return SendResult(message=existing, created=False)
     return SendResult(message=message, created=True)
 
 
