@@ -2,6 +2,11 @@
 ignore their offers at random, through a real daphne + Celery + PostgreSQL + Redis.
 
 Run: python tests/bench/bench_routing.py [--escalations 1000] [--csrs 100] [--rate 50]
+         [--daphne-processes 2] [--workers 2] [--layer core|pubsub] [--asgi-threads N]
+
+With several daphne processes (each on its own port) the CSR sockets and the POSTs are
+spread over them round-robin, as a load balancer would. Every process runs with
+DEBUG=false.
 
 Checks: zero double assignments, every interaction ends active, and prints the
 escalation → offer latency (p50/p99, measured from the moment the POST is sent to the
@@ -12,6 +17,7 @@ escalation the last one was first offered. Targets (2-core machine): p99 ≤ 100
 
 import argparse
 import asyncio
+import concurrent.futures
 import json
 import random
 import sys
@@ -120,11 +126,23 @@ def escalate(base_url: str, token: str, n: int) -> int:
 
 async def traffic(args, stack: Stack, users, cookies, token: str, rec: Recorder) -> tuple:
     """Drive the sockets and the escalations; returns (started, last escalation, settled)."""
-    ws_url = f"ws://127.0.0.1:{stack.port}/ws/agent/"
+    # The default executor (6 threads here) would queue the POSTs on the client side.
+    asyncio.get_running_loop().set_default_executor(
+        concurrent.futures.ThreadPoolExecutor(max_workers=128)
+    )
+    ports = stack.ports
     stop = asyncio.Event()
     clients = [
-        asyncio.create_task(csr_client(ws_url, cookie, user.username, rec, stop))
-        for user, cookie in zip(users, cookies, strict=True)
+        asyncio.create_task(
+            csr_client(
+                f"ws://127.0.0.1:{ports[n % len(ports)]}/ws/agent/",
+                cookie,
+                user.username,
+                rec,
+                stop,
+            )
+        )
+        for n, (user, cookie) in enumerate(zip(users, cookies, strict=True))
     ]
     await asyncio.sleep(3)  # every socket connected and heartbeating
 
@@ -135,7 +153,8 @@ async def traffic(args, stack: Stack, users, cookies, token: str, rec: Recorder)
         await asyncio.sleep(max(0, started + n * interval - time.monotonic()))
         sent = time.monotonic()
         try:
-            interaction_id = await asyncio.to_thread(escalate, stack.base_url, token, n)
+            base_url = f"http://127.0.0.1:{ports[n % len(ports)]}"
+            interaction_id = await asyncio.to_thread(escalate, base_url, token, n)
         except Exception as error:
             rec.escalation_failures += 1
             print("escalation failed:", error, file=sys.stderr)
@@ -160,7 +179,10 @@ def run(args) -> int:
     users, token = seed(args.csrs)
     cookies = [session_cookie(user) for user in users]
     rec = Recorder()
-    with Stack(workers=args.workers) as stack:
+    env = {"DEBUG": "false", "CHANNEL_LAYER_BACKEND": args.layer}
+    if args.asgi_threads:
+        env["ASGI_THREADS"] = str(args.asgi_threads)
+    with Stack(workers=args.workers, daphne_processes=args.daphne_processes, env=env) as stack:
         started, last_escalation, settled = asyncio.run(
             traffic(args, stack, users, cookies, token, rec)
         )
@@ -185,6 +207,10 @@ def run(args) -> int:
     last_first_offer = max(rec.first_offer_at.values(), default=started)
     duration = settled - started
     print()
+    print(
+        f"stack                   {args.daphne_processes} daphne(s), {args.workers} Celery "
+        f"worker process(es), layer {args.layer}, ASGI_THREADS {args.asgi_threads or 'default'}"
+    )
     print(f"escalations sent        {len(rec.sent_at)} (failed: {rec.escalation_failures})")
     print(f"CSR sockets             {args.csrs}, actions {dict(rec.actions)}")
     print(f"offers delivered        {rec.offers} ({rec.offers / duration:.1f} offers/s)")
@@ -221,6 +247,9 @@ def main() -> int:
     parser.add_argument("--csrs", type=int, default=100)
     parser.add_argument("--rate", type=float, default=50.0, help="escalations per second")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
+    parser.add_argument("--daphne-processes", type=int, default=2)
+    parser.add_argument("--layer", choices=("core", "pubsub"), default="core")
+    parser.add_argument("--asgi-threads", type=int, default=0, help="0: daphne's default")
     parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait at the end")
     return run(parser.parse_args())
 

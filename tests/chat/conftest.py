@@ -21,6 +21,7 @@ from config.asgi import application
 from config.celery_app import app as celery_app
 from portal.roles import Role
 from tests.factories import bot_client_factory, channel_factory, interaction_factory, user_factory
+from tests.layers import layer_close
 from tests.routing.conftest import ORIGIN_HEADER, login_headers
 
 ESCALATIONS_URL = "/api/v1/escalations/"
@@ -75,7 +76,6 @@ def build_escalation_body(channel: str = "web", **overrides: Any) -> dict[str, A
             "name": "Dana Reyes",
             "email": "dana@example.com",
             "phone": "+15550100",
-            "authenticated": True,
             "metadata": {"plan": "gold"},
         },
         "context": {"order": "A-1009"},
@@ -276,7 +276,7 @@ async def group_listener(group: str):
         yield next_payload
     finally:
         await layer.group_discard(group, channel)
-        await layer.close_pools()
+        await layer_close(layer)
 
 
 async def publish_to_group(group: str, payload: dict[str, Any]) -> None:
@@ -285,7 +285,7 @@ async def publish_to_group(group: str, payload: dict[str, Any]) -> None:
     try:
         await layer.group_send(group, {"type": INTERACTION_HANDLER, "payload": payload})
     finally:
-        await layer.close_pools()
+        await layer_close(layer)
 
 
 def assert_shape(payload: dict[str, Any], schema: type) -> None:

@@ -14,6 +14,7 @@ from config.asgi import application
 from portal.roles import Role
 from routing.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, agent_group
 from tests.factories import user_factory
+from tests.layers import layer_close
 from tests.routing.conftest import ORIGIN_HEADER
 
 PATH = "/ws/agent/"
@@ -49,7 +50,7 @@ async def test_idle_csr_socket_stays_open_and_still_receives_group_events(csr, c
                 agent_group(csr.pk), {"type": "agent.event", "payload": payload}
             )
         finally:
-            await other_layer.close_pools()
+            await layer_close(other_layer)
         assert await communicator.receive_json_from(timeout=5) == payload
 
         await communicator.send_json_to({"type": "heartbeat"})
