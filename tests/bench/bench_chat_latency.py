@@ -43,15 +43,13 @@ from tests.bench.chat_clients import (
     connect,
     latency_run,
 )
-from tests.bench.stack import ROOT, RedisServer, Stack, free_port, percentile
+from tests.bench.stack import PRODUCTION_LIKE, ROOT, RedisServer, Stack, free_port, percentile
 
 CHAT_DATABASE_URL = os.environ.get(
     "CHAT_BENCH_DATABASE_URL",
     urlunsplit((*urlsplit(bench_stack.BENCH_DATABASE_URL)[:2], "/portal_bench_chat", "", "")),
 )
 PADDING = "x" * 40  # probes carry ~60 characters of text, like a short chat line
-# DEBUG off (no query log, no debug cursor) for every Django process measured.
-PRODUCTION_LIKE = {"DEBUG": "false", "SECRET_KEY": "bench-only-" + "k" * 50}
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
@@ -199,10 +197,8 @@ def channels_chat(args, redis_url: str) -> LoadResult:
 
 
 def layer_env(args) -> dict[str, str]:
-    """config/settings.py has no switch for the layer backend (yet): with `pubsub` the
-    Channels baseline reads BASELINE_LAYER_BACKEND, the portal runs under
-    tests/bench/baselines/pubsub_settings.py (see portal())."""
-    return {"BASELINE_LAYER_BACKEND": LAYERS[args.layer]}
+    """The portal (daphne and Celery) and the Channels baseline read the same switch."""
+    return {"CHANNEL_LAYER_BACKEND": args.layer}
 
 
 def portal_endpoints(stack: Stack, chats: list[dict]) -> list[Endpoints]:
@@ -311,8 +307,6 @@ def portal(args, redis_url: str, chats: list[dict], persist_chats: list[dict]):
     env = {"REDIS_URL": redis_url, **PRODUCTION_LIKE, **layer_env(args)}
     if args.asgi_threads:
         env["ASGI_THREADS"] = str(args.asgi_threads)
-    if args.layer == "pubsub":
-        env["DJANGO_SETTINGS_MODULE"] = "tests.bench.baselines.pubsub_settings"
     with Stack(logs=LOGS, workers=1, daphne_processes=args.daphne_processes, env=env) as stack:
         latency = asyncio.run(
             latency_run(

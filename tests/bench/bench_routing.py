@@ -28,7 +28,14 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.stack import Stack, percentile, prepare_database, session_cookie, setup_django
+from tests.bench.stack import (
+    PRODUCTION_LIKE,
+    Stack,
+    percentile,
+    prepare_database,
+    session_cookie,
+    setup_django,
+)
 
 ACTIONS = ("accept", "decline", "ignore")
 WEIGHTS = (0.7, 0.15, 0.15)
@@ -174,14 +181,14 @@ async def traffic(args, stack: Stack, users, cookies, token: str, rec: Recorder)
 
 
 def run(args) -> int:
+    env = {**PRODUCTION_LIKE, "CHANNEL_LAYER_BACKEND": args.layer}
+    if args.asgi_threads:
+        env["ASGI_THREADS"] = str(args.asgi_threads)
     prepare_database()
-    setup_django()
+    setup_django(**env)  # the same SECRET_KEY as the stack, or the cookies will not match
     users, token = seed(args.csrs)
     cookies = [session_cookie(user) for user in users]
     rec = Recorder()
-    env = {"DEBUG": "false", "CHANNEL_LAYER_BACKEND": args.layer}
-    if args.asgi_threads:
-        env["ASGI_THREADS"] = str(args.asgi_threads)
     with Stack(workers=args.workers, daphne_processes=args.daphne_processes, env=env) as stack:
         started, last_escalation, settled = asyncio.run(
             traffic(args, stack, users, cookies, token, rec)

@@ -27,6 +27,14 @@ BENCH_DATABASE_URL = os.environ.get(
 _redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
 BENCH_REDIS_URL = urlunsplit((_redis.scheme, _redis.netloc, "/9", "", ""))
 
+# DEBUG off (no query log, no debug cursor) for every Django process measured; plain
+# HTTP on loopback, as behind a proxy that terminates TLS.
+PRODUCTION_LIKE = {
+    "DEBUG": "false",
+    "SECRET_KEY": "bench-only-" + "k" * 50,
+    "SECURE_SSL_REDIRECT": "false",
+}
+
 
 def configure(*, database_url: str | None = None, redis_url: str | None = None) -> None:
     """Use another benchmark database and/or Redis (call before anything else here)."""

@@ -13,8 +13,8 @@ INSTALLED_APPS = ["daphne", "channels"]
 ASGI_APPLICATION = "tests.bench.baselines.channels_chat.asgi.application"
 DATABASES: dict = {}
 USE_TZ = True
-# The SAME layer as the portal (backend, hosts, capacity, expiry); only the prefix is
-# its own so the two never share groups.
+# The SAME layer as the portal (backend — CHANNEL_LAYER_BACKEND —, hosts, capacity,
+# expiry); only the prefix is its own so the two never share groups.
 CHANNEL_LAYERS = {
     "default": {
         **portal.CHANNEL_LAYERS["default"],
@@ -24,18 +24,4 @@ CHANNEL_LAYERS = {
         },
     }
 }
-# `bench_chat_latency.py --layer pubsub`: the portal then runs on the pub/sub layer too.
-if os.environ.get("BASELINE_LAYER_BACKEND", "").endswith("RedisPubSubChannelLayer"):
-    _host = CHANNEL_LAYERS["default"]["CONFIG"]["hosts"][0]
-    CHANNEL_LAYERS = {
-        "default": {
-            "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
-            "CONFIG": {
-                "hosts": [
-                    {"address": _host["address"], "max_connections": _host["max_connections"]}
-                ],
-                "prefix": CHANNEL_LAYERS["default"]["CONFIG"]["prefix"],
-            },
-        }
-    }
 LOGGING = {"version": 1, "disable_existing_loggers": False}
