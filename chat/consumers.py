@@ -40,6 +40,8 @@ SEND_WINDOW_SECONDS = 10.0
 TYPING_INTERVAL_SECONDS = 2.0
 
 SIDE = {ChatRole.CUSTOMER: SenderKind.CUSTOMER, ChatRole.CSR: SenderKind.CSR}
+# Interaction events for the contact center only, never forwarded to the customer.
+CONTACT_CENTER_ONLY = frozenset({"sentiment"})
 
 
 class TokenBucket:
@@ -170,6 +172,10 @@ class ChatConsumer(PortalJsonConsumer):
         await self.replay(
             after_seq=_query_int(params, "last_seq"), server_last_seq=interaction.last_seq
         )
+        await self.after_replay(interaction)
+
+    async def after_replay(self, interaction: Interaction) -> None:
+        """What a client gets after the replay on connect, besides the messages."""
 
     async def precheck(self) -> bool:
         """Refusals that need no database (before any group is joined)."""
@@ -369,7 +375,7 @@ class ChatConsumer(PortalJsonConsumer):
     async def interaction_event(self, event: dict[str, Any]) -> None:
         """Forward a payload published to `interaction.<id>`: messages once each and in
         order (missing ones are read from the database first), typing only to the other
-        side, queue positions only to the customer."""
+        side, queue positions only to the customer, sentiment never to the customer."""
         if self.role is None:
             return  # refused or revoked: closing
         payload = event["payload"]
@@ -387,6 +393,11 @@ class ChatConsumer(PortalJsonConsumer):
             return
         if kind == "queue.position" and self.role != ChatRole.CUSTOMER:
             return
+        if kind in CONTACT_CENTER_ONLY and self.role == ChatRole.CUSTOMER:
+            return
+        if kind == "sentiment" and payload.get("seq", 0) > self.last_seq:
+            # Shown with the messages it scores: make sure they arrived.
+            await self.send_stored(until_seq=payload["seq"])
         if kind == "interaction.status" and payload.get("last_seq", 0) > self.last_seq:
             # The status follows the message that explains it: make sure it arrived.
             await self.send_stored(until_seq=payload["last_seq"])
@@ -396,7 +407,10 @@ class ChatConsumer(PortalJsonConsumer):
 class CustomerChatConsumer(ChatConsumer):
     """/ws/customer/<id>/?token=…: the customer's widget, with a token from the
     escalation reply. It reads and writes until the chat ends, then only reads for
-    PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"]; after that it is refused with 4410."""
+    PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"]; after that it is refused with 4410.
+    Only here may the customer `authenticate` with an identity token."""
+
+    client_messages = {**ChatConsumer.client_messages, "authenticate": "on_authenticate"}
 
     async def authorize(self, params: dict[str, list[str]]) -> Interaction | None:
         token = (params.get("token") or [""])[0]
@@ -406,6 +420,24 @@ class CustomerChatConsumer(ChatConsumer):
             return None
         self.role = ChatRole.CUSTOMER
         return access
+
+    async def on_authenticate(self, content: dict[str, Any]) -> None:
+        token = content.get("token")
+        if not isinstance(token, dict):
+            await self.send_error(
+                "bad_json", "authenticate needs token: the identity token object, as signed."
+            )
+            return
+        interaction, error = await _call(
+            services.interaction_authenticate, interaction_id=self.interaction_id, token=token
+        )
+        if error is not None:
+            retry = getattr(error, "retry_after", None)
+            await self.send_error(
+                error.code, error.message, **({"retry_after": retry} if retry else {})
+            )
+            return
+        await self.send_json(events.authenticate_ok_payload(interaction))
 
 
 class CsrChatConsumer(ChatConsumer):
@@ -433,6 +465,18 @@ class CsrChatConsumer(ChatConsumer):
             return None
         self.role = role
         return interaction
+
+    async def after_replay(self, interaction: Interaction) -> None:
+        """The stored sentiment: a `sentiment` event lost while the socket was away is
+        not replayed with the messages, so a reconnecting panel is brought up to date."""
+        state = await db(selectors.interaction_sentiment_state)(
+            interaction_id=interaction.pk,
+            label=interaction.sentiment_label,
+            score=interaction.sentiment_score,
+            seq=interaction.sentiment_seq,
+        )
+        if state is not None:
+            await self.send_json(state)
 
     def groups_to_join(self) -> list[str]:
         # Routing tells a CSR who loses a chat on their own group (chat.revoked); the

@@ -296,6 +296,11 @@ def conversation_id_new() -> str:
 # --- The escalation request ------------------------------------------------------------
 
 
+def customer_external_id(customer_id: str) -> str:
+    """The escalated customer's id for the widget's random id: what the demo login signs."""
+    return f"demo-{customer_id}"
+
+
 @dataclass(frozen=True)
 class EscalationRequest:
     body: dict[str, Any]
@@ -319,7 +324,7 @@ def escalation_request(
     reads as "now"."""
     lines = [*before["transcript"], *({**line, "at": None} for line in turn.said)]
     question = turn.state["question"]
-    customer: dict[str, Any] = {"external_id": f"demo-{customer_id}"}
+    customer: dict[str, Any] = {"external_id": customer_external_id(customer_id)}
     if turn.state["name"]:
         customer["name"] = turn.state["name"]
     context: dict[str, Any] = {"demo": True, "source": "Northwind Bank help centre (demo site)"}

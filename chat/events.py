@@ -3,7 +3,7 @@
 Both sides of a conversation (the customer's socket and the CSR's) listen on the
 interaction's group; every payload that changes the conversation carries `seq`."""
 
-from chat import schemas
+from chat import schemas, sentiment
 from chat.models import Interaction, Message
 from config.realtime import publish_on_commit
 
@@ -67,6 +67,16 @@ def interaction_status_changed(*, interaction: Interaction) -> None:
     )
 
 
+def authenticate_ok_payload(interaction: Interaction) -> schemas.AuthenticateOkPayload:
+    """The answer to the customer who just authenticated (authenticated_at is set)."""
+    assert interaction.authenticated_at is not None
+    return {
+        "type": "authenticate.ok",
+        "interaction_id": interaction.pk,
+        "authenticated_at": interaction.authenticated_at.isoformat(),
+    }
+
+
 def hello_payload(interaction: Interaction, role: schemas.ChatRole) -> schemas.HelloPayload:
     """The first frame of a chat socket: who the client is here and the chat's state.
     Reads `assigned_csr`, `channel` and `queue`: load them with the interaction."""
@@ -124,4 +134,63 @@ def read_marked(*, interaction_id: int, by: str, seq: int) -> None:
         interaction_group(interaction_id),
         INTERACTION_HANDLER,
         read_payload(interaction_id=interaction_id, by=by, seq=seq),
+    )
+
+
+def sentiment_payload(
+    *,
+    interaction_id: int,
+    seq: int,
+    label: str,
+    score: float,
+    messages: list[schemas.SentimentSource],
+    trend: list[schemas.SentimentTrendPoint],
+) -> schemas.SentimentPayload:
+    return {
+        "type": "sentiment",
+        "interaction_id": interaction_id,
+        "seq": seq,
+        "label": label,  # type: ignore[typeddict-item]
+        "score": score,
+        "messages": messages,
+        "trend": trend,
+    }
+
+
+def sentiment_changed(*, payload: schemas.SentimentPayload) -> None:
+    """A new score: to the interaction's group, where only contact-center sockets
+    forward it (chat.consumers.CONTACT_CENTER_ONLY)."""
+    publish_on_commit(interaction_group(payload["interaction_id"]), INTERACTION_HANDLER, payload)
+
+
+# Texts in `sentiment` events are cut to this length.
+SENTIMENT_EXCERPT_CHARS = 200
+
+
+def sentiment_state_payload(
+    *, interaction_id: int, label: str, score: float, seq: int, recent: list[Message]
+) -> schemas.SentimentPayload:
+    """The `sentiment` event: the window (the last sentiment.WINDOW of `recent`, all
+    scored) and the trend (the scored ones of `recent`)."""
+    window = recent[-sentiment.WINDOW :]
+    weights = sentiment.recency_weights(len(window))
+    return sentiment_payload(
+        interaction_id=interaction_id,
+        seq=seq,
+        label=label,
+        score=score,
+        messages=[
+            {
+                "seq": message.seq,
+                "text": message.text[:SENTIMENT_EXCERPT_CHARS],
+                "score": message.sentiment_score,  # type: ignore[typeddict-item]
+                "weight": round(weight, 3),
+            }
+            for message, weight in zip(window, weights, strict=True)
+        ],
+        trend=[
+            {"seq": message.seq, "score": message.sentiment_score}
+            for message in recent
+            if message.sentiment_score is not None
+        ],
     )

@@ -94,9 +94,45 @@ class ReadPayload(TypedDict):
     seq: int
 
 
+class AuthenticateOkPayload(TypedDict):
+    """The customer socket's answer to a valid `authenticate`."""
+
+    type: Literal["authenticate.ok"]
+    interaction_id: int
+    authenticated_at: str
+
+
 class ChatErrorPayload(TypedDict):
     type: Literal["error"]
     code: str
     message: str
     client_msg_id: NotRequired[str]
     retry_after: NotRequired[int]
+
+
+class SentimentSource(TypedDict):
+    """One customer message a sentiment score came from (text cut to 200 characters)."""
+
+    seq: int
+    text: str
+    score: float
+    weight: float
+
+
+class SentimentTrendPoint(TypedDict):
+    seq: int
+    score: float
+
+
+class SentimentPayload(TypedDict):
+    """The customer's sentiment, for the contact center only: the customer's socket
+    never gets it. `seq` is the newest customer message it covers; `messages` are the
+    ones it came from and `trend` the last per-message scores, oldest first."""
+
+    type: Literal["sentiment"]
+    interaction_id: int
+    seq: int
+    label: Literal["positive", "neutral", "negative"]
+    score: float
+    messages: list[SentimentSource]
+    trend: list[SentimentTrendPoint]

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
-from django.db.models import Exists, OuterRef, Q
+from django.db.models import Count, Exists, Max, Min, OuterRef, Q
 from django.utils import timezone
 
+from chat import events, schemas, sentiment
 from chat.models import (
     WAITING_INTERACTION_STATUSES,
     AppStudioSettings,
@@ -17,6 +18,7 @@ from chat.models import (
     CustomerToken,
     Interaction,
     Message,
+    SenderKind,
 )
 from chat.schemas import ChatRole
 from chat.tokens import digests_match, token_digest
@@ -150,16 +152,13 @@ def interaction_queue_position(*, interaction: Interaction) -> int | None:
 def queue_seconds_per_acceptance(*, queue_id: int) -> float | None:
     """How many seconds pass between two chats taken from this queue, over the last
     WAIT_ESTIMATE_WINDOW; None when fewer than two were taken, which is too few to tell."""
-    times = list(
-        Interaction.objects.filter(
-            queue_id=queue_id, accepted_at__gte=timezone.now() - WAIT_ESTIMATE_WINDOW
-        )
-        .order_by("accepted_at")
-        .values_list("accepted_at", flat=True)
-    )
-    if len(times) < 2:
+    # One aggregate row, however many chats the queue took (it is read per escalation).
+    window = Interaction.objects.filter(
+        queue_id=queue_id, accepted_at__gte=timezone.now() - WAIT_ESTIMATE_WINDOW
+    ).aggregate(taken=Count("id"), first=Min("accepted_at"), last=Max("accepted_at"))
+    if window["taken"] < 2:
         return None
-    return max(1.0, (times[-1] - times[0]).total_seconds() / (len(times) - 1))
+    return max(1.0, (window["last"] - window["first"]).total_seconds() / (window["taken"] - 1))
 
 
 def estimated_wait_seconds(
@@ -256,3 +255,31 @@ def messages_after(
 def interaction_last_seq(*, interaction_id: int) -> int | None:
     """The sequence number of the interaction's newest message; None if it does not exist."""
     return Interaction.objects.filter(pk=interaction_id).values_list("last_seq", flat=True).first()
+
+
+# --- Sentiment ------------------------------------------------------------------------
+
+
+def customer_messages_newest(interaction_id: int, *, until_seq: int | None = None) -> list[Message]:
+    """The customer's last sentiment.TREND_LENGTH messages (up to `until_seq`), oldest
+    first: the newest sentiment.WINDOW are the scoring window, the scored ones the trend."""
+    messages = Message.objects.filter(
+        interaction_id=interaction_id, sender_kind=SenderKind.CUSTOMER
+    )
+    if until_seq is not None:
+        messages = messages.filter(seq__lte=until_seq)
+    newest = messages.only("seq", "text", "sentiment_score").order_by("-seq")
+    return list(reversed(newest[: sentiment.TREND_LENGTH]))
+
+
+def interaction_sentiment_state(
+    *, interaction_id: int, label: str, score: float | None, seq: int
+) -> schemas.SentimentPayload | None:
+    """The stored sentiment as the chat panel shows it, in one query. None when the
+    interaction was never scored."""
+    if not label or score is None or not seq:
+        return None
+    recent = customer_messages_newest(interaction_id, until_seq=seq)
+    return events.sentiment_state_payload(
+        interaction_id=interaction_id, label=label, score=score, seq=seq, recent=recent
+    )

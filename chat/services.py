@@ -3,17 +3,20 @@
 import hashlib
 import json
 import logging
+import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
 from typing import Any, NotRequired, TypedDict
 
+from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
 
-from chat import events, webhooks
+from chat import events, identity, schemas, sentiment, webhooks
 from chat.models import (
     BotClient,
     Channel,
@@ -25,7 +28,12 @@ from chat.models import (
     SenderKind,
     SystemEvent,
 )
-from chat.selectors import channel_get_for_escalation, interaction_get_by_idempotency_key
+from chat.selectors import (
+    app_studio_settings_get,
+    channel_get_for_escalation,
+    customer_messages_newest,
+    interaction_get_by_idempotency_key,
+)
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
 from routing.selectors import queue_for_escalation
 
@@ -89,7 +97,9 @@ class CustomerData(TypedDict):
     name: NotRequired[str]
     email: NotRequired[str]
     phone: NotRequired[str]
+    # A claim of authentication counts only with a valid identity token (chat.identity).
     authenticated: NotRequired[bool]
+    identity_token: NotRequired[dict[str, Any]]
     metadata: NotRequired[dict[str, Any]]
 
 
@@ -102,10 +112,20 @@ class TranscriptEntry(TypedDict):
 
 
 @dataclass(frozen=True)
+class EscalationWarning:
+    """Something the escalation did not take as sent, though it went through."""
+
+    code: str
+    field: str
+    message: str
+
+
+@dataclass(frozen=True)
 class EscalationResult:
     interaction: Interaction
     customer_token: str  # clear text, handed out once; only its digest is stored
     created: bool  # False for an idempotent replay
+    warnings: tuple[EscalationWarning, ...] = ()
 
 
 def escalation_fingerprint(*, body: Any) -> str:
@@ -199,7 +219,8 @@ def _escalation_write(
 ) -> EscalationResult:
     channel = channel_get_for_escalation(client=client, slug=channel_slug)
     queue = queue_for_escalation(channel=channel, queue_slug=queue_slug, intent=intent)
-    customer = _customer_upsert(data=customer_data)
+    verified, warnings = _escalation_identity(channel=channel, customer_data=customer_data)
+    customer = _customer_upsert(data=customer_data, verified=verified)
     now = timezone.now()
     escalated_seq = len(transcript) + 1
     interaction = Interaction.objects.create(
@@ -210,7 +231,8 @@ def _escalation_write(
         intent=intent,
         context=context,
         priority=priority,
-        authenticated=customer_data.get("authenticated", False),
+        authenticated=verified is not None,
+        authenticated_at=now if verified is not None else None,
         bot_client=client,
         idempotency_key=idempotency_key,
         request_fingerprint=fingerprint,
@@ -242,27 +264,74 @@ def _escalation_write(
         )
     )
     Message.objects.bulk_create(messages)
+    if any(entry["sender"] == SenderKind.CUSTOMER for entry in transcript):
+        # The CSR sees how the customer felt with the bot before the first live word.
+        _sentiment_schedule(interaction_id=interaction.pk)
     token = _customer_token_create(interaction=interaction)
     # robust: the escalation is committed whatever the broker does; a queued interaction
     # that missed its task is still waiting in its queue, not lost.
     from routing.tasks import route_interaction  # routing builds on chat: import late
 
     transaction.on_commit(partial(route_interaction.delay, interaction.pk), robust=True)
-    return EscalationResult(interaction=interaction, customer_token=token, created=True)
+    return EscalationResult(
+        interaction=interaction, customer_token=token, created=True, warnings=warnings
+    )
 
 
-def _customer_upsert(*, data: CustomerData) -> Customer:
+def _escalation_identity(
+    *, channel: Channel, customer_data: CustomerData
+) -> tuple[identity.VerifiedIdentity | None, tuple[EscalationWarning, ...]]:
+    """Whether the escalation proves who the customer is: only a valid identity token
+    for customer.external_id does. A bare `authenticated: true`, or a token that does
+    not check out, is not an error (the customer still reaches a CSR): the interaction
+    arrives unauthenticated, with a warning saying why."""
+    token = customer_data.get("identity_token")
+    if token is None:
+        if not customer_data.get("authenticated"):
+            return None, ()
+        warning = EscalationWarning(
+            code="authentication_unverified",
+            field="customer.authenticated",
+            message="authenticated: true needs customer.identity_token, signed with the "
+            "channel's identity secret (docs/authentication.md); the customer arrives "
+            "unauthenticated.",
+        )
+    else:
+        try:
+            verified = identity.verify(
+                token=token,
+                secret=channel.identity_secret,
+                customer_id=customer_data.get("external_id", ""),
+            )
+        except identity.IdentityError as error:
+            warning = EscalationWarning(
+                code=error.code,
+                field="customer.identity_token",
+                message=f"{error.message} The customer arrives unauthenticated.",
+            )
+        else:
+            return verified, ()
+    logger.warning("Escalation on channel %r not authenticated: %s", channel.slug, warning.code)
+    return None, (warning,)
+
+
+def _customer_upsert(
+    *, data: CustomerData, verified: identity.VerifiedIdentity | None = None
+) -> Customer:
     """The customer with this external_id, updated (empty values keep the stored ones,
     metadata is merged key by key), or a new customer; always new without an
-    external_id."""
+    external_id. A claim of authentication sets `authenticated` to whether it was
+    verified."""
     external_id = data.get("external_id", "")
     given = {
         field: data[field]  # type: ignore[literal-required]
         for field in ("name", "email", "phone")
         if data.get(field)
     }
-    if "authenticated" in data:
-        given["authenticated"] = data["authenticated"]
+    if "authenticated" in data or "identity_token" in data:
+        given["authenticated"] = verified is not None
+    if verified is not None:
+        given["verified_identity"] = verified.identity
     metadata = data.get("metadata") or {}
     defaults = {"name": UNNAMED_CUSTOMER, **given, "metadata": metadata}
     if not external_id:
@@ -339,6 +408,8 @@ def _message_insert(*, interaction: Interaction, **fields: Any) -> Message:
     message = Message.objects.create(interaction=interaction, **fields)
     events.message_created(message=message)
     webhooks.delivery_schedule(message=message)
+    if message.sender_kind == SenderKind.CUSTOMER:
+        _sentiment_schedule(interaction_id=interaction.pk)
     return message
 
 
@@ -597,3 +668,238 @@ def interaction_typing(
     else:
         raise ChatError("not_party", "Only the customer or the handling CSR may type.")
     events.typing_changed(interaction_id=interaction_id, by=by, active=active, name=name)
+
+
+# --- Authentication ---------------------------------------------------------------------
+
+AUTH_REQUESTED_TEXT = "Authentication request is sent to customer"
+AUTHENTICATED_TEXT = "Customer authenticated"
+AUTH_ATTEMPT_WINDOW_SECONDS = 60
+# How the customer proved who they are (the AUTHENTICATED message's data["via"]).
+AUTH_VIA_WIDGET = "widget"
+AUTH_VIA_CONNECTOR = "connector"
+
+
+class ChatRateLimited(ChatError):
+    """A refused chat action that may be tried again after `retry_after` seconds."""
+
+    def __init__(self, message: str, *, retry_after: int):
+        super().__init__("rate_limited", message)
+        self.retry_after = retry_after
+
+
+def auth_request_unavailable(*, interaction: Interaction) -> ChatError | None:
+    """Why the customer of this chat cannot be asked to authenticate now, whoever asks;
+    None when they can. Reads `interaction.channel`."""
+    if not interaction.is_open:
+        return ChatError("chat_ended", "This chat has ended.")
+    if interaction.status != InteractionStatus.ACTIVE:
+        return ChatError("not_active", "The chat is not active.")
+    if interaction.authenticated:
+        return ChatError("already_authenticated", "The customer is already authenticated.")
+    return channel_auth_request_unavailable(channel=interaction.channel)
+
+
+def channel_auth_request_unavailable(*, channel: Channel) -> ChatError | None:
+    """Why customers on this channel can never be asked to authenticate; None when they
+    can (App Studio allows it and an identity secret is set to check their tokens)."""
+    if not channel.auth_requests_allowed:
+        return ChatError("auth_not_allowed", "This channel does not allow authentication requests.")
+    if not channel.identity_secret:
+        return ChatError(
+            identity.NOT_CONFIGURED, "No identity secret is configured for this channel."
+        )
+    return None
+
+
+def interaction_request_authentication(*, interaction_id: int, csr: AbstractBaseUser) -> Message:
+    """The handling CSR asks the customer to log in: the request time is stored and the
+    system message "Authentication request is sent to customer" (event auth_requested)
+    is added, which is the customer's login request: the widget shows a login prompt on
+    it, and a connector gets it by webhook (docs/authentication.md)."""
+    with transaction.atomic():
+        interaction = (
+            Interaction.objects.select_for_update(of=("self",))
+            .select_related("channel")
+            .filter(pk=interaction_id)
+            .first()
+        )
+        if interaction is None:
+            raise ChatError("not_found", "This chat does not exist.")
+        if interaction.assigned_csr_id != csr.pk:
+            raise ChatError("not_party", "You are not handling this chat.")
+        refusal = auth_request_unavailable(interaction=interaction)
+        if refusal is not None:
+            raise refusal
+        interaction.auth_requested_at = timezone.now()
+        interaction.save(update_fields=["auth_requested_at"])
+        return message_create(
+            interaction=interaction,
+            sender_kind=SenderKind.SYSTEM,
+            text=AUTH_REQUESTED_TEXT,
+            event=SystemEvent.AUTH_REQUESTED,
+            data={"csr": csr.get_full_name() or csr.get_username(), "csr_id": csr.pk},  # type: ignore[attr-defined]
+        )
+
+
+def _auth_attempt_take(interaction_id: int) -> None:
+    """Count an authentication attempt against the interaction's minute, in the shared
+    cache (fixed windows, so every server process counts together)."""
+    limit = settings.PORTAL["AUTH_ATTEMPTS_PER_MINUTE"]
+    now = time.time()
+    window = int(now // AUTH_ATTEMPT_WINDOW_SECONDS)
+    key = f"auth-attempts:{interaction_id}:{window}"
+    cache.add(key, 0, timeout=AUTH_ATTEMPT_WINDOW_SECONDS + 5)
+    try:
+        count = cache.incr(key)
+    except ValueError:  # expired between add and incr
+        cache.set(key, 1, timeout=AUTH_ATTEMPT_WINDOW_SECONDS + 5)
+        count = 1
+    if count > limit:
+        retry_after = max(1, int((window + 1) * AUTH_ATTEMPT_WINDOW_SECONDS - now + 0.999))
+        raise ChatRateLimited(
+            f"Too many authentication attempts for this chat: at most {limit} a minute. "
+            f"Try again in {retry_after} seconds.",
+            retry_after=retry_after,
+        )
+
+
+def interaction_authenticate(
+    *, interaction_id: int, token: Any, client: BotClient | None = None
+) -> Interaction:
+    """The customer proves who they are with an identity token signed for them
+    (chat.identity): sent by their widget over the customer socket, or by the connector
+    (`client`) that escalated the chat.
+
+    Every attempt counts against PORTAL["AUTH_ATTEMPTS_PER_MINUTE"] first. A valid token
+    marks, in one transaction, the interaction and the customer authenticated with the
+    verified identity, adds "Customer authenticated" (event authenticated) and publishes
+    the status change, so the CSR's icon lights up. Any refusal changes nothing."""
+    _auth_attempt_take(interaction_id)
+    with transaction.atomic():
+        interaction = (
+            Interaction.objects.select_for_update(of=("self",))
+            .select_related("channel", "customer", "assigned_csr")
+            .filter(pk=interaction_id)
+            .first()
+        )
+        if interaction is None or (client is not None and interaction.bot_client_id != client.pk):
+            raise ChatError("not_found", "This chat does not exist.")
+        if not interaction.is_open:
+            raise ChatError("chat_ended", "This chat has ended; it can no longer be authenticated.")
+        if interaction.authenticated:
+            raise ChatError("already_authenticated", "The customer is already authenticated.")
+        customer = interaction.customer
+        try:
+            verified = identity.verify(
+                token=token,
+                secret=interaction.channel.identity_secret,
+                customer_id=customer.external_id,
+            )
+        except identity.IdentityError as error:
+            logger.info("Authentication refused in interaction %s: %s", interaction.pk, error.code)
+            raise ChatError(error.code, error.message) from None
+        interaction.authenticated = True
+        interaction.authenticated_at = timezone.now()
+        interaction.auth_requested_at = None
+        interaction.save(update_fields=["authenticated", "authenticated_at", "auth_requested_at"])
+        customer.authenticated = True
+        customer.verified_identity = verified.identity
+        customer.save(update_fields=["authenticated", "verified_identity", "updated_at"])
+        message_create(
+            interaction=interaction,
+            sender_kind=SenderKind.SYSTEM,
+            text=AUTHENTICATED_TEXT,
+            event=SystemEvent.AUTHENTICATED,
+            data={
+                "identity": verified.identity,
+                "via": AUTH_VIA_CONNECTOR if client is not None else AUTH_VIA_WIDGET,
+            },
+        )
+        events.interaction_status_changed(interaction=interaction)
+    return interaction
+
+
+# --- Sentiment --------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class SentimentUpdate:
+    """A score just stored: its result, and the event it published after commit."""
+
+    result: sentiment.Sentiment
+    payload: schemas.SentimentPayload
+
+
+def _sentiment_schedule(*, interaction_id: int) -> None:
+    """Once the customer message commits, queue its scoring (robust: a broker failure
+    never fails the send). App Studio's switch is read then, outside the transaction,
+    so a send holds the interaction row no longer and costs no extra query."""
+    transaction.on_commit(partial(_sentiment_queue, interaction_id), robust=True)
+
+
+def _sentiment_queue(interaction_id: int) -> None:
+    from chat.tasks import interaction_sentiment_score  # the tasks import the services
+
+    if app_studio_settings_get().sentiment_enabled:
+        interaction_sentiment_score.delay(interaction_id)
+
+
+def interaction_sentiment_update(*, interaction_id: int) -> SentimentUpdate | None:
+    """Score the customer's last sentiment.WINDOW messages (chat.sentiment.score, the
+    newest weighing most), store the result and publish it to the contact center after
+    commit. Called by a Celery task after each customer message.
+
+    Returns None and writes nothing when sentiment is off in App Studio, the chat has no
+    customer message, or its newest customer message is already scored (a score is
+    stored with the messages' own scores, in one transaction): a burst of messages is
+    scored once, by the first task that runs after the last one committed."""
+    if not app_studio_settings_get().sentiment_enabled:
+        return None
+    recent = customer_messages_newest(interaction_id)
+    if not recent or recent[-1].sentiment_score is not None:
+        return None
+    window = recent[-sentiment.WINDOW :]
+    result = sentiment.score([message.text for message in window])
+    return interaction_sentiment_save(
+        interaction_id=interaction_id, window=window, result=result, recent=recent
+    )
+
+
+def interaction_sentiment_save(
+    *,
+    interaction_id: int,
+    window: list[Message],
+    result: sentiment.Sentiment,
+    recent: list[Message] | None = None,
+) -> SentimentUpdate | None:
+    """Store `result`, the score of `window` (customer messages, oldest first), unless
+    a score covering its newest message or a later one is stored already; then publish
+    it after commit. The conditional UPDATE is the guard: two workers racing can never
+    move the score back to older messages, and only the winner publishes. `recent`, the
+    customer's last messages ending with the window, saves re-reading the trend."""
+    newest = window[-1].seq
+    with transaction.atomic():
+        stored = Interaction.objects.filter(pk=interaction_id, sentiment_seq__lt=newest).update(
+            sentiment_label=result.label, sentiment_score=result.score, sentiment_seq=newest
+        )
+        if not stored:
+            return None
+        changed = []
+        for message, value in zip(window, result.scores, strict=True):
+            if message.sentiment_score != value:
+                message.sentiment_score = value
+                changed.append(message)
+        if changed:
+            Message.objects.bulk_update(changed, ["sentiment_score"])
+        if recent is None or recent[-1].seq != newest:
+            recent = customer_messages_newest(interaction_id, until_seq=newest)
+        payload = events.sentiment_state_payload(
+            interaction_id=interaction_id,
+            label=result.label,
+            score=result.score,
+            seq=newest,
+            recent=recent,
+        )
+        events.sentiment_changed(payload=payload)
+    return SentimentUpdate(result=result, payload=payload)

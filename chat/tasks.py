@@ -1,8 +1,9 @@
 """Celery entry points of the chat app: each loads ids and calls one service."""
 
 from celery import shared_task
+from celery.signals import worker_process_init
 
-from chat import webhooks
+from chat import sentiment, services, webhooks
 
 
 @shared_task(ignore_result=True)
@@ -16,3 +17,17 @@ def webhook_requeue_overdue() -> None:
     """Beat runs this every minute or so: pending deliveries whose task was lost are
     queued again."""
     webhooks.deliveries_requeue_overdue()
+
+
+@shared_task(ignore_result=True)
+def interaction_sentiment_score(interaction_id: int) -> None:
+    """Queued after each customer message commits: score the customer's latest
+    messages (a task that finds them already scored does nothing)."""
+    services.interaction_sentiment_update(interaction_id=interaction_id)
+
+
+@worker_process_init.connect
+def _sentiment_lexicons_load(**kwargs) -> None:
+    """Each worker process loads the sentiment lexicons as it starts, so the first
+    customer message is not the one that waits for them."""
+    sentiment.warm_up()

@@ -9,4 +9,5 @@ app_name = "demo"
 urlpatterns = [
     path("", views.demo_page, name="page"),
     path("bot/", views.demo_bot_reply, name="bot"),
+    path("login/", views.demo_login, name="login"),
 ]

@@ -1,14 +1,17 @@
-"""The demo host website at /demo/ and its scripted bot's endpoint at /demo/bot/.
+"""The demo host website at /demo/, its scripted bot's endpoint at /demo/bot/ and its
+customer login at /demo/login/.
 
-Both answer 404 unless PORTAL["DEMO_SITE_ENABLED"]. The script is in chat.demo_bot; the
+All answer 404 unless PORTAL["DEMO_SITE_ENABLED"]. The script is in chat.demo_bot; the
 bot endpoint checks the input, rate-limits per address, and lets the bot escalate over
 HTTP through our own REST API, like any external bot.
 """
 
+import hmac
 import json
 import logging
 import re
 import time
+from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
@@ -19,9 +22,10 @@ from django.shortcuts import render
 from django.utils import timezone
 from django.views.decorators.cache import never_cache
 from django.views.decorators.csrf import ensure_csrf_cookie
-from django.views.decorators.http import require_GET, require_POST
+from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
-from chat import demo_bot
+from chat import demo_bot, identity
+from chat.models import Channel
 from portal.services import DEMO_BOT_TOKEN_FILE_NAME
 
 logger = logging.getLogger(__name__)
@@ -229,3 +233,62 @@ def _error(
     """The REST API's error shape: {"code", "message", "errors": [{field, message, code}]}."""
     errors = [{"field": field, "message": message, "code": item_code}] if field else []
     return JsonResponse({"code": code, "message": message, "errors": errors}, status=status)
+
+
+# --- The bank's customer login (/demo/login/) ------------------------------------------
+
+
+@dataclass(frozen=True)
+class DemoAccount:
+    """A Northwind Bank customer; the password is always `<username>-demo`."""
+
+    name: str
+    number: str
+
+    @property
+    def identity(self) -> str:
+        return f"{self.number} ({self.name})"
+
+
+DEMO_ACCOUNTS = {
+    "dana": DemoAccount(name="Dana Reyes", number="NB-1001"),
+    "sam": DemoAccount(name="Sam Lee", number="NB-1002"),
+}
+
+
+@never_cache
+@require_http_methods(["GET", "POST"])
+def demo_login(request: HttpRequest) -> HttpResponse:
+    """The bank's login page, which the widget opens when a CSR asks the customer to
+    authenticate (?customer_id= the widget's random id). After a demo account logs in,
+    the site does what a real host website does (docs/authentication.md): it signs the
+    chat's customer id with the demo channel's identity secret, and the page hands the
+    token to the widget that opened it (postMessage, same origin only)."""
+    _demo_site_or_404()
+    customer_id = request.GET.get("customer_id", "")
+    if not _CUSTOMER_ID.match(customer_id):
+        problem = "This sign-in link is not valid: use the Sign in button in the chat."
+        return render(request, "chat/demo_login.html", {"problem": problem}, status=400)
+    context: dict[str, Any] = {"customer_id": customer_id, "accounts": DEMO_ACCOUNTS}
+    if request.method == "GET":
+        return render(request, "chat/demo_login.html", context)
+    username = request.POST.get("username", "").strip().lower()
+    account = DEMO_ACCOUNTS.get(username)
+    password = request.POST.get("password", "")
+    if account is None or not hmac.compare_digest(password.encode(), f"{username}-demo".encode()):
+        context.update(error="That user name and password do not match.", username=username)
+        return render(request, "chat/demo_login.html", context, status=400)
+    channel = Channel.objects.filter(slug=demo_bot.DEMO_CHANNEL).first()
+    if channel is None or not channel.identity_secret:
+        problem = (
+            "The demo chat channel has no identity secret yet: run `python3 manage.py "
+            "seed_demo` on the server, then try again."
+        )
+        return render(request, "chat/demo_login.html", {"problem": problem}, status=503)
+    context["account"] = account
+    context["token"] = identity.sign(
+        secret=channel.identity_secret,
+        customer_id=demo_bot.customer_external_id(customer_id),
+        identity=account.identity,
+    )
+    return render(request, "chat/demo_login.html", context)

@@ -78,7 +78,9 @@ TEMPLATES = [
 DATABASE_URL = env_str("DATABASE_URL", f"sqlite:///{VAR_DIR / 'portal.sqlite3'}")
 DATABASES = {
     "default": dj_database_url.parse(
-        DATABASE_URL, conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0), conn_health_checks=True
+        DATABASE_URL,
+        conn_max_age=env_int("DATABASE_CONN_MAX_AGE", 0),
+        conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
@@ -259,6 +261,10 @@ PORTAL = {
     "DEMO_SITE_ENABLED": env_bool("DEMO_SITE_ENABLED", DEBUG),
     # Seconds App Studio settings stay cached in each process before being re-read.
     "APP_STUDIO_CACHE_SECONDS": 300,
+    # Identity tokens (docs/authentication.md) may expire at most this far ahead.
+    "IDENTITY_TOKEN_MAX_LIFETIME_SECONDS": env_int("IDENTITY_TOKEN_MAX_LIFETIME_SECONDS", 600),
+    # Authentication attempts allowed per interaction per minute (socket and API together).
+    "AUTH_ATTEMPTS_PER_MINUTE": env_int("AUTH_ATTEMPTS_PER_MINUTE", 5),
 }
 
 LOGGING = {

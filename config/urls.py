@@ -15,5 +15,8 @@ urlpatterns = [
     path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("demo/", include("chat.urls")),
+    # Transcript downloads: /interactions/<id>/ChatTranscript.txt|json and the bot API's
+    # /api/v1/escalations/<id>/transcript/.
+    path("", include("transcripts.urls")),
     path("", include("portal.urls")),
 ]

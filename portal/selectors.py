@@ -8,10 +8,15 @@ import redis
 from django.conf import settings
 from django.db import connection
 from django.db.models import QuerySet
+from django.urls import reverse
 
 from chat.models import OPEN_INTERACTION_STATUSES, Interaction, InteractionStatus, Message
-from chat.selectors import app_studio_settings_get
+from chat.selectors import app_studio_settings_get, interaction_sentiment_state
 from chat.services import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
+from chat.services import (
+    auth_request_unavailable,
+    channel_auth_request_unavailable,
+)
 from portal.roles import Role
 
 
@@ -50,8 +55,8 @@ COBROWSE_PUBLIC_CHANNEL = "Co-browse is not available on public channels"
 COBROWSE_OFF_IN_APP_STUDIO = "Co-browse is turned off in App Studio"
 COBROWSE_OFF_FOR_CHANNEL = "Co-browse is turned off for this channel in App Studio"
 COBROWSE_LATER = "Co-browse arrives in a later release"
-DOWNLOAD_TRANSCRIPTS_LATER = "Download transcripts arrives in a later release"
-REQUEST_AUTHENTICATION_LATER = "Request authentication arrives in a later release"
+AUTH_REQUEST_READ_ONLY = "You are watching this chat read-only"
+AUTH_REQUEST_ENDED = "This chat has ended"
 
 
 class PanelMode(StrEnum):
@@ -96,6 +101,21 @@ def cobrowse_unavailable_reason(*, interaction: Interaction) -> str:
     return COBROWSE_LATER
 
 
+def auth_request_unavailable_reason(*, interaction: Interaction, mode: PanelMode) -> str:
+    """Why Request authentication is disabled in this chat panel; empty when enabled."""
+    if not interaction.is_open:
+        return AUTH_REQUEST_ENDED
+    if mode != PanelMode.LIVE:
+        return AUTH_REQUEST_READ_ONLY
+    refusal = auth_request_unavailable(interaction=interaction)
+    return refusal.message.rstrip(".") if refusal is not None else ""
+
+
+def _channel_auth_request_reason(channel) -> str:
+    refusal = channel_auth_request_unavailable(channel=channel)
+    return refusal.message.rstrip(".") if refusal is not None else ""
+
+
 def _name(user) -> str:
     return (user.get_full_name() or user.get_username()) if user else ""
 
@@ -136,7 +156,12 @@ def interaction_panel(*, interaction: Interaction, mode: PanelMode) -> dict:
             "authenticated": bool(interaction.authenticated),
             "metadata": metadata + _context_items(customer.metadata),
         },
-        "channel": {"name": channel.name, "public": channel.is_public},
+        "channel": {
+            "name": channel.name,
+            "public": channel.is_public,
+            # Why this channel never allows Request authentication; empty when it may.
+            "auth_request_reason": _channel_auth_request_reason(channel),
+        },
         "queue": interaction.queue.name,
         "intent": interaction.intent,
         "context": _context_items(interaction.context),
@@ -149,10 +174,22 @@ def interaction_panel(*, interaction: Interaction, mode: PanelMode) -> dict:
         "csr_read_seq": interaction.csr_read_seq,
         "actions": {
             "cobrowse": cobrowse_unavailable_reason(interaction=interaction),
-            "download_transcripts": DOWNLOAD_TRANSCRIPTS_LATER,
-            "request_authentication": REQUEST_AUTHENTICATION_LATER,
+            # Everyone who may open the panel may download its transcript.
+            "download_transcripts": "",
+            "request_authentication": auth_request_unavailable_reason(
+                interaction=interaction, mode=mode
+            ),
         },
         "max_message_length": MAX_MESSAGE_LENGTH,
+        "transcript_url": reverse("transcripts:download-txt", args=[interaction.pk]),
+        # Element 2: shown only while App Studio has sentiment on; None until scored.
+        "sentiment_enabled": app_studio_settings_get().sentiment_enabled,
+        "sentiment": interaction_sentiment_state(
+            interaction_id=interaction.pk,
+            label=interaction.sentiment_label,
+            score=interaction.sentiment_score,
+            seq=interaction.sentiment_seq,
+        ),
     }
 
 

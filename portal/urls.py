@@ -15,4 +15,9 @@ urlpatterns = [
         api.interaction_panel,
         name="api-interaction-panel",
     ),
+    path(
+        "portal-api/interactions/<int:interaction_id>/request-authentication/",
+        api.interaction_request_authentication_view,
+        name="api-interaction-request-authentication",
+    ),
 ]

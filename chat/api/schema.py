@@ -181,3 +181,51 @@ WWW_AUTHENTICATE_HEADER = OpenApiParameter(
     response=[401],
     description='`Bearer realm="api"`.',
 )
+ERROR_400_AUTH = _error(
+    "The body is not valid, or the identity token was refused; its `code` says why: "
+    "`malformed_token`, `bad_signature`, `wrong_customer` (signed for another customer), "
+    "`token_expired`, `expiry_too_far` (expires more than 10 minutes ahead). Nothing changed.",
+    _example(
+        "Bad signature",
+        "bad_signature",
+        "The identity token's signature does not match: sign it with this channel's identity "
+        "secret (see docs/authentication.md).",
+    ),
+    _example(
+        "Other customer",
+        "wrong_customer",
+        "The identity token was signed for a different customer.",
+    ),
+    _example(
+        "Expired",
+        "token_expired",
+        "The identity token has expired: ask the website for a new one.",
+    ),
+)
+ERROR_409_AUTH = _error(
+    "The chat cannot be authenticated now: it has ended (`chat_ended`), the customer is "
+    "already authenticated (`already_authenticated`), or the channel has no identity secret "
+    "(`identity_not_configured`).",
+    _example(
+        "Already authenticated",
+        "already_authenticated",
+        "The customer is already authenticated.",
+    ),
+    _example(
+        "No identity secret",
+        "identity_not_configured",
+        "This channel has no identity secret, so no identity token can be checked; an "
+        "administrator can set one on the channel in the admin.",
+    ),
+)
+ERROR_429_AUTH = _error(
+    "Too many authentication attempts for this chat (`rate_limited`, 5 a minute), or too "
+    "many requests from this bot client (`throttled`); retry after `Retry-After` seconds.",
+    _example(
+        "Too many attempts",
+        "rate_limited",
+        "Too many authentication attempts for this chat: at most 5 a minute. Try again in "
+        "42 seconds.",
+    ),
+    _example("Throttled", "throttled", "Request was throttled. Expected available in 12 seconds."),
+)

@@ -3,6 +3,8 @@
 from django.urls import path
 
 from chat.api.views import (
+    EscalationAuthenticationApi,
+    EscalationAuthenticationNoSlashApi,
     EscalationCreateApi,
     EscalationDetailApi,
     EscalationEndApi,
@@ -20,4 +22,10 @@ urlpatterns = [
         name="escalation-messages",
     ),
     path("escalations/<int:pk>/end/", EscalationEndApi.as_view(), name="escalation-end"),
+    path(
+        "escalations/<int:pk>/authentication/",
+        EscalationAuthenticationApi.as_view(),
+        name="escalation-authentication",
+    ),
+    path("escalations/<int:pk>/authentication", EscalationAuthenticationNoSlashApi.as_view()),
 ]

@@ -39,6 +39,7 @@ from chat.services import (
     EscalationResult,
     escalation_create,
     escalation_fingerprint,
+    interaction_authenticate,
     interaction_end,
     message_send,
 )
@@ -73,6 +74,39 @@ class QueueRefSerializer(serializers.Serializer):
         ref_name = "QueueRef"
 
 
+class IdentityTokenSerializer(serializers.Serializer):
+    """The shape of an identity token, for the OpenAPI document (chat.identity checks it)."""
+
+    customer_id = serializers.CharField(
+        max_length=200, help_text="The customer's `external_id`, exactly as escalated."
+    )
+    identity = serializers.CharField(
+        max_length=200,
+        required=False,
+        allow_blank=True,
+        help_text="Who the customer proved to be (account, user name); default: customer_id.",
+    )
+    expires_at = serializers.IntegerField(
+        min_value=1,
+        help_text="Unix seconds; at most 600 s ahead "
+        "(PORTAL['IDENTITY_TOKEN_MAX_LIFETIME_SECONDS']).",
+    )
+    signature = serializers.RegexField(
+        r"^[0-9a-fA-F]{64}$",
+        help_text='Hex HMAC-SHA256 of f"{customer_id}\\n{identity}\\n{expires_at}" keyed with '
+        "the channel's identity secret.",
+    )
+
+    class Meta:
+        ref_name = "IdentityToken"
+
+
+@extend_schema_field(IdentityTokenSerializer)
+class IdentityTokenField(serializers.DictField):
+    """An identity token, passed on as sent: chat.identity checks its fields and the
+    signature over them (a serializer would coerce or drop what was signed)."""
+
+
 class CustomerInputSerializer(serializers.Serializer):
     external_id = serializers.CharField(
         max_length=200,
@@ -90,7 +124,16 @@ class CustomerInputSerializer(serializers.Serializer):
     email = serializers.EmailField(required=False, allow_blank=True)
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     authenticated = serializers.BooleanField(
-        default=False, help_text="The bot has verified who the customer is."
+        default=False,
+        help_text="The bot has verified who the customer is. Counts only with a valid "
+        "`identity_token`; without one the customer arrives unauthenticated and the reply "
+        "carries a warning.",
+    )
+    identity_token = IdentityTokenField(
+        required=False,
+        help_text="Proof of who the customer is, signed with the channel's identity secret "
+        "for this `external_id` (docs/authentication.md). Valid: the customer arrives "
+        "authenticated; not valid: unauthenticated, with a warning.",
     )
     metadata = serializers.DictField(
         required=False,
@@ -180,6 +223,19 @@ def _assigned_csr_name(interaction: Interaction) -> str | None:
 # --- POST /api/v1/escalations/ --------------------------------------------------------
 
 
+class EscalationWarningSerializer(serializers.Serializer):
+    code = serializers.CharField(
+        help_text="`authentication_unverified` (authenticated: true without identity_token), "
+        "or why the identity token was refused: `malformed_token`, `bad_signature`, "
+        "`wrong_customer`, `token_expired`, `expiry_too_far`, `identity_not_configured`."
+    )
+    field = serializers.CharField(help_text="Dotted path of the field in the body.")
+    message = serializers.CharField(help_text="What was not taken, in a sentence.")
+
+    class Meta:
+        ref_name = "EscalationWarning"
+
+
 class EscalationCreateApi(APIView):
     """A bot hands a customer over to the CSRs."""
 
@@ -257,6 +313,16 @@ class EscalationCreateApi(APIView):
             help_text="The customer socket, token included."
         )
         created_at = serializers.DateTimeField(source="interaction.created_at")
+        authenticated = serializers.BooleanField(
+            source="interaction.authenticated",
+            help_text="The customer arrives authenticated: a valid identity token came with "
+            "the escalation.",
+        )
+        warnings = EscalationWarningSerializer(
+            many=True,
+            help_text="What was not taken as sent, though the escalation went through (e.g. "
+            "an authentication claim without a valid identity token). Empty when all was.",
+        )
 
         class Meta:
             ref_name = "EscalationCreated"
@@ -330,6 +396,13 @@ class EscalationCreateApi(APIView):
                         "name": "Dana Reyes",
                         "email": "dana@example.com",
                         "authenticated": True,
+                        "identity_token": {
+                            "customer_id": "cust-1001",
+                            "identity": "NB-1001 (Dana Reyes)",
+                            "expires_at": 1767225600,
+                            "signature": "32af6b405ca1b1a3ed218dc898463818"
+                            "f4cc275403f9b8fdb967c372cb5b3d49",
+                        },
                         "metadata": {"plan": "gold"},
                     },
                     "context": {"order": "A-1009"},
@@ -409,6 +482,9 @@ class EscalationDetailApi(APIView):
         offered_at = serializers.DateTimeField(allow_null=True)
         accepted_at = serializers.DateTimeField(allow_null=True)
         ended_at = serializers.DateTimeField(allow_null=True)
+        authenticated = serializers.BooleanField(
+            help_text="The customer proved who they are with an identity token."
+        )
 
         class Meta:
             ref_name = "EscalationStatus"
@@ -737,3 +813,121 @@ class EscalationEndApi(APIView):
         except ChatError as error:
             raise _api_error(error) from None
         return Response(self.OutputSerializer(interaction).data)
+
+
+# --- POST /api/v1/escalations/{id}/authentication/ -------------------------------------
+
+# Status of each refusal of interaction_authenticate; the token's problems are 400.
+AUTH_ERROR_STATUS = {
+    "not_found": status.HTTP_404_NOT_FOUND,
+    "chat_ended": status.HTTP_409_CONFLICT,
+    "already_authenticated": status.HTTP_409_CONFLICT,
+    "identity_not_configured": status.HTTP_409_CONFLICT,
+    "rate_limited": status.HTTP_429_TOO_MANY_REQUESTS,
+}
+
+
+class ChatRefused(APIException):
+    """A refused chat action with the service's code, at the status given."""
+
+    def __init__(self, error: ChatError, status_code: int):
+        super().__init__(detail=error.message, code=error.code)
+        self.status_code = status_code
+        # DRF's handler turns `wait` into a Retry-After header.
+        self.wait = getattr(error, "retry_after", None)
+
+
+class EscalationAuthenticationApi(APIView):
+    """A connector reports that the customer logged in on their channel."""
+
+    authentication_classes = [BotTokenAuthentication]
+    permission_classes = [IsActiveBotClient]
+    throttle_classes = [BotClientRateThrottle]
+    parser_classes = [BoundedJSONParser]
+
+    class InputSerializer(serializers.Serializer):
+        token = IdentityTokenField(
+            help_text="The identity token, signed for this chat's customer with the channel's "
+            "identity secret (docs/authentication.md)."
+        )
+
+        class Meta:
+            ref_name = "EscalationAuthentication"
+
+    class OutputSerializer(serializers.Serializer):
+        id = serializers.IntegerField()
+        authenticated = serializers.BooleanField()
+        authenticated_at = serializers.DateTimeField()
+        verified_identity = serializers.CharField(
+            source="customer.verified_identity",
+            help_text="The token's identity, or its customer_id when it named none.",
+        )
+
+        class Meta:
+            ref_name = "EscalationAuthenticated"
+
+    @extend_schema(
+        operation_id="escalations_authenticate",
+        summary="Report a verified customer login",
+        description=(
+            "After the chat's CSR asked the customer to authenticate (a webhook message "
+            "with event `auth_requested`), the connector lets the customer log in on its "
+            "channel and sends the identity token it signed for them. A valid token marks "
+            "the chat and the customer authenticated: the CSR sees *Customer authenticated* "
+            "and the authenticated icon. A refused token changes nothing. At most 5 "
+            "attempts per chat per minute (PORTAL['AUTH_ATTEMPTS_PER_MINUTE']), counted "
+            "with the customer's widget."
+        ),
+        tags=CONNECTOR_TAGS,
+        request=InputSerializer,
+        parameters=[ESCALATION_ID, schema.RETRY_AFTER_HEADER, schema.WWW_AUTHENTICATE_HEADER],
+        responses={
+            200: OpenApiResponse(OutputSerializer, description="The customer is authenticated."),
+            400: schema.ERROR_400_AUTH,
+            401: schema.ERROR_401,
+            403: schema.ERROR_403,
+            404: schema.ERROR_404,
+            409: schema.ERROR_409_AUTH,
+            413: schema.ERROR_413,
+            415: schema.ERROR_415,
+            429: schema.ERROR_429_AUTH,
+        },
+        examples=[
+            OpenApiExample(
+                "Verified login",
+                request_only=True,
+                value={
+                    "token": {
+                        "customer_id": "cust-1001",
+                        "identity": "NB-1001 (Dana Reyes)",
+                        "expires_at": 1767225600,
+                        "signature": "32af6b405ca1b1a3ed218dc898463818"
+                        "f4cc275403f9b8fdb967c372cb5b3d49",
+                    }
+                },
+            )
+        ],
+    )
+    def post(self, request: Request, pk: int) -> Response:
+        interaction = _own_interaction(request, pk)
+        serializer = self.InputSerializer(data=request.data)
+        serializer.is_valid(raise_exception=True)
+        try:
+            interaction = interaction_authenticate(
+                interaction_id=interaction.pk,
+                token=serializer.validated_data["token"],
+                client=request.user,  # type: ignore[arg-type]
+            )
+        except ChatError as error:
+            raise ChatRefused(
+                error, AUTH_ERROR_STATUS.get(error.code, status.HTTP_400_BAD_REQUEST)
+            ) from None
+        return Response(self.OutputSerializer(interaction).data)
+
+
+class EscalationAuthenticationNoSlashApi(EscalationAuthenticationApi):
+    """The same without the trailing slash (a POST cannot be redirected to it)."""
+
+    @extend_schema(exclude=True)
+    def post(self, request: Request, pk: int) -> Response:
+        return super().post(request, pk)

@@ -189,10 +189,11 @@ def main() -> int:
     args = parser.parse_args()
 
     stack.prepare_database()
-    stack.setup_django()
+    # DEBUG off like production; the same SECRET_KEY as daphne, so the cookie is valid.
+    stack.setup_django(**stack.PRODUCTION_LIKE)
     interaction_id, cookie, token = seed(args.messages)
     print(f"{args.messages:,} messages in interaction {interaction_id}; {args.runs} runs each")
-    bench = stack.Stack(workers=1, beat=False, logs=LOGS)
+    bench = stack.Stack(workers=1, beat=False, env=stack.PRODUCTION_LIKE, logs=LOGS)
     try:
         bench.start_daphne()
         base = f"{bench.base_url}/interactions/{interaction_id}"

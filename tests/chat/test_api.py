@@ -80,6 +80,9 @@ def test_escalation_writes_customer_interaction_transcript_and_token(bot, escala
     assert body["position"] == 1
     assert body["estimated_wait_seconds"] is None
     assert body["created_at"]
+    # Authentication needs a signed identity token (tests/chat/test_authentication_api.py).
+    assert body["authenticated"] is False
+    assert body["warnings"] == []
 
     customer = interaction.customer
     assert (customer.external_id, customer.name, customer.email, customer.phone) == (
@@ -88,7 +91,7 @@ def test_escalation_writes_customer_interaction_transcript_and_token(bot, escala
         "dana@example.com",
         "+15550100",
     )
-    assert customer.authenticated is True
+    assert customer.authenticated is False
     assert customer.metadata == {"plan": "gold"}
 
     assert interaction.status == InteractionStatus.QUEUED
@@ -97,7 +100,7 @@ def test_escalation_writes_customer_interaction_transcript_and_token(bot, escala
     assert interaction.bot_client == bot.client
     assert interaction.intent == "billing.refund"
     assert interaction.context == {"order": "A-1009"}
-    assert interaction.authenticated is True
+    assert interaction.authenticated is False
     assert interaction.idempotency_key == "conv-1"
     assert len(interaction.request_fingerprint) == 64
     assert interaction.last_seq == 4
@@ -206,16 +209,18 @@ def test_routing_task_is_queued_after_commit(
     bot, escalation_body, celery_eager, django_capture_on_commit_callbacks
 ):
     """The routing task for the new interaction is queued only once the escalation
-    commits, and it routes that interaction."""
+    commits, and it routes that interaction (the customer's words to the bot queue their
+    sentiment scoring too)."""
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = bot.escalate(escalation_body())
 
     assert response.status_code == 201
     interaction_id = response.json()["id"]
-    assert len(callbacks) == 1
+    assert len(callbacks) == 2
     assert not RoutingDecision.objects.filter(interaction_id=interaction_id).exists()
 
-    callbacks[0]()  # the commit
+    for callback in callbacks:  # the commit
+        callback()
 
     decision = RoutingDecision.objects.get(interaction_id=interaction_id)
     assert decision.summary == "No CSR is a member of this queue."

@@ -497,6 +497,8 @@ async def test_a_csr_manager_watches_read_only():
     async with chat_socket(chat.csr_path(), await headers_for(manager)) as observer:
         assert observer.hello["role"] == "observer"
         assert observer.opening_seqs() == [1]
+        # After the replay: the customer's sentiment, which the contact center sees.
+        assert (await observer.receive())["type"] == "sentiment"
         await observer.send(type="send", client_msg_id="m-1", text="I'm the boss")
         error = await observer.receive()
         assert (error["code"], error["client_msg_id"]) == ("read_only", "m-1")
@@ -569,6 +571,7 @@ async def test_read_receipts_are_stored_and_published_to_both_sides():
     await sync_to_async(store)(chat, 3)
     customer_socket, csr_socket = await open_pair(chat)
     async with customer_socket as customer, csr_socket as csr:
+        assert (await csr.receive())["type"] == "sentiment"  # after the CSR's replay
         await customer.send(type="read", seq=2)
         expected = {"type": "read", "interaction_id": chat.id, "by": "customer", "seq": 2}
         assert await csr.receive() == expected

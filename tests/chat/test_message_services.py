@@ -408,15 +408,18 @@ def test_messages_after_reads_one_bounded_page_in_order():
 @pytest.mark.asyncio
 @pytest.mark.django_db(transaction=True)
 async def test_published_payloads_match_their_schemas():
-    """After commit, both sides' group gets: the message, the read mark (only when it
-    moves), typing, then on end the ENDED message and the status — each shaped as its
-    TypedDict in chat.schemas."""
+    """After commit, both sides' group gets: the message, its sentiment score (a
+    customer message), the read mark (only when it moves), typing, then on end the
+    ENDED message and the status — each shaped as its TypedDict in chat.schemas."""
     chat = await sync_to_async(make_live_chat)()
     async with group_listener(interaction_group(chat.id)) as next_payload:
         await database_sync_to_async(send)(chat, text="hi")
         message = await next_payload()
         assert_shape(message, schemas.MessagePayload)
         assert (message["seq"], message["text"]) == (1, "hi")
+        scored = await next_payload()
+        assert_shape(scored, schemas.SentimentPayload)
+        assert (scored["type"], scored["seq"]) == ("sentiment", 1)
 
         mark = database_sync_to_async(interaction_mark_read)
         await mark(interaction_id=chat.id, by=SenderKind.CUSTOMER, seq=1)

@@ -7,6 +7,17 @@
  *   <script src="/static/chat/widget.js" defer data-bot-url="/demo/bot/"
  *           data-csrf-token="…" data-title="Northwind Bank"></script>
  *
+ * When a CSR asks the customer to authenticate, the widget shows a login prompt. Its
+ * Sign in button gets an identity token (docs/authentication.md) in one of two ways:
+ *   - window.PortalWidget = { identity: async ({customerId, interactionId}) => token }
+ *     set before the script loads: the host page's own code asks its server to sign the
+ *     customer (return null when the customer is not logged in on the site);
+ *   - data-login-url="/login-for-chat/": the widget opens that page in a small window
+ *     (with ?customer_id=<the widget's id>), which after the login posts
+ *     {type: "portal-widget:identity", token} back to the widget (postMessage, from the
+ *     login page's origin only).
+ * The widget passes the token to the server over the customer socket (`authenticate`).
+ *
  * The live chat follows docs/websocket-protocol.md (the customer socket): every message
  * has a sequence number; the widget keeps the last one it showed, ignores duplicates,
  * asks the server to `resume` when it sees a gap, and reconnects with exponential
@@ -18,11 +29,14 @@
 
   const script = document.currentScript;
   const data = (script && script.dataset) || {};
+  const host = (window.PortalWidget && typeof window.PortalWidget === "object" && window.PortalWidget) || {};
   const config = {
     botUrl: data.botUrl || "/demo/bot/",
     csrfToken: data.csrfToken || "",
     title: data.title || "Chat",
     assistantName: data.assistantName || "Assistant",
+    loginUrl: data.loginUrl || "",
+    identity: typeof host.identity === "function" ? host.identity : null,
   };
 
   const STORAGE_KEY = "csr-portal-widget:v1";
@@ -37,13 +51,14 @@
   const CLOSE_FORBIDDEN = 4403;
   const CLOSE_GONE = 4410;
   const ENDED_STATUSES = ["ended", "abandoned"];
+  const IDENTITY_MESSAGE = "portal-widget:identity";
 
   // --- Session: what survives a page reload ------------------------------------------
 
   /**
    * {customerId, name, open, mode: "bot"|"live"|"ended", botState, suggestions,
    *  interactionId, token, wsUrl, lastSeq, status, csrName, queue: {position, wait},
-   *  outbox: [{id, text}], endNote}
+   *  outbox: [{id, text}], endNote, authenticated}
    */
   let session = loadSession();
 
@@ -151,13 +166,17 @@
 
     ui.title = el("h2", { id: "cpw-title", className: "cpw-title", text: config.title });
     ui.subtitle = el("p", { className: "cpw-subtitle", text: "Virtual assistant" });
+    ui.verified = el("p", { className: "cpw-verified", hidden: true }, [
+      icon(["M12 2 4 5v6c0 5 3.4 9.4 8 11 4.6-1.6 8-6 8-11V5z", "m8.5 12 2.5 2.5 4.5-5"]),
+      el("span", { text: "You are signed in" }),
+    ]);
     ui.endButton = el("button", { type: "button", className: "cpw-end", text: "End chat", hidden: true });
     ui.closeButton = el("button", { type: "button", className: "cpw-close", "aria-label": "Close chat" }, [
       icon(["M6 6l12 12M18 6L6 18"]),
     ]);
     const header = el("header", { className: "cpw-header" }, [
       el("div", { className: "cpw-avatar", "aria-hidden": "true", text: (config.title[0] || "C").toUpperCase() }),
-      el("div", { className: "cpw-heading" }, [ui.title, ui.subtitle]),
+      el("div", { className: "cpw-heading" }, [ui.title, ui.subtitle, ui.verified]),
       ui.endButton,
       ui.closeButton,
     ]);
@@ -286,6 +305,8 @@
 
   function restart() {
     live.stop();
+    auth.pending = false;
+    auth.popup = null;
     session = { customerId: session.customerId, mode: "bot", open: true, outbox: [] };
     saveSession();
     clearLog({ keepPending: false });
@@ -378,6 +399,125 @@
     appendItem(messageItem({ kind: "notice", text }));
   }
 
+  // --- Authentication: the CSR's login request and the Sign in button ---------------
+
+  const auth = {
+    popup: null, // the login window opened by Sign in
+    popupOrigin: "",
+    pending: false, // an `authenticate` was sent and not answered yet
+  };
+
+  function canSignIn() {
+    return Boolean(config.identity || config.loginUrl);
+  }
+
+  /** The CSR's login request (system message, event auth_requested), as the customer
+   * sees it: a prompt with a Sign in button. */
+  function authPromptItem(seq) {
+    const item = el("li", { className: "cpw-msg cpw-msg--auth" });
+    if (seq) item.dataset.seq = String(seq);
+    const button = el("button", { type: "button", className: "cpw-auth-button", text: "Sign in" });
+    button.addEventListener("click", () => signIn());
+    const text = canSignIn()
+      ? "The agent asked you to sign in, so they can be sure it's you they are helping."
+      : "The agent asked you to sign in, so they can be sure it's you. Sign in on this website, then tell the agent.";
+    item.append(
+      el("div", { className: "cpw-auth-card", role: "group", "aria-label": "Sign-in request" }, [
+        el("p", { className: "cpw-auth-title", text: "Please sign in" }),
+        el("p", { className: "cpw-auth-text", text }),
+        button,
+        el("p", { className: "cpw-auth-state", role: "status" }),
+      ]),
+    );
+    return item;
+  }
+
+  /** Show who is signed in, and keep only the newest prompt's Sign in button, while the
+   * customer is not signed in and the chat goes on. */
+  function refreshAuth() {
+    ui.verified.hidden = !session.authenticated;
+    const prompts = ui.log.querySelectorAll("li.cpw-msg--auth");
+    prompts.forEach((item, index) => {
+      const newest = index === prompts.length - 1;
+      const open = newest && !session.authenticated && session.mode === "live" && canSignIn();
+      item.querySelector(".cpw-auth-button").hidden = !open || auth.pending;
+      item.classList.toggle("cpw-auth--done", Boolean(session.authenticated));
+      // Signed in: the "You are signed in" line below the prompt and the header say so.
+      if (session.authenticated) setAuthState(item, "done", "");
+    });
+  }
+
+  /** The newest prompt's line under its button (or `item`'s). */
+  function setAuthState(item, state, text) {
+    const target = item || Array.from(ui.log.querySelectorAll("li.cpw-msg--auth")).pop();
+    if (!target) {
+      if (state === "error" && text) notice(text);
+      return;
+    }
+    const line = target.querySelector(".cpw-auth-state");
+    line.dataset.state = state;
+    line.textContent = text;
+    keepBottom();
+  }
+
+  async function signIn() {
+    if (auth.pending || session.authenticated || session.mode !== "live") return;
+    if (config.identity) {
+      setAuthState(null, "busy", "Signing you in…");
+      let token = null;
+      try {
+        token = await config.identity({ customerId: session.customerId, interactionId: session.interactionId });
+      } catch (error) {
+        token = null;
+      }
+      if (typeof token === "string") {
+        try {
+          token = JSON.parse(token);
+        } catch (error) {
+          token = null;
+        }
+      }
+      if (token && typeof token === "object") {
+        live.authenticate(token);
+        return;
+      }
+      if (!config.loginUrl) {
+        setAuthState(null, "error", "You are not signed in on this website. Sign in, then try again.");
+        return;
+      }
+    }
+    openLogin();
+  }
+
+  function openLogin() {
+    let url;
+    try {
+      url = new URL(config.loginUrl, window.location.href);
+    } catch (error) {
+      setAuthState(null, "error", "Signing in is not available here.");
+      return;
+    }
+    url.searchParams.set("customer_id", session.customerId);
+    const popup = window.open(url.toString(), "cpw-login", "popup,width=480,height=640");
+    if (!popup) {
+      setAuthState(null, "error", "Your browser blocked the sign-in window. Allow pop-ups for this site, then choose Sign in again.");
+      return;
+    }
+    auth.popup = popup;
+    auth.popupOrigin = url.origin;
+    setAuthState(null, "busy", "Finish signing in in the window that opened.");
+  }
+
+  /** The login window's answer: only from the window we opened, at the login page's origin. */
+  function onWindowMessage(event) {
+    if (!auth.popup || event.source !== auth.popup || event.origin !== auth.popupOrigin) return;
+    const message = event.data;
+    if (!message || typeof message !== "object" || message.type !== IDENTITY_MESSAGE) return;
+    if (!message.token || typeof message.token !== "object") return;
+    auth.popup = null;
+    live.authenticate(message.token);
+  }
+
   // --- Header, status line, composer per mode -----------------------------------------
 
   function setMode() {
@@ -392,6 +532,7 @@
     }
     updateHeader();
     updateStatus();
+    refreshAuth();
     keepBottom();
   }
 
@@ -711,6 +852,8 @@
           return this.onRead(message);
         case "interaction.status":
           return this.onStatus(message);
+        case "authenticate.ok":
+          return this.onAuthenticated();
         case "queue.position":
           session.queue = { position: message.position, wait: message.estimated_wait_seconds };
           saveSession();
@@ -734,7 +877,9 @@
       if (typeof interaction.position === "number") {
         session.queue = { position: interaction.position, wait: interaction.estimated_wait_seconds };
       }
+      session.authenticated = Boolean(interaction.authenticated);
       this.applyStatus(interaction.status, interaction.assigned_csr);
+      refreshAuth();
       this.setConn("open");
       this.startHeartbeat();
     },
@@ -776,13 +921,19 @@
         if (own.dataset.delivery !== "read") setDelivery(own, "sent", "Sent");
         this.outboxRemove(message.client_msg_id);
       } else {
-        const item = messageItem({
-          kind,
-          author: message.author_name,
-          text: message.text,
-          at: message.created_at,
-          seq,
-        });
+        const event = kind === "system" ? message.event : "";
+        // The CSR's wording is for the CSR: the customer sees a prompt, then a confirmation.
+        const item =
+          event === "auth_requested"
+            ? authPromptItem(seq)
+            : messageItem({
+                kind,
+                author: message.author_name,
+                text: event === "authenticated" ? "You are signed in." : message.text,
+                at: message.created_at,
+                seq,
+              });
+        if (event === "authenticated") item.classList.add("cpw-msg--signed-in");
         if (kind === "customer") {
           if (!message.pre_escalation) setDelivery(item, "sent", "Sent");
           if (message.client_msg_id) {
@@ -793,6 +944,8 @@
         }
         if (message.pre_escalation) item.classList.add("cpw-msg--earlier");
         appendItem(item);
+        if (event === "authenticated") session.authenticated = true;
+        if (event === "auth_requested" || event === "authenticated") refreshAuth();
       }
       if (kind === "system" && message.event === "joined" && message.data && message.data.csr) {
         session.csrName = message.data.csr;
@@ -822,6 +975,13 @@
     },
 
     onError(message) {
+      if (auth.pending && !message.client_msg_id) {
+        // The answer to our `authenticate`: the token was refused, nothing changed.
+        auth.pending = false;
+        refreshAuth();
+        setAuthState(null, "error", message.message || "We couldn't sign you in. Try again.");
+        return;
+      }
       if (message.client_msg_id && byClientId.has(message.client_msg_id)) {
         const item = byClientId.get(message.client_msg_id);
         this.outboxRemove(message.client_msg_id);
@@ -878,6 +1038,10 @@
         this.resumeAskedAt = this.lastSeq;
         this.transmit({ type: "resume", last_seq: this.lastSeq });
       }
+      if (typeof message.authenticated === "boolean") {
+        session.authenticated = message.authenticated;
+        refreshAuth();
+      }
       this.applyStatus(message.status, message.assigned_csr);
     },
 
@@ -898,6 +1062,7 @@
     /** The chat is over: stop reconnecting, keep the conversation on screen. */
     finish(note) {
       this.endRequested = false;
+      auth.pending = false;
       this.typingStop();
       this.hideRemoteTyping();
       for (const item of ui.log.querySelectorAll('li[data-pending="1"]')) {
@@ -1033,6 +1198,24 @@
       }
     },
 
+    /** Send the identity token; the answer is `authenticate.ok` or an `error`. */
+    authenticate(token) {
+      if (!this.transmit({ type: "authenticate", token })) {
+        setAuthState(null, "error", "Not connected right now. Choose Sign in again in a moment.");
+        return;
+      }
+      auth.pending = true;
+      refreshAuth();
+      setAuthState(null, "busy", "Signing you in…");
+    },
+
+    onAuthenticated() {
+      auth.pending = false;
+      session.authenticated = true;
+      saveSession();
+      refreshAuth();
+    },
+
     end() {
       if (session.mode !== "live") return;
       this.endRequested = true;
@@ -1084,6 +1267,7 @@
       live.restoreOutbox();
       live.connect();
     }
+    window.addEventListener("message", onWindowMessage);
     window.addEventListener("offline", () => live.wentOffline());
     window.addEventListener("online", () => live.cameOnline());
     if (session.open) openPanel({ focus: false });

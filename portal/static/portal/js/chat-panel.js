@@ -5,10 +5,25 @@
 // Every text from the server or the customer is set with textContent, never as HTML.
 
 import { LiveSocket, el, clock, wireMenu, getJSON, postJSON } from "./util.js";
+import { renderSentiment, wireSentiment } from "./sentiment.js";
 
 const MAX_LENGTH = 5000;
 const COUNTER_FROM = 4500;
 const TYPING_SHOW_MS = 6000;
+
+// Sends not yet acknowledged survive a reload of the tab: they are kept in
+// sessionStorage and sent again, with the same client_msg_id, after the replay (the
+// server stores a retried send once).
+const PENDING_KEY = (id) => `portal.pending.${id}`;
+
+function loadPending(interactionId) {
+  try {
+    const items = JSON.parse(sessionStorage.getItem(PENDING_KEY(interactionId)) || "[]");
+    return new Map(items.filter((item) => item && item.id && typeof item.text === "string").map((item) => [item.id, item]));
+  } catch (error) {
+    return new Map();
+  }
+}
 
 function newClientId() {
   if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
@@ -28,7 +43,8 @@ export class ChatPanel {
     this.hooks = hooks;
     this.lastSeq = 0;
     this.seen = new Map(); // seq → <li>
-    this.pending = new Map(); // client_msg_id → {li, text, acked}
+    this.pending = new Map(); // client_msg_id → {li, text, acked, at}
+    this.restored = data.mode === "live" ? loadPending(this.id) : new Map(); // from before a reload
     this.unread = 0;
     this.readSent = data.csr_read_seq || 0;
     this.customerReadSeq = data.customer_read_seq || 0;
@@ -60,14 +76,16 @@ export class ChatPanel {
     set("intent", data.intent || "No intent given");
     this.setStatus(data.status, data.status_label);
     this.setAuthenticated(data.customer.authenticated);
+    renderSentiment(this.root, data.sentiment, { enabled: data.sentiment_enabled !== false });
     this.fillPairs(this.f("metadata"), data.customer.metadata, "No details");
     this.fillPairs(this.f("context"), data.context, "None sent by the bot");
-    const why = { "why-cobrowse": data.actions.cobrowse, "why-download": data.actions.download_transcripts, "why-auth": data.actions.request_authentication };
+    const why = { "why-cobrowse": data.actions.cobrowse };
     for (const [name, text] of Object.entries(why)) {
       const node = this.f(name);
       node.textContent = text;
       node.closest('[role="menuitem"]').title = text;
     }
+    this.updateDownloadAction(data.actions.download_transcripts);
     this.applyMode();
   }
 
@@ -93,6 +111,53 @@ export class ChatPanel {
       if (live) { item.removeAttribute("aria-disabled"); item.removeAttribute("title"); }
       else { item.setAttribute("aria-disabled", "true"); item.title = why; }
     }
+    this.updateAuthAction();
+  }
+
+  /** Actions → Request authentication: only for the CSR handling an active chat whose
+   * customer is not authenticated yet, on a channel that allows it; else the reason. */
+  updateAuthAction() {
+    const item = this.root.querySelector('[data-menu="authenticate"]');
+    const ended = this.status === "ended" || this.status === "abandoned";
+    let why = "";
+    if (ended) why = "This chat has ended";
+    else if (this.data.mode !== "live" || this.role !== "csr") why = "You are watching this chat read-only";
+    else if (this.status !== "active") why = "The chat is not active";
+    else if (this.authenticated) why = "The customer is already authenticated";
+    else why = this.data.channel.auth_request_reason || "";
+    const note = this.f("why-auth");
+    note.textContent = why;
+    note.hidden = !why;
+    if (why) { item.setAttribute("aria-disabled", "true"); item.title = why; }
+    else { item.removeAttribute("aria-disabled"); item.removeAttribute("title"); }
+  }
+
+  async requestAuthentication() {
+    try {
+      // The system message comes back over the socket, like every message.
+      await postJSON(`/portal-api/interactions/${this.id}/request-authentication/`);
+    } catch (e) {
+      this.toast(e.message);
+    }
+  }
+
+  /** Actions → Download transcripts: enabled unless the server gives a reason. */
+  updateDownloadAction(why) {
+    const item = this.root.querySelector('[data-menu="download"]');
+    const note = this.f("why-download");
+    note.textContent = why || "";
+    note.hidden = !why;
+    if (why) { item.setAttribute("aria-disabled", "true"); item.title = why; }
+    else { item.removeAttribute("aria-disabled"); item.removeAttribute("title"); }
+  }
+
+  /** Save ChatTranscript.txt through a plain link to the attachment: the browser shows
+   * its own download (or "Opening ChatTranscript.txt") prompt and the chat stays open. */
+  downloadTranscript() {
+    const link = el("a", { href: this.data.transcript_url, download: "ChatTranscript.txt", hidden: true });
+    document.body.append(link);
+    link.click();
+    link.remove();
   }
 
   setStatus(status, label) {
@@ -103,7 +168,9 @@ export class ChatPanel {
   }
 
   setAuthenticated(yes) {
+    this.authenticated = Boolean(yes);
     this.f("auth").hidden = !yes;
+    this.updateAuthAction();
   }
 
   // --- Controls -------------------------------------------------------------------------
@@ -123,6 +190,8 @@ export class ChatPanel {
     wireMenu(root.querySelector('[data-action="actions"]'), root.querySelector('[role="menu"]'), (choice) => {
       if (choice === "transfer") this.openTransfer();
       if (choice === "end") root.querySelector('[data-dialog="end"]').showModal();
+      if (choice === "authenticate") this.requestAuthentication();
+      if (choice === "download") this.downloadTranscript();
     });
     this.f("end-confirm").addEventListener("click", () => {
       root.querySelector('[data-dialog="end"]').close();
@@ -130,6 +199,7 @@ export class ChatPanel {
     });
     this.wireTransfer();
     this.wireComposer();
+    wireSentiment(root);
   }
 
   wireComposer() {
@@ -180,9 +250,34 @@ export class ChatPanel {
     const id = newClientId();
     const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text, created_at: new Date().toISOString(), client_msg_id: id }, { pending: true });
     this.log.append(li);
-    this.pending.set(id, { li, text, acked: false });
+    this.pending.set(id, { li, text, acked: false, at: new Date().toISOString() });
+    this.savePending();
     this.transmit(id);
     this.scrollToEnd(true);
+  }
+
+  savePending() {
+    const items = [...this.restored.values()];
+    for (const [id, item] of this.pending) if (!item.acked) items.push({ id, text: item.text, at: item.at });
+    try {
+      if (items.length) sessionStorage.setItem(PENDING_KEY(this.id), JSON.stringify(items));
+      else sessionStorage.removeItem(PENDING_KEY(this.id));
+    } catch (error) {
+      // Storage full or blocked: the sends still go out, they just don't survive a reload.
+    }
+  }
+
+  /** After the first replay: what was still "Sending…" before a reload and did not come
+   *  back in the replay is shown again and re-sent with its own client_msg_id. */
+  restorePending() {
+    if (!this.restored.size) return;
+    for (const [id, item] of this.restored) {
+      const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text: item.text, created_at: item.at || new Date().toISOString(), client_msg_id: id }, { pending: true });
+      this.log.append(li);
+      this.pending.set(id, { li, text: item.text, acked: false, at: item.at });
+    }
+    this.restored.clear();
+    this.savePending();
   }
 
   transmit(id) {
@@ -295,15 +390,19 @@ export class ChatPanel {
         break;
       case "replay.done":
         this.resuming = false;
+        this.restorePending();
         for (const [id, item] of this.pending) if (!item.acked) this.transmit(id);
         this.scrollToEnd(true);
         this.markRead();
         break;
       case "ack": {
         const item = this.pending.get(frame.client_msg_id);
-        if (item) { item.acked = true; this.setDelivery(item.li, "sent"); }
+        if (item) { item.acked = true; this.setDelivery(item.li, "sent"); this.savePending(); }
         break;
       }
+      case "sentiment":
+        renderSentiment(this.root, frame);
+        break;
       case "typing":
         this.showTyping(frame);
         break;
@@ -347,9 +446,11 @@ export class ChatPanel {
     const nearEnd = this.isNearEnd();
     const mine = message.client_msg_id && this.pending.get(message.client_msg_id);
     const li = this.renderMessage(message);
+    if (message.client_msg_id && this.restored.delete(message.client_msg_id)) this.savePending();
     if (mine) {
       mine.li.replaceWith(li);
       this.pending.delete(message.client_msg_id);
+      this.savePending();
     } else {
       this.placeDivider(message);
       this.log.append(li);
@@ -425,6 +526,7 @@ export class ChatPanel {
     const item = frame.client_msg_id && this.pending.get(frame.client_msg_id);
     if (item) {
       this.pending.delete(frame.client_msg_id);
+      this.savePending();
       this.setDelivery(item.li, "failed");
       item.li.querySelector(".msg__state").textContent = `Not sent: ${frame.message}`;
       return;
