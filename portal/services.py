@@ -18,7 +18,7 @@ from chat.models import AppStudioSettings, BotClient, Channel, ChannelKind
 from chat.services import bot_client_create, bot_client_rotate_token
 from chat.tokens import digests_match, token_digest
 from portal.roles import Role
-from routing.models import CSRProfile, IntentRule, Queue, QueueMembership
+from routing.models import AwayReason, CSRProfile, IntentRule, Queue, QueueMembership
 
 # --- Roles ----------------------------------------------------------------------------
 
@@ -88,6 +88,15 @@ DEMO_QUEUES = (
 )
 DEMO_DEFAULT_QUEUE = "general"
 # intent → queue slug
+# The reasons a CSR can pick when going Away (routing's migration 0003 creates them in
+# a new database; the demo puts back any that were deleted, e.g. by a test flush).
+DEMO_AWAY_REASONS = {
+    "break": "Break",
+    "lunch": "Lunch",
+    "meeting": "Meeting",
+    "training": "Training",
+    "after-chat-work": "After-chat work",
+}
 DEMO_INTENT_RULES = {
     "billing": "billing",
     "refund": "billing",
@@ -160,6 +169,8 @@ def demo_seed() -> DemoSeed:
             create_defaults={"intent": intent, "queue": queues[slug]},
         )
     AppStudioSettings.objects.get_or_create(pk=AppStudioSettings.SINGLETON_ID)
+    for code, label in DEMO_AWAY_REASONS.items():
+        AwayReason.objects.get_or_create(code=code, defaults={"label": label})
     for login in DEMO_LOGINS:
         user = _demo_user_ensure(login)
         if login.role is Role.CSR:

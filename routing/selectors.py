@@ -359,11 +359,18 @@ def csr_state(*, user) -> dict:
         {**queue_counts(queue=membership.queue), "joined": membership.joined}
         for membership in csr_memberships(user_id=user.pk)
     ]
+    # The ids let a workspace that was offline open the chats it missed being given.
+    active_ids = list(
+        Interaction.objects.filter(status=InteractionStatus.ACTIVE, assigned_csr_id=user.pk)
+        .order_by("accepted_at", "id")
+        .values_list("id", flat=True)
+    )
     return {
         **events.status_payload(profile),
         "type": "state",
         "capacity": csr_capacity(profile=profile),
-        "active_chats": csr_active_chat_counts(user_ids=[user.pk]).get(user.pk, 0),
+        "active_chats": len(active_ids),
+        "active_chat_ids": active_ids,
         "queues": queues,
         "pending_offer": events.offer_payload(offer) if offer else None,
         "away_reasons": [{"code": r.code, "label": r.label} for r in away_reasons_selectable()],

@@ -1,6 +1,7 @@
 """Fixtures shared by the whole suite."""
 
 import pytest
+from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
 from django.core.cache import cache
 from django.db import connection
@@ -14,6 +15,16 @@ def _clear_own_cache_keys() -> None:
     keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
     if keys:
         client.delete(*keys)
+
+
+@pytest.fixture(autouse=True)
+def _fresh_channel_layer():
+    """A new channel-layer instance per test. The cached one keeps per-channel receive
+    locks, and a lock still held by a cleanup task of a finished test's event loop
+    (closed before the task ran) fails every later receive on it with "bound to a
+    different event loop". A process with one event loop (daphne) never meets this."""
+    yield
+    channel_layers.backends.pop(DEFAULT_CHANNEL_LAYER, None)
 
 
 @pytest.fixture(autouse=True)

@@ -243,3 +243,22 @@ def test_demo_admin_and_manager_reach_the_admin(var_dir: Path):
     csr = Client()
     assert csr.login(username="csr1", password="csr1-demo")
     assert csr.get(reverse("admin:index")).status_code == 302
+
+
+@pytest.mark.django_db
+def test_seed_puts_back_the_away_reasons_csrs_pick(var_dir: Path):
+    """Away reasons deleted (a flushed database keeps none of the migration's rows) are
+    back after a seed, and an administrator's own reasons are left alone."""
+    from routing.models import AwayReason
+
+    AwayReason.objects.all().delete()
+    AwayReason.objects.create(code="coaching", label="Coaching")
+    seed()
+    assert dict(AwayReason.objects.filter(system=False).values_list("code", "label")) == {
+        "break": "Break",
+        "lunch": "Lunch",
+        "meeting": "Meeting",
+        "training": "Training",
+        "after-chat-work": "After-chat work",
+        "coaching": "Coaching",
+    }

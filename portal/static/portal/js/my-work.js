@@ -111,6 +111,8 @@ function renderState(state) {
   renderStatus(state);
   renderQueues(state.queues || []);
   renderCapacity(state.active_chats);
+  // On every (re)connect: open what this workspace missed while it was away.
+  for (const id of state.active_chat_ids || []) if (!chats.has(id)) openChat(id, false);
   if (state.pending_offer) showOffer(state.pending_offer);
   else if (offer) hideOffer();
 }
