@@ -93,6 +93,21 @@ if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     }
     DATABASES["default"]["TEST"] = {"NAME": str(VAR_DIR / "test_portal.sqlite3")}
     VAR_DIR.mkdir(parents=True, exist_ok=True)
+elif env_bool("DATABASE_POOL", True):
+    # PostgreSQL: a connection pool per process. Persistent connections leak under ASGI
+    # (Django's connections are per async context: every request or socket call would
+    # leave one open until "too many clients"); a pooled connection goes back to the
+    # pool when Django closes it, after each request and each consumer database call.
+    if DATABASES["default"]["CONN_MAX_AGE"]:
+        raise ValueError(
+            "DATABASE_CONN_MAX_AGE must be 0 while DATABASE_POOL is on (the pool keeps the "
+            "connections); set DATABASE_POOL=false to use persistent connections instead."
+        )
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {
+        "min_size": env_int("DATABASE_POOL_MIN_SIZE", 2),
+        "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
+        "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
+    }
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ----------------------------------------------

@@ -3,7 +3,14 @@
 import os
 
 from config.settings import *  # noqa: F403
-from config.settings import CACHES, CHANNEL_LAYERS, REDIS_URL, VAR_DIR, redis_url_with_db
+from config.settings import (
+    CACHES,
+    CHANNEL_LAYERS,
+    DATABASES,
+    REDIS_URL,
+    VAR_DIR,
+    redis_url_with_db,
+)
 
 PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]
 
@@ -13,6 +20,11 @@ CHANNEL_LAYERS["default"]["CONFIG"]["prefix"] = f"test{os.getpid()}"
 # The cache lives on its own Redis database: tests clear it between tests.
 CACHES["default"]["LOCATION"] = redis_url_with_db(REDIS_URL, 13)
 CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
+
+# No connection pool in the test process: channels.testing's communicator turns
+# close_old_connections into a no-op, so pooled connections would never go back and
+# the pool would run dry. The e2e tests' daphne subprocess pools, as production does.
+DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 # Tasks run in the calling process: unit tests are about the logic. Tests of the
 # plumbing start a real worker (see tests/routing/test_worker.py).

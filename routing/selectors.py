@@ -135,13 +135,25 @@ def csr_active_chat_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
 
 
 def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
-    """Every member of the interaction's queue, each marked eligible or not, and why."""
-    memberships = list(
+    """Every member of the interaction's queue, each marked eligible or not, and why.
+
+    Runs for every routing attempt over every member, so it reads plain values (no
+    model instances) in four queries whatever the queue's size."""
+    members = list(
         QueueMembership.objects.filter(queue_id=interaction.queue_id)
-        .select_related("user", "user__csr_profile")
         .order_by("user_id")
+        .values(
+            "user_id",
+            "joined",
+            "last_offered_at",
+            "user__username",
+            "user__is_active",
+            "user__csr_profile__status",
+            "user__csr_profile__capacity",
+            "user__csr_profile__idle_since",
+        )
     )
-    user_ids = [m.user_id for m in memberships]
+    user_ids = [m["user_id"] for m in members]
     active = csr_active_chat_counts(user_ids=user_ids)
     pending = set(
         Offer.objects.filter(status=OfferStatus.PENDING, csr_id__in=user_ids).values_list(
@@ -154,31 +166,36 @@ def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
             status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
         ).values_list("csr_id", "status")
     )
+    default_capacity: int | None = None
     candidates = []
-    for membership in memberships:
-        user = membership.user
-        profile = getattr(user, "csr_profile", None)
-        capacity = csr_capacity(profile=profile)
-        busy = active.get(user.pk, 0)
+    for member in members:
+        user_id = member["user_id"]
+        capacity = member["user__csr_profile__capacity"]
+        if not capacity:
+            if default_capacity is None:
+                default_capacity = app_studio_settings_get().default_csr_capacity
+            capacity = default_capacity
+        busy = active.get(user_id, 0)
         reason = _ineligibility(
-            membership=membership,
-            profile=profile,
+            is_active=member["user__is_active"],
+            joined=member["joined"],
+            status=member["user__csr_profile__status"],
             busy=busy,
             capacity=capacity,
-            has_pending_offer=user.pk in pending,
-            refused_status=refused.get(user.pk),
-            is_current_owner=user.pk == interaction.assigned_csr_id,
+            has_pending_offer=user_id in pending,
+            refused_status=refused.get(user_id),
+            is_current_owner=user_id == interaction.assigned_csr_id,
         )
         candidates.append(
             Candidate(
-                user_id=user.pk,
-                username=user.get_username(),
+                user_id=user_id,
+                username=member["user__username"],
                 eligible=not reason,
                 reason=reason,
                 active_chats=busy,
                 capacity=capacity,
-                idle_since=profile.idle_since if profile else None,
-                last_offered_at=membership.last_offered_at,
+                idle_since=member["user__csr_profile__idle_since"],
+                last_offered_at=member["last_offered_at"],
             )
         )
     return candidates
@@ -186,21 +203,22 @@ def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
 
 def _ineligibility(
     *,
-    membership: QueueMembership,
-    profile: CSRProfile | None,
+    is_active: bool,
+    joined: bool,
+    status: str | None,
     busy: int,
     capacity: int,
     has_pending_offer: bool,
     refused_status: str | None,
     is_current_owner: bool,
 ) -> str:
-    if not membership.user.is_active:
+    if not is_active:
         return "account disabled"
-    if not membership.joined:
+    if not joined:
         return "has not joined the queue"
-    if profile is None or profile.status != CSRStatus.AVAILABLE:
-        status = profile.get_status_display() if profile else "Offline"
-        return f"not available ({status})"
+    if status != CSRStatus.AVAILABLE:
+        label = CSRStatus(status).label if status else CSRStatus.OFFLINE.label
+        return f"not available ({label})"
     if busy >= capacity:
         return f"at capacity ({busy}/{capacity})"
     if has_pending_offer:

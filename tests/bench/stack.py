@@ -15,6 +15,7 @@ import signal
 import socket
 import subprocess
 import sys
+import threading
 import time
 import urllib.request
 from pathlib import Path
@@ -56,7 +57,6 @@ def bench_environment(**extra: str) -> dict[str, str]:
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
         DATABASE_URL=BENCH_DATABASE_URL,
-        DATABASE_CONN_MAX_AGE="60",
         REDIS_URL=BENCH_REDIS_URL,
         DEBUG="true",
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
@@ -95,6 +95,10 @@ def setup_django(**extra: str) -> None:
     import django
 
     django.setup()
+
+
+def _exit_on_sigterm(signum, frame) -> None:
+    raise SystemExit(128 + signum)
 
 
 class Stack(contextlib.AbstractContextManager):
@@ -172,6 +176,10 @@ class Stack(contextlib.AbstractContextManager):
         self.processes.remove(process)
 
     def __enter__(self) -> "Stack":
+        # A benchmark stopped with SIGTERM (timeout, kill) still stops its children:
+        # strays would keep consuming the next run's tasks.
+        if threading.current_thread() is threading.main_thread():
+            signal.signal(signal.SIGTERM, _exit_on_sigterm)
         try:
             for port in self.ports:
                 self.start_daphne(port)

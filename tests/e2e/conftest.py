@@ -59,6 +59,10 @@ ALLOWED_HOSTS = ["127.0.0.1", "localhost"]
 WHITENOISE_USE_FINDERS = True
 WHITENOISE_AUTOREFRESH = True
 PORTAL = {**PORTAL, "DEMO_SITE_ENABLED": True, "PUBLIC_BASE_URL": ""}
+if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
+    # Pooled, like the daphne of a real deployment (config/settings.py).
+    DATABASES["default"]["CONN_MAX_AGE"] = 0
+    DATABASES["default"].setdefault("OPTIONS", {})["pool"] = {"min_size": 1, "max_size": 8}
 '''
 
 
