@@ -1,6 +1,8 @@
 """App Studio in the Django admin: channels, settings, bot API clients, customers, and
 read-only interactions, messages and webhook deliveries."""
 
+from typing import cast
+
 from django.contrib import admin, messages
 from django.db import models
 from django.db.models import QuerySet
@@ -205,7 +207,7 @@ class CustomerAdmin(admin.ModelAdmin):
 class MessageInline(admin.TabularInline):
     model = Message
     fields = ["seq", "sender_kind", "author_name", "text", "created_at"]
-    readonly_fields = fields
+    readonly_fields = cast("list[str]", fields)  # every field shown is read-only
     ordering = ["seq"]
     extra = 0
     can_delete = False

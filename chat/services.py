@@ -323,7 +323,7 @@ def _customer_upsert(
     external_id. A claim of authentication sets `authenticated` to whether it was
     verified."""
     external_id = data.get("external_id", "")
-    given = {
+    given: dict[str, Any] = {
         field: data[field]  # type: ignore[literal-required]
         for field in ("name", "email", "phone")
         if data.get(field)
@@ -539,7 +539,8 @@ def message_send(
             if sender_kind == SenderKind.CSR:
                 if user is None or not _csr_may_write(interaction, user):
                     raise _SendRefused(ChatError("not_party", "You are not handling this chat."))
-                author, author_name = user, user.get_full_name() or user.get_username()
+                # get_full_name is auth.User's: users are typed AbstractBaseUser here.
+                author, author_name = user, user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
             else:
                 author, author_name = None, taken["customer_name"]
             try:
@@ -601,6 +602,7 @@ def interaction_end(
         interaction.ended_by = by
         interaction.save(update_fields=["status", "ended_at", "ended_by"])
         if by == SenderKind.CSR:
+            assert csr is not None  # the handling CSR: checked against user above
             text = f"{csr.get_full_name() or csr.get_username()} ended the chat"
         else:
             text = "The customer ended the chat"

@@ -30,7 +30,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
-from typing import Literal, TypedDict
+from typing import Final, Literal, TypedDict
 from urllib.parse import urlsplit
 
 from django.db import transaction
@@ -43,7 +43,7 @@ logger = logging.getLogger(__name__)
 
 Status = WebhookDelivery.Status
 
-EVENT_MESSAGE_CREATED = "message.created"
+EVENT_MESSAGE_CREATED: Final = "message.created"
 SIGNATURE_HEADER = "X-Portal-Signature"
 TIMESTAMP_HEADER = "X-Portal-Timestamp"
 DELIVERY_HEADER = "X-Portal-Delivery"

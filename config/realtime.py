@@ -20,7 +20,7 @@ import atexit
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
 from channels.layers import get_channel_layer
@@ -93,7 +93,7 @@ def _get_publisher() -> _Publisher:
         return _publisher
 
 
-def group_send_many(messages: list[tuple[str, Mapping[str, Any]]]) -> None:
+def group_send_many(messages: Sequence[tuple[str, Mapping[str, Any]]]) -> None:
     """Queue layer messages for their groups, to be sent in order without waiting.
     Failures are logged, not raised: the database is the source of truth and clients
     catch up by sequence number."""

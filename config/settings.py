@@ -4,6 +4,7 @@ Every variable is described in docs/configuration.md.
 """
 
 from pathlib import Path
+from typing import Any, TypedDict
 from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
@@ -133,7 +134,7 @@ _layer_host = {
 if CHANNEL_LAYER_BACKEND == "pubsub":
     # Redis pub/sub: at-most-once like the core layer, cheaper per send; the database
     # is the source of truth and sockets catch up by seq (docs/websocket-protocol.md).
-    CHANNEL_LAYERS = {
+    CHANNEL_LAYERS: dict[str, dict[str, Any]] = {
         "default": {
             "BACKEND": "channels_redis.pubsub.RedisPubSubChannelLayer",
             "CONFIG": {
@@ -254,8 +255,26 @@ SPECTACULAR_SETTINGS = {
     "REDOC_DIST": "SIDECAR",
 }
 
+
 # --- The portal's own settings, in one namespace --------------------------------------
-PORTAL = {
+class PortalSettings(TypedDict):
+    """The keys of PORTAL and their types (not a setting: Django reads upper-case names)."""
+
+    API_MAX_BODY_BYTES: int
+    BOT_TRANSCRIPT_MAX_ENTRIES: int
+    BOT_TRANSCRIPT_MAX_TEXT: int
+    PUBLIC_BASE_URL: str
+    PRESENCE_GRACE_SECONDS: int
+    ACTIVE_CHAT_GRACE_SECONDS: int
+    ROUTING_SWEEP_SECONDS: int
+    CUSTOMER_TOKEN_GRACE_SECONDS: int
+    DEMO_SITE_ENABLED: bool
+    APP_STUDIO_CACHE_SECONDS: int
+    IDENTITY_TOKEN_MAX_LIFETIME_SECONDS: int
+    AUTH_ATTEMPTS_PER_MINUTE: int
+
+
+PORTAL: PortalSettings = {
     # Largest JSON body the bot API accepts, in bytes.
     "API_MAX_BODY_BYTES": env_int("API_MAX_BODY_BYTES", 1_048_576),
     # The most entries a bot transcript may carry, and the longest text of one entry.

@@ -1,6 +1,7 @@
 """The CSR's routing operations over HTTP/JSON (session authentication and CSRF), for the
 portal pages and for tests. The /ws/agent/ socket offers the same operations."""
 
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.shortcuts import get_object_or_404
 from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
@@ -43,6 +44,13 @@ class CSRView(APIView):
             exc = Refused(exc)
         return super().handle_exception(exc)
 
+    @staticmethod
+    def csr(request: Request) -> AbstractBaseUser:
+        """The signed-in CSR making the request (IsCSR has refused anyone else)."""
+        user = request.user
+        assert not isinstance(user, AnonymousUser)
+        return user
+
 
 class StateView(CSRView):
     @extend_schema(operation_id="agent_state", responses={200: OBJECT}, tags=["CSR routing"])
@@ -70,7 +78,7 @@ class StatusView(CSRView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         services.csr_status_set(
-            user=request.user,
+            user=self.csr(request),
             status=data.validated_data["status"],
             away_reason_code=data.validated_data.get("reason", ""),
         )
@@ -86,7 +94,7 @@ class QueueJoinView(CSRView):
     )
     def post(self, request: Request, slug: str) -> Response:
         queue = get_object_or_404(Queue, slug=slug)
-        services.csr_queue_join(user=request.user, queue=queue)
+        services.csr_queue_join(user=self.csr(request), queue=queue)
         return Response(selectors.csr_state(user=request.user))
 
 
@@ -99,7 +107,7 @@ class QueueLeaveView(CSRView):
     )
     def post(self, request: Request, slug: str) -> Response:
         queue = get_object_or_404(Queue, slug=slug)
-        services.csr_queue_leave(user=request.user, queue=queue)
+        services.csr_queue_leave(user=self.csr(request), queue=queue)
         return Response(selectors.csr_state(user=request.user))
 
 
@@ -113,7 +121,7 @@ class OfferAcceptView(CSRView):
     def post(self, request: Request, offer_id: int) -> Response:
         """Take the offered chat. Answers 409 "This chat is no longer available." when the
         offer expired, was withdrawn or was taken."""
-        interaction = services.offer_accept(offer_id=offer_id, user=request.user)
+        interaction = services.offer_accept(offer_id=offer_id, user=self.csr(request))
         return Response({"interaction_id": interaction.pk, "status": interaction.status})
 
 
@@ -134,7 +142,7 @@ class OfferDeclineView(CSRView):
         data = self.InputSerializer(data=request.data)
         data.is_valid(raise_exception=True)
         offer = services.offer_decline(
-            offer_id=offer_id, user=request.user, reason=data.validated_data.get("reason", "")
+            offer_id=offer_id, user=self.csr(request), reason=data.validated_data.get("reason", "")
         )
         return Response({"offer_id": offer.pk, "status": offer.status})
 
@@ -162,7 +170,7 @@ class TransferTargetsView(CSRView):
         return Response(
             {
                 "csrs": selectors.transfer_targets_csrs(
-                    interaction=interaction, exclude_user_id=request.user.pk, search=search
+                    interaction=interaction, exclude_user_id=self.csr(request).pk, search=search
                 ),
                 "queues": queues,
             }
@@ -201,7 +209,7 @@ class TransferView(CSRView):
             if queue is None:
                 raise serializers.ValidationError({"queue": ["Unknown queue."]})
             interaction = services.interaction_transfer_to_queue(
-                interaction_id=interaction_id, user=request.user, queue=queue, note=note
+                interaction_id=interaction_id, user=self.csr(request), queue=queue, note=note
             )
             return Response({"interaction_id": interaction.pk, "status": interaction.status})
         from django.contrib.auth import get_user_model
@@ -210,7 +218,7 @@ class TransferView(CSRView):
         if target is None:
             raise serializers.ValidationError({"csr": ["Unknown CSR."]})
         offer = services.interaction_transfer_to_csr(
-            interaction_id=interaction_id, user=request.user, target=target, note=note
+            interaction_id=interaction_id, user=self.csr(request), target=target, note=note
         )
         return Response(
             {"interaction_id": interaction_id, "status": "offered", "offer_id": offer.pk}

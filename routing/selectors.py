@@ -1,6 +1,6 @@
 """Reads of queues, intent rules, CSR presence and the routing engine's candidates."""
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -242,6 +242,7 @@ def routing_rank(*, strategy: str, candidates: list[Candidate]) -> list[Candidat
     def idle(c: Candidate) -> datetime:
         return c.idle_since or _FAR_PAST
 
+    key: Callable[[Candidate], tuple[int | datetime, ...]]
     if strategy == RoutingStrategy.LEAST_BUSY:
         key = lambda c: (c.active_chats, idle(c), c.user_id)  # noqa: E731
     elif strategy == RoutingStrategy.ROUND_ROBIN:
@@ -333,8 +334,8 @@ def transfer_targets_csrs(
             | Q(user__first_name__icontains=search)
             | Q(user__last_name__icontains=search)
         )
-    profiles = list(profiles[:200])
-    user_ids = [p.user_id for p in profiles]
+    shown = list(profiles[:200])
+    user_ids = [p.user_id for p in shown]
     active = csr_active_chat_counts(user_ids=user_ids)
     pending = set(
         Offer.objects.filter(status=OfferStatus.PENDING, csr_id__in=user_ids).values_list(
@@ -342,7 +343,7 @@ def transfer_targets_csrs(
         )
     )
     targets = []
-    for profile in profiles:
+    for profile in shown:
         capacity = csr_capacity(profile=profile)
         busy = active.get(profile.user_id, 0)
         if busy >= capacity or profile.user_id in pending:

@@ -88,7 +88,7 @@ def _system_away_reason(code: str) -> AwayReason:
 
 
 def csr_profile_ensure(*, user: AbstractBaseUser) -> CSRProfile:
-    profile, _ = CSRProfile.objects.get_or_create(user=user)
+    profile, _ = CSRProfile.objects.get_or_create(user=user)  # type: ignore[misc]  # users are typed AbstractBaseUser; FKs as auth.User
     return profile
 
 
@@ -242,7 +242,7 @@ def interaction_requeue_lost_csr(*, interaction_id: int) -> bool:
     interaction = Interaction.objects.select_for_update().get(pk=interaction_id)
     if interaction.status != InteractionStatus.ACTIVE or interaction.assigned_csr is None:
         return False
-    profile = CSRProfile.objects.filter(user_id=interaction.assigned_csr_id).first()
+    profile = CSRProfile.objects.filter(user_id=interaction.assigned_csr.pk).first()
     if profile is None or profile.status != CSRStatus.OFFLINE:
         return False
     csr = interaction.assigned_csr
@@ -450,7 +450,7 @@ def offer_accept(*, offer_id: int, user: AbstractBaseUser) -> Interaction:
     offer.save(update_fields=["status", "responded_at"])
     previous_csr_id = interaction.assigned_csr_id
     interaction.status = InteractionStatus.ACTIVE
-    interaction.assigned_csr = user
+    interaction.assigned_csr = user  # type: ignore[assignment]  # users are typed AbstractBaseUser; FKs as auth.User
     interaction.at_front = False
     interaction.transferred_by = None
     interaction.transfer_note = ""
@@ -632,7 +632,7 @@ def interaction_transfer_to_queue(
     note = note.strip()[:1000]
     from_queue_id = interaction.queue_id
     interaction.queue = queue
-    interaction.transferred_by = user
+    interaction.transferred_by = user  # type: ignore[assignment]  # users are typed AbstractBaseUser; FKs as auth.User
     interaction.transfer_note = note
     _requeue(interaction, at_front=True)
     interaction.queued_at = timezone.now()
@@ -665,7 +665,7 @@ def interaction_transfer_to_csr(
     if problem:
         raise RoutingError("target_unavailable", f"{_display_name(target)} {problem}.")
     note = note.strip()[:1000]
-    interaction.transferred_by = user
+    interaction.transferred_by = user  # type: ignore[assignment]  # users are typed AbstractBaseUser; FKs as auth.User
     interaction.transfer_note = note
     interaction.save(update_fields=["transferred_by", "transfer_note"])
     try:

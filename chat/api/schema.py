@@ -42,7 +42,10 @@ class ErrorSerializer(serializers.Serializer):
         "`throttled`."
     )
     message = serializers.CharField(help_text="What went wrong, for a human.")
-    errors = ErrorItemSerializer(many=True, help_text="Field problems; empty for other errors.")
+    # A declared field, not Serializer.errors: DRF's metaclass takes fields off the class.
+    errors = ErrorItemSerializer(  # type: ignore[assignment]
+        many=True, help_text="Field problems; empty for other errors."
+    )
 
     class Meta:
         ref_name = "Error"

@@ -18,7 +18,8 @@ class BotClientRateThrottle(SimpleRateThrottle):
         # Read at request time (the base class reads the settings once, at import), so
         # a changed setting applies without a restart of the test process.
         try:
-            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]
+            # The stubs type the rates as numbers; DRF's are "N/period" strings.
+            return api_settings.DEFAULT_THROTTLE_RATES[self.scope]  # type: ignore[return-value]
         except KeyError:
             raise ImproperlyConfigured(
                 f"No throttle rate set for the '{self.scope}' scope."

@@ -1,7 +1,8 @@
 """The bot escalation API: escalate a customer, then follow the escalation; channel
 connectors also relay the customer's messages, read the chat and end it."""
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, cast
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
@@ -58,9 +59,11 @@ WAIT_FIELD = serializers.IntegerField(min_value=0, allow_null=True)
 # --- Pieces shared by the two endpoints ---------------------------------------------
 
 
-def _position(context: dict, interaction: Interaction) -> int | None:
+def _position(context: Mapping[str, Any], interaction: Interaction) -> int | None:
     """The interaction's queue position, read once per response."""
-    positions = context.setdefault("_positions", {})
+    # A serializer's context is typed Mapping but is the view's plain dict at run time:
+    # the positions are cached in it for the rest of the response.
+    positions = cast("dict[str, Any]", context).setdefault("_positions", {})
     if interaction.pk not in positions:
         positions[interaction.pk] = interaction_queue_position(interaction=interaction)
     return positions[interaction.pk]
@@ -265,7 +268,8 @@ class EscalationCreateApi(APIView):
             help_text="The bot's intent (e.g. billing.refund); picks the queue through intent "
             "rules, matched without regard to case.",
         )
-        context = serializers.DictField(
+        # A declared field, not Field.context: DRF's metaclass takes fields off the class.
+        context = serializers.DictField(  # type: ignore[assignment]
             required=False,
             default=dict,
             help_text="Key/values the CSR sees with the chat (order number, plan...).",

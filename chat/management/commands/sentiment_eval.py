@@ -74,8 +74,8 @@ def read_labelled_file(path: Path) -> list[Item]:
     try:
         content = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:
-        line = raw[: error.start].count(b"\n") + 1
-        raise CommandError(f"{path}, line {line}: not UTF-8 text.") from None
+        line_number = raw[: error.start].count(b"\n") + 1
+        raise CommandError(f"{path}, line {line_number}: not UTF-8 text.") from None
     items = []
     for number, line in enumerate(content.splitlines(), start=1):
         if not line.strip():
