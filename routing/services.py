@@ -289,14 +289,18 @@ class RouteOutcome(StrEnum):
 
 
 def interaction_route(*, interaction_id: int) -> Offer | None:
-    """Offer a queued interaction to the best eligible CSR of its queue, if there is one."""
-    return _route(interaction_id)[0]
+    """Offer a queued interaction to the best eligible CSR of its queue, if there is one.
+
+    Waits for the interaction's row lock: it is held for milliseconds by a message or a
+    read mark, or by another router (which then leaves it offered, and this one skips).
+    Skipping a locked row here would leave a new or transferred chat to the next sweep."""
+    return _route(interaction_id, wait=True)[0]
 
 
-def _route(interaction_id: int) -> tuple[Offer | None, RouteOutcome]:
+def _route(interaction_id: int, *, wait: bool = False) -> tuple[Offer | None, RouteOutcome]:
     with transaction.atomic():
         interaction = (
-            Interaction.objects.select_for_update(skip_locked=True, of=("self",))
+            Interaction.objects.select_for_update(skip_locked=not wait, of=("self",))
             .select_related("queue", "customer", "channel")
             .filter(pk=interaction_id)
             .first()

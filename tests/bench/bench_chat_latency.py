@@ -357,6 +357,12 @@ def main() -> int:
         help="the channel layer of the portal and the Channels baseline",
     )
     parser.add_argument(
+        "--no-sentiment",
+        action="store_true",
+        help="switch sentiment scoring off in App Studio (the relay alone, no scoring task "
+        "per customer message)",
+    )
+    parser.add_argument(
         "--only",
         choices=["portal", "channels", "bare"],
         action="append",
@@ -376,6 +382,12 @@ def main() -> int:
             started = time.monotonic()
             chats = bench_stack.live_chats_create(total, csrs=min(total, 100))
             print(f"created {total} live chats in {time.monotonic() - started:.1f} s")
+            if args.no_sentiment:
+                from chat.selectors import app_studio_settings_get
+
+                record = app_studio_settings_get()
+                record.sentiment_enabled = False
+                record.save()
             from django.db import connections
 
             connections.close_all()
@@ -393,7 +405,7 @@ def main() -> int:
         f"{args.conversations} conversations, one probe per sender every "
         f"{args.interval_ms:.0f} ms, {args.seconds:.0f} s measured, layer "
         f"{LAYERS[args.layer]}, {args.daphne_processes} daphne process(es), ASGI_THREADS "
-        f"{args.asgi_threads or 'default'}"
+        f"{args.asgi_threads or 'default'}, sentiment {'off' if args.no_sentiment else 'on'}"
     )
     rows = [row(name, result) for name, result in results.items()]
     expected = args.conversations * args.seconds / (args.interval_ms / 1000)

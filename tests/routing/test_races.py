@@ -91,3 +91,35 @@ def test_routing_many_chats_concurrently_never_double_offers(make_csr, make_inte
     assert pending.count() == len(csrs)
     assert len(set(pending.values_list("csr_id", flat=True))) == len(csrs)
     assert len(set(pending.values_list("interaction_id", flat=True))) == len(csrs)
+
+
+def test_routing_a_chat_waits_for_a_brief_row_lock_instead_of_skipping_it(
+    make_csr, make_interaction
+):
+    """A message or read mark holds the interaction's row for a moment: the chat's own
+    routing task waits for it and makes the offer (skipping would leave a new or
+    transferred chat to the next sweep, seconds later)."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: run against PostgreSQL (as CI does)")
+    csr = make_csr()
+    interaction = make_interaction()
+    locked = threading.Event()
+
+    def hold_the_row() -> None:
+        from django.db import transaction
+
+        try:
+            with transaction.atomic():
+                Interaction.objects.select_for_update().get(pk=interaction.pk)
+                locked.set()
+                time.sleep(0.5)
+        finally:
+            connection.close()
+
+    holder = threading.Thread(target=hold_the_row)
+    holder.start()
+    assert locked.wait(timeout=10)
+    offer = services.interaction_route(interaction_id=interaction.pk)
+    holder.join(timeout=10)
+    assert offer is not None
+    assert (offer.interaction_id, offer.csr_id) == (interaction.pk, csr.pk)
