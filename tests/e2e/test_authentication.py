@@ -145,6 +145,9 @@ def test_csr_requests_authentication_and_the_customer_logs_in_on_the_demo_site(
     shot(page, screenshot_dir, "auth-widget-signed-in.png")
     expect(badge).to_be_visible(timeout=TIMEOUT_MS)
     expect(chat_log).to_contain_text("Customer authenticated")
+    expect(panel.get_by_role("complementary", name="Context")).to_contain_text(
+        "NB-1001 (Dana Reyes)", timeout=TIMEOUT_MS
+    )
     menu_item = panel.locator('[data-menu="authenticate"]')  # the menu is closed now
     expect(menu_item).to_have_attribute("aria-disabled", "true")
     expect(menu_item).to_have_attribute("title", "The customer is already authenticated")

@@ -167,6 +167,17 @@ export class ChatPanel {
     pill.className = `pill pill--${status}`;
   }
 
+  /** The customer just authenticated: show the verified identity in Context without a
+   *  reload (the status event carries only the flag). */
+  async refreshCustomer() {
+    try {
+      const data = await getJSON(`/portal-api/interactions/${this.id}/panel/`);
+      this.fillPairs(this.f("metadata"), data.customer.metadata, "No details");
+    } catch (error) {
+      // The badge and the system message already say it; a reload shows the rest.
+    }
+  }
+
   setAuthenticated(yes) {
     this.authenticated = Boolean(yes);
     this.f("auth").hidden = !yes;
@@ -410,6 +421,7 @@ export class ChatPanel {
         if (frame.by === "customer") { this.customerReadSeq = Math.max(this.customerReadSeq, frame.seq); this.refreshReceipts(); }
         break;
       case "interaction.status":
+        if (frame.authenticated && !this.authenticated) this.refreshCustomer();
         this.setStatus(frame.status);
         this.setAuthenticated(frame.authenticated);
         this.applyMode();
