@@ -14,12 +14,9 @@ from rest_framework.negotiation import DefaultContentNegotiation
 from rest_framework.renderers import BaseRenderer, JSONRenderer
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from chat.api import schema
-from chat.api.authentication import BotTokenAuthentication
-from chat.api.permissions import IsActiveBotClient
-from chat.api.throttling import BotClientRateThrottle
+from chat.api.base import BotApiView
 from chat.models import InteractionStatus, SenderKind, SystemEvent
 from transcripts import selectors
 from transcripts.formats import FORMAT_NAME, FORMAT_VERSION, Phase
@@ -151,12 +148,9 @@ class TranscriptDocumentSerializer(serializers.Serializer):
         ref_name = "Transcript"
 
 
-class EscalationTranscriptApi(APIView):
+class EscalationTranscriptApi(BotApiView):
     """The transcript of an escalation this bot client made."""
 
-    authentication_classes = [BotTokenAuthentication]
-    permission_classes = [IsActiveBotClient]
-    throttle_classes = [BotClientRateThrottle]
     renderer_classes = [JSONRenderer, TranscriptTextRenderer]
     content_negotiation_class = TranscriptNegotiation
 

@@ -18,14 +18,11 @@ from rest_framework import serializers, status
 from rest_framework.exceptions import APIException, NotFound, PermissionDenied, ValidationError
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
 from chat.api import schema
-from chat.api.authentication import BotTokenAuthentication
+from chat.api.base import BotApiView
 from chat.api.errors import Conflict
 from chat.api.parsers import BoundedJSONParser
-from chat.api.permissions import IsActiveBotClient
-from chat.api.throttling import BotClientRateThrottle
 from chat.models import Interaction, InteractionStatus, Message, SenderKind
 from chat.selectors import (
     interaction_estimated_wait_seconds,
@@ -239,12 +236,9 @@ class EscalationWarningSerializer(serializers.Serializer):
         ref_name = "EscalationWarning"
 
 
-class EscalationCreateApi(APIView):
+class EscalationCreateApi(BotApiView):
     """A bot hands a customer over to the CSRs."""
 
-    authentication_classes = [BotTokenAuthentication]
-    permission_classes = [IsActiveBotClient]
-    throttle_classes = [BotClientRateThrottle]
     parser_classes = [BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):
@@ -460,12 +454,8 @@ def _idempotency_header(request: Request) -> str:
 # --- GET /api/v1/escalations/{id}/ ----------------------------------------------------
 
 
-class EscalationDetailApi(APIView):
+class EscalationDetailApi(BotApiView):
     """Where an escalation stands: waiting (and where), with a CSR, or over."""
-
-    authentication_classes = [BotTokenAuthentication]
-    permission_classes = [IsActiveBotClient]
-    throttle_classes = [BotClientRateThrottle]
 
     class OutputSerializer(serializers.Serializer):
         id = serializers.IntegerField()
@@ -608,12 +598,9 @@ class ConnectorMessageSerializer(serializers.Serializer):
         ref_name = "ConnectorMessage"
 
 
-class EscalationMessagesApi(APIView):
+class EscalationMessagesApi(BotApiView):
     """A connector relays the customer's messages (POST) and reads the chat (GET)."""
 
-    authentication_classes = [BotTokenAuthentication]
-    permission_classes = [IsActiveBotClient]
-    throttle_classes = [BotClientRateThrottle]
     parser_classes = [BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):
@@ -771,12 +758,9 @@ class EscalationMessagesApi(APIView):
         return Response(self.PageSerializer(page).data)
 
 
-class EscalationEndApi(APIView):
+class EscalationEndApi(BotApiView):
     """The customer left or ended the chat on their channel."""
 
-    authentication_classes = [BotTokenAuthentication]
-    permission_classes = [IsActiveBotClient]
-    throttle_classes = [BotClientRateThrottle]
     parser_classes = [BoundedJSONParser]
 
     class OutputSerializer(serializers.Serializer):
@@ -841,12 +825,9 @@ class ChatRefused(APIException):
         self.wait = getattr(error, "retry_after", None)
 
 
-class EscalationAuthenticationApi(APIView):
+class EscalationAuthenticationApi(BotApiView):
     """A connector reports that the customer logged in on their channel."""
 
-    authentication_classes = [BotTokenAuthentication]
-    permission_classes = [IsActiveBotClient]
-    throttle_classes = [BotClientRateThrottle]
     parser_classes = [BoundedJSONParser]
 
     class InputSerializer(serializers.Serializer):

@@ -26,6 +26,7 @@ from pathlib import Path
 
 import pytest
 from django.conf import settings
+from playwright.sync_api import Page
 
 # Playwright's sync API runs an event loop in this thread; the ORM calls the tests make
 # between browser steps are still plain synchronous code.
@@ -207,3 +208,26 @@ def _wait_for_daphne(process: subprocess.Popen, log: Path) -> str:
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
+
+
+@pytest.fixture
+def demo(transactional_db, portal_server, settings):
+    """The demo data as `seed_demo` makes it, with the bot's token where the server's
+    demo bot reads it."""
+    from portal.services import demo_seed
+
+    settings.VAR_DIR = portal_server.var_dir
+    return demo_seed()
+
+
+@pytest.fixture
+def dialogs(page: Page) -> list[str]:
+    """Every alert/confirm/prompt the page opens (there must be none)."""
+    opened: list[str] = []
+
+    def record(dialog):
+        opened.append(dialog.message)
+        dialog.dismiss()
+
+    page.on("dialog", record)
+    return opened

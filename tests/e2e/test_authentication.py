@@ -5,7 +5,6 @@ authenticated icon turns on live with "Customer authenticated". Also the host si
 identity callback (window.PortalWidget.identity) instead of a login page."""
 
 import re
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Browser, Page, expect
@@ -15,21 +14,15 @@ from chat.demo_bot import NOT_SURE
 from chat.models import Channel, Interaction, SystemEvent
 from chat.services import interaction_request_authentication
 from portal.roles import Role
-from portal.services import demo_seed
 from routing.models import Offer, OfferStatus, Queue, QueueMembership
 from routing.services import csr_status_set, offer_accept
+from tests.e2e.pages import say, shot, widget
 from tests.factories import user_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TIMEOUT_MS = 15_000
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def demo(transactional_db, portal_server, settings):
-    settings.VAR_DIR = portal_server.var_dir
-    return demo_seed()
 
 
 @pytest.fixture
@@ -40,20 +33,6 @@ def csr_page(browser: Browser, browser_context_args):
         yield context.new_page()
     finally:
         context.close()
-
-
-def shot(page: Page, directory: Path, name: str) -> None:
-    page.screenshot(path=str(directory / name))
-
-
-def widget(page: Page):
-    return page.get_by_role("dialog", name="Northwind Bank")
-
-
-def say(page: Page, text: str) -> None:
-    box = widget(page).get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
 
 
 def customer_escalates(page: Page, base: str, name: str) -> None:

@@ -5,51 +5,19 @@ anyone types is run as HTML. The customer side is driven with the chat services.
 
 import re
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
 
 from chat.models import Interaction, InteractionStatus, Message, SenderKind
 from chat.services import escalation_create, interaction_typing, message_send
-from portal.services import demo_seed
 from routing.models import CSRProfile, CSRStatus
+from tests.e2e.pages import log_in, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 XSS = "<img src=x onerror=alert(1)>"
 TIMEOUT_MS = 15_000
-
-
-@pytest.fixture
-def demo(transactional_db, portal_server, settings):
-    settings.VAR_DIR = portal_server.var_dir
-    return demo_seed()
-
-
-@pytest.fixture
-def dialogs(page: Page) -> list[str]:
-    """Every alert/confirm/prompt the page opens (there must be none)."""
-    opened: list[str] = []
-
-    def record(dialog):
-        opened.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", record)
-    return opened
-
-
-def shot(page: Page, directory: Path, name: str) -> None:
-    page.screenshot(path=str(directory / name))
-
-
-def log_in(page: Page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/")
-    expect(page).to_have_url(re.compile(r"/accounts/login/\?next=/$"))
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def escalate(demo, *, name: str, intent: str = "billing") -> Interaction:

@@ -11,7 +11,8 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 from chat.models import Message, SenderKind
 from routing.models import Offer, OfferStatus, QueueMembership
 from routing.services import csr_status_set, offer_accept
-from tests.e2e.test_portal import TIMEOUT_MS, demo, demo_user, escalate, log_in, shot  # noqa: F401
+from tests.e2e.pages import log_in, shot
+from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -43,7 +44,7 @@ class NetworkSwitch:
         self.cut_off = False
 
 
-def accepted_chat(demo, csr, *, name: str):  # noqa: F811 - `demo` is the fixture's value
+def accepted_chat(demo, csr, *, name: str):
     QueueMembership.objects.filter(user=csr, queue__slug="billing").update(joined=True)
     csr_status_set(user=csr, status="available")
     interaction = escalate(demo, name=name)
@@ -55,7 +56,7 @@ def accepted_chat(demo, csr, *, name: str):  # noqa: F811 - `demo` is the fixtur
 def test_a_message_still_sending_survives_a_reload_and_is_stored_once(
     page: Page,
     portal_server,
-    demo,  # noqa: F811
+    demo,
     screenshot_dir,
 ):
     """The server never gets the CSR's send (the socket drops `send` frames), so the
@@ -117,7 +118,7 @@ def test_a_message_still_sending_survives_a_reload_and_is_stored_once(
 def test_a_workspace_back_online_opens_the_chats_it_was_given_meanwhile(
     page: Page,
     portal_server,
-    demo,  # noqa: F811
+    demo,
 ):
     """While the CSR's sockets are cut, a chat is accepted for them elsewhere (another
     window); when the agent socket is back, the workspace opens its tab by itself."""

@@ -13,9 +13,9 @@ from playwright.sync_api import Download, Page, expect
 
 from chat.models import AppStudioSettings, Interaction, SenderKind
 from chat.services import escalation_create, message_send
-from portal.services import demo_seed
 from routing.models import Offer, OfferStatus, QueueMembership
 from routing.services import csr_status_set, offer_accept
+from tests.e2e.pages import log_in, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -27,36 +27,13 @@ PARIS_TIME = re.compile(r"\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d \+0[12]:00\]")
 
 
 @pytest.fixture
-def demo(transactional_db, portal_server, settings):
-    settings.VAR_DIR = portal_server.var_dir
-    seed = demo_seed()
+def demo(demo):
+    """The shared demo data, in the Europe/Paris time zone."""
+    seed = demo
     record = AppStudioSettings.objects.get(pk=AppStudioSettings.SINGLETON_ID)
     record.time_zone = "Europe/Paris"
     record.save()  # drops the cached settings on commit, for the server too
     return seed
-
-
-@pytest.fixture
-def dialogs(page: Page) -> list[str]:
-    opened: list[str] = []
-
-    def record(dialog):
-        opened.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", record)
-    return opened
-
-
-def shot(page: Page, directory: Path, name: str) -> None:
-    page.screenshot(path=str(directory / name))
-
-
-def log_in(page: Page, base_url: str, username: str, password: str) -> None:
-    page.goto(f"{base_url}/")
-    page.get_by_label("Username").fill(username)
-    page.get_by_label("Password").fill(password)
-    page.get_by_role("button", name="Log in").click()
 
 
 def active_chat(demo, csr: User) -> Interaction:

@@ -8,7 +8,6 @@ import json
 import re
 import time
 import uuid
-from pathlib import Path
 
 import pytest
 from playwright.sync_api import Page, expect
@@ -22,9 +21,9 @@ from chat.services import (
     message_send,
 )
 from portal.roles import Role
-from portal.services import demo_seed
 from routing.models import Offer, OfferStatus, Queue, QueueMembership
 from routing.services import csr_status_set, interaction_abandon, offer_accept
+from tests.e2e.pages import say, shot, widget
 from tests.factories import user_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -33,39 +32,8 @@ XSS = "<img src=x onerror=alert(1)><script>alert(1)</script>"
 TIMEOUT_MS = 15_000
 
 
-@pytest.fixture
-def demo(transactional_db, portal_server, settings):
-    """The demo data as `seed_demo` makes it, with the bot's token where the server's
-    demo bot reads it."""
-    settings.VAR_DIR = portal_server.var_dir
-    return demo_seed()
-
-
-@pytest.fixture
-def dialogs(page: Page) -> list[str]:
-    """Every alert/confirm/prompt the page opens (there must be none)."""
-    opened: list[str] = []
-
-    def record(dialog):
-        opened.append(dialog.message)
-        dialog.dismiss()
-
-    page.on("dialog", record)
-    return opened
-
-
-def widget(page: Page):
-    return page.get_by_role("dialog", name="Northwind Bank")
-
-
 def log(page: Page):
     return widget(page).get_by_role("log", name="Conversation")
-
-
-def say(page: Page, text: str) -> None:
-    box = widget(page).get_by_role("textbox", name="Message")
-    box.fill(text)
-    box.press("Enter")
 
 
 def open_widget(page: Page, base_url: str) -> None:
@@ -73,10 +41,6 @@ def open_widget(page: Page, base_url: str) -> None:
     page.get_by_role("button", name="Chat with us").click()
     expect(widget(page)).to_be_visible()
     expect(log(page)).to_contain_text(GREETING, timeout=TIMEOUT_MS)
-
-
-def shot(page: Page, directory: Path, name: str) -> None:
-    page.screenshot(path=str(directory / name))
 
 
 def test_bot_conversation_is_accessible_and_shows_text_as_text(
