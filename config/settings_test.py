@@ -27,7 +27,8 @@ CACHES["default"]["KEY_PREFIX"] = f"test{os.getpid()}"
 DATABASES["default"].get("OPTIONS", {}).pop("pool", None)
 
 # Tasks run in the calling process: unit tests are about the logic. Tests of the
-# plumbing start a real worker (see tests/routing/test_worker.py).
+# plumbing start a real worker (tests/test_celery_connections.py; the browser tests'
+# runportal).
 CELERY_TASK_ALWAYS_EAGER = True
 CELERY_TASK_EAGER_PROPAGATES = True
 CELERY_TASK_STORE_EAGER_RESULT = False
