@@ -270,9 +270,9 @@ def _escalation_write(
     token = _customer_token_create(interaction=interaction)
     # robust: the escalation is committed whatever the broker does; a queued interaction
     # that missed its task is still waiting in its queue, not lost.
-    from routing.tasks import route_interaction  # routing builds on chat: import late
+    from routing.services import routing_request  # routing builds on chat: import late
 
-    transaction.on_commit(partial(route_interaction.delay, interaction.pk), robust=True)
+    transaction.on_commit(partial(routing_request, queue_ids=[queue.pk]), robust=True)
     return EscalationResult(
         interaction=interaction, customer_token=token, created=True, warnings=warnings
     )

@@ -134,13 +134,28 @@ def csr_active_chat_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
     return {row["assigned_csr_id"]: row["n"] for row in rows}
 
 
-def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
-    """Every member of the interaction's queue, each marked eligible or not, and why.
+@dataclass
+class MemberState:
+    """One queue member as a routing run knows them. A batch run updates its copy as it
+    makes offers, so one read of the members serves every chat it routes."""
 
-    Runs for every routing attempt over every member, so it reads plain values (no
-    model instances) in four queries whatever the queue's size."""
+    user_id: int
+    username: str
+    is_active: bool
+    joined: bool
+    status: str | None
+    capacity: int
+    busy: int
+    has_pending_offer: bool
+    idle_since: datetime | None
+    last_offered_at: datetime | None
+
+
+def queue_members_state(*, queue_id: int) -> list[MemberState]:
+    """Every member of the queue with what routing needs to know, in three queries
+    whatever the queue's size (plain values, no model instances: this runs often)."""
     members = list(
-        QueueMembership.objects.filter(queue_id=interaction.queue_id)
+        QueueMembership.objects.filter(queue_id=queue_id)
         .order_by("user_id")
         .values(
             "user_id",
@@ -160,14 +175,8 @@ def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
             "csr_id", flat=True
         )
     )
-    refused = dict(
-        Offer.objects.filter(
-            interaction_id=interaction.pk,
-            status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
-        ).values_list("csr_id", "status")
-    )
     default_capacity: int | None = None
-    candidates = []
+    states = []
     for member in members:
         user_id = member["user_id"]
         capacity = member["user__csr_profile__capacity"]
@@ -175,30 +184,75 @@ def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
             if default_capacity is None:
                 default_capacity = app_studio_settings_get().default_csr_capacity
             capacity = default_capacity
-        busy = active.get(user_id, 0)
-        reason = _ineligibility(
-            is_active=member["user__is_active"],
-            joined=member["joined"],
-            status=member["user__csr_profile__status"],
-            busy=busy,
-            capacity=capacity,
-            has_pending_offer=user_id in pending,
-            refused_status=refused.get(user_id),
-            is_current_owner=user_id == interaction.assigned_csr_id,
-        )
-        candidates.append(
-            Candidate(
+        states.append(
+            MemberState(
                 user_id=user_id,
                 username=member["user__username"],
-                eligible=not reason,
-                reason=reason,
-                active_chats=busy,
+                is_active=member["user__is_active"],
+                joined=member["joined"],
+                status=member["user__csr_profile__status"],
                 capacity=capacity,
+                busy=active.get(user_id, 0),
+                has_pending_offer=user_id in pending,
                 idle_since=member["user__csr_profile__idle_since"],
                 last_offered_at=member["last_offered_at"],
             )
         )
+    return states
+
+
+def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """interaction id → {CSR id: "declined" or "expired"}: who refused which chat."""
+    refused: dict[int, dict[int, str]] = {}
+    rows = Offer.objects.filter(
+        interaction_id__in=list(interaction_ids),
+        status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
+    ).values_list("interaction_id", "csr_id", "status")
+    for interaction_id, csr_id, status in rows:
+        refused.setdefault(interaction_id, {})[csr_id] = status
+    return refused
+
+
+def candidates_from_members(
+    members: Iterable[MemberState], *, refused: dict[int, str], owner_id: int | None
+) -> list[Candidate]:
+    """Each member marked eligible for one chat or not, and why. `refused`: who declined
+    or missed this chat; `owner_id`: the CSR transferring it, if any."""
+    candidates = []
+    for member in members:
+        reason = _ineligibility(
+            is_active=member.is_active,
+            joined=member.joined,
+            status=member.status,
+            busy=member.busy,
+            capacity=member.capacity,
+            has_pending_offer=member.has_pending_offer,
+            refused_status=refused.get(member.user_id),
+            is_current_owner=member.user_id == owner_id,
+        )
+        candidates.append(
+            Candidate(
+                user_id=member.user_id,
+                username=member.username,
+                eligible=not reason,
+                reason=reason,
+                active_chats=member.busy,
+                capacity=member.capacity,
+                idle_since=member.idle_since,
+                last_offered_at=member.last_offered_at,
+            )
+        )
     return candidates
+
+
+def routing_candidates(*, interaction: Interaction) -> list[Candidate]:
+    """Every member of the interaction's queue, each marked eligible or not, and why
+    (four queries whatever the queue's size)."""
+    return candidates_from_members(
+        queue_members_state(queue_id=interaction.queue_id),
+        refused=refused_offers(interaction_ids=[interaction.pk]).get(interaction.pk, {}),
+        owner_id=interaction.assigned_csr_id,
+    )
 
 
 def _ineligibility(

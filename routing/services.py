@@ -8,6 +8,7 @@ Live events and follow-up routing are sent only after the transaction commits.
 """
 
 import logging
+from collections.abc import Iterable
 from datetime import timedelta
 from enum import StrEnum
 
@@ -34,9 +35,14 @@ from routing.models import (
     RoutingDecision,
 )
 from routing.selectors import (
+    Candidate,
+    MemberState,
+    candidates_from_members,
     csr_active_chat_counts,
     csr_capacity,
     offer_timeout_seconds,
+    queue_members_state,
+    refused_offers,
     routing_candidates,
     routing_rank,
     waiting_interactions,
@@ -62,13 +68,46 @@ def _display_name(user: AbstractBaseUser) -> str:
     return user.get_full_name() or user.get_username()  # type: ignore[attr-defined]
 
 
-def _route_after_commit(*, interaction_id: int | None = None, csr_id: int | None = None) -> None:
+def _route_after_commit(*, queue_id: int | None = None, csr_id: int | None = None) -> None:
+    """Once the transaction commits, ask for a routing run of the queue, or of every queue
+    the CSR joined (they have room now)."""
+
+    def request() -> None:
+        queue_ids = [queue_id] if queue_id is not None else []
+        if csr_id is not None:
+            queue_ids += QueueMembership.objects.filter(user_id=csr_id, joined=True).values_list(
+                "queue_id", flat=True
+            )
+        routing_request(queue_ids=queue_ids)
+
+    transaction.on_commit(request)
+
+
+ROUTE_PENDING_KEY = "routing-pending:{queue_id}"
+# A run that never starts (its worker died) blocks new requests this long; the sweeper
+# routes everything meanwhile.
+ROUTE_PENDING_SECONDS = 10
+
+
+def routing_request(*, queue_ids: Iterable[int]) -> None:
+    """Queue a routing run for each queue (call it after commit). Requests coalesce: while
+    a queue's run waits for a worker, more requests add nothing, and the run, once
+    started, sees every change committed before it. A burst of escalations, accepts and
+    declines is a few runs, each reading the queue's members once, not a task each."""
+    from django.core.cache import cache
+
     from routing import tasks
 
-    if interaction_id is not None:
-        transaction.on_commit(lambda: tasks.route_interaction.delay(interaction_id))
-    if csr_id is not None:
-        transaction.on_commit(lambda: tasks.route_for_csr.delay(csr_id))
+    for queue_id in sorted(set(queue_ids)):
+        try:
+            first = cache.add(
+                ROUTE_PENDING_KEY.format(queue_id=queue_id), 1, timeout=ROUTE_PENDING_SECONDS
+            )
+        except Exception:  # the cache is down: route anyway, uncoalesced
+            logger.warning("Routing request for queue %s not coalesced", queue_id, exc_info=True)
+            first = True
+        if first:
+            tasks.route_queue.delay(queue_id)
 
 
 # --- Presence -------------------------------------------------------------------------
@@ -258,7 +297,7 @@ def interaction_requeue_lost_csr(*, interaction_id: int) -> bool:
     )
     chat_events.interaction_status_changed(interaction=interaction)
     events.chat_revoked(user_id=csr.pk, interaction_id=interaction.pk, reason="connection lost")
-    _route_after_commit(interaction_id=interaction.pk)
+    _route_after_commit(queue_id=interaction.queue_id)
     return True
 
 
@@ -274,11 +313,11 @@ def csr_chat_ended(*, user_id: int) -> None:
 
 
 def _requeue(interaction: Interaction, *, at_front: bool) -> None:
+    """Back to waiting. A chat whose offer failed keeps its place in line (its queued_at):
+    the customer has waited all along, and the next free CSR is offered it first."""
     interaction.status = InteractionStatus.QUEUED
     interaction.offered_at = None
     interaction.at_front = at_front or interaction.at_front
-    if not at_front:
-        interaction.queued_at = timezone.now()
 
 
 class RouteOutcome(StrEnum):
@@ -292,28 +331,84 @@ def interaction_route(*, interaction_id: int) -> Offer | None:
     """Offer a queued interaction to the best eligible CSR of its queue, if there is one.
 
     Waits for the interaction's row lock: it is held for milliseconds by a message or a
-    read mark, or by another router (which then leaves it offered, and this one skips).
-    Skipping a locked row here would leave a new or transferred chat to the next sweep."""
-    return _route(interaction_id, wait=True)[0]
-
-
-def _route(interaction_id: int, *, wait: bool = False) -> tuple[Offer | None, RouteOutcome]:
+    read mark, or by another router (which then leaves it offered, and this one skips)."""
     with transaction.atomic():
-        interaction = (
-            Interaction.objects.select_for_update(skip_locked=not wait, of=("self",))
-            .select_related("queue", "customer", "channel")
-            .filter(pk=interaction_id)
-            .first()
-        )
-        if interaction is None or interaction.status != InteractionStatus.QUEUED:
-            return None, RouteOutcome.SKIPPED
-        if not interaction.queue.active:
-            return None, RouteOutcome.SKIPPED
-        return _offer_to_best(interaction)
+        interaction = _lock_waiting(interaction_id, wait=True)
+        if interaction is None:
+            return None
+        return _offer_to_best(interaction, routing_candidates(interaction=interaction))[0]
 
 
-def _offer_to_best(interaction: Interaction) -> tuple[Offer | None, RouteOutcome]:
-    candidates = routing_candidates(interaction=interaction)
+def _lock_waiting(interaction_id: int, *, wait: bool) -> Interaction | None:
+    """The interaction, locked, if it is still waiting in an active queue."""
+    interaction = (
+        Interaction.objects.select_for_update(skip_locked=not wait, of=("self",))
+        .select_related("queue", "customer", "channel")
+        .filter(pk=interaction_id)
+        .first()
+    )
+    if interaction is None or interaction.status != InteractionStatus.QUEUED:
+        return None
+    return interaction if interaction.queue.active else None
+
+
+ROUTE_BATCH_LIMIT = 500
+
+
+def route_queue_run(*, queue_id: int) -> int:
+    """The routing task: take this queue's pending request, then route it. Requests made
+    from now on queue another run."""
+    from django.core.cache import cache
+
+    try:
+        cache.delete(ROUTE_PENDING_KEY.format(queue_id=queue_id))
+    except Exception:
+        logger.warning("Could not clear the routing request of queue %s", queue_id, exc_info=True)
+    return route_queue(queue_id=queue_id)
+
+
+def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
+    """Offer the queue's waiting chats, in routing order, to its free CSRs until one or
+    the other runs out; returns how many offers were made.
+
+    One read of the members serves the whole run: each offer updates the run's copy.
+    A concurrent run (another worker) may hold a stale copy; the database's one pending
+    offer per CSR turns its clash into "try the next CSR". A chat locked by someone else
+    this instant is left to the next run."""
+    waiting = list(waiting_interactions(queue_ids=[queue_id]).values_list("id", flat=True)[:limit])
+    if not waiting:
+        return 0
+    members = queue_members_state(queue_id=queue_id)
+    by_id = {member.user_id: member for member in members}
+    refused = refused_offers(interaction_ids=waiting)
+    offered = 0
+    for interaction_id in waiting:
+        with transaction.atomic():
+            interaction = _lock_waiting(interaction_id, wait=False)
+            if interaction is None:
+                continue
+            candidates = candidates_from_members(
+                members,
+                refused=refused.get(interaction_id, {}),
+                owner_id=interaction.assigned_csr_id,
+            )
+            offer, outcome = _offer_to_best(interaction, candidates, members=by_id)
+        if offer is not None:
+            offered += 1
+            member = by_id[offer.csr_id]
+            member.has_pending_offer = True
+            member.last_offered_at = offer.created_at
+        elif outcome == RouteOutcome.NO_FREE_CSR:
+            break  # nobody can take any chat: the rest wait too
+    return offered
+
+
+def _offer_to_best(
+    interaction: Interaction,
+    candidates: list[Candidate],
+    *,
+    members: dict[int, MemberState] | None = None,
+) -> tuple[Offer | None, RouteOutcome]:
     ranked = routing_rank(strategy=interaction.queue.strategy, candidates=candidates)
     for candidate in ranked:
         try:
@@ -326,6 +421,8 @@ def _offer_to_best(interaction: Interaction) -> tuple[Offer | None, RouteOutcome
                 )
         except IntegrityError:
             # Someone else gave this CSR an offer a moment ago: try the next one.
+            if members is not None:
+                members[candidate.user_id].has_pending_offer = True
             continue
         _log_decision(interaction, candidates, chosen=candidate.user_id)
         return offer, RouteOutcome.OFFERED
@@ -383,39 +480,23 @@ def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -
     )
 
 
-def route_waiting(
-    *, queue_ids: list[int] | None = None, limit: int = 500, max_offers: int | None = None
-) -> int:
-    """Route waiting interactions in order until the queues run out of free CSRs (or
-    `max_offers` offers were made)."""
-    offered = 0
-    exhausted: set[int] = set()
-    for interaction_id, queue_id in waiting_interactions(queue_ids=queue_ids).values_list(
-        "id", "queue_id"
-    )[:limit]:
-        if queue_id in exhausted:
-            continue
-        _, outcome = _route(interaction_id)
-        if outcome == RouteOutcome.OFFERED:
-            offered += 1
-            if max_offers is not None and offered >= max_offers:
-                break
-        elif outcome == RouteOutcome.NO_FREE_CSR:
-            # Nobody in this queue can take any chat: the rest of it waits too.
-            exhausted.add(queue_id)
-    return offered
+def route_waiting(*, queue_ids: Iterable[int] | None = None) -> int:
+    """Route every queue that has chats waiting (the sweeper's pass)."""
+    waiting_queues = (
+        waiting_interactions(queue_ids=queue_ids)
+        .order_by("queue_id")
+        .values_list("queue_id", flat=True)
+        .distinct()
+    )
+    return sum(route_queue(queue_id=queue_id) for queue_id in list(waiting_queues))
 
 
 def route_for_csr(*, user_id: int) -> int:
     """A CSR has room: route the waiting chats of the queues they joined."""
-    queue_ids = list(
-        QueueMembership.objects.filter(user_id=user_id, joined=True).values_list(
-            "queue_id", flat=True
-        )
+    queue_ids = QueueMembership.objects.filter(user_id=user_id, joined=True).values_list(
+        "queue_id", flat=True
     )
-    # One offer at a time per CSR: the first chat offered is usually theirs. The sweeper
-    # routes whatever else is waiting.
-    return route_waiting(queue_ids=queue_ids, max_offers=1) if queue_ids else 0
+    return sum(route_queue(queue_id=queue_id) for queue_id in list(queue_ids))
 
 
 # --- Offers ---------------------------------------------------------------------------
@@ -560,7 +641,7 @@ def _offer_failed(offer: Offer, interaction: Interaction, *, verb: str) -> None:
             f"{interaction.queue.name} queue.",
             event=SystemEvent.REQUEUED,
         )
-    _route_after_commit(interaction_id=interaction.pk)
+    _route_after_commit(queue_id=interaction.queue_id)
 
 
 def _withdraw(offer: Offer, *, reason: str) -> None:
@@ -652,7 +733,7 @@ def interaction_transfer_to_queue(
     )
     chat_events.interaction_status_changed(interaction=interaction)
     events.queue_changed(queue_id=from_queue_id)
-    _route_after_commit(interaction_id=interaction.pk, csr_id=user.pk)
+    _route_after_commit(queue_id=interaction.queue_id, csr_id=user.pk)
     return interaction
 
 

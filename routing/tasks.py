@@ -7,6 +7,13 @@ from routing.events import queue_state_publish
 
 
 @shared_task(ignore_result=True)
+def route_queue(queue_id: int) -> None:
+    """Queued by services.routing_request: one run routes everything the queue can."""
+    services.route_queue_run(queue_id=queue_id)
+
+
+# Earlier releases queued these two; kept so tasks already in the broker still run.
+@shared_task(ignore_result=True)
 def route_interaction(interaction_id: int) -> None:
     services.interaction_route(interaction_id=interaction_id)
 

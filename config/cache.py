@@ -1,0 +1,44 @@
+"""Django's Redis cache backend, with one connection pool per server and process.
+
+Django keeps a cache object per thread and per async context, and each Redis cache
+object builds its own connection pool. Under daphne every request runs on a thread of
+its own (Django's per-request ThreadSensitiveContext), so every request opened a new
+Redis connection: a TCP handshake, redis-py's CLIENT SETINFO round trips, and redis-py
+reading its own package metadata for each connection. On an escalation POST (one cache
+read for the rate limit) that was the largest single cost. The pools are shared
+instead: redis-py pools are thread-safe, and reset themselves in a forked child.
+"""
+
+import threading
+from typing import Any
+
+from django.core.cache.backends.redis import RedisCache, RedisCacheClient
+
+_pools: dict[tuple[str, str], Any] = {}
+_lock = threading.Lock()
+
+
+class SharedPoolRedisCacheClient(RedisCacheClient):
+    # Set by RedisCacheClient.__init__; private, so django-stubs leaves them out.
+    _servers: list[str]
+    _pool_class: Any
+    _pool_options: dict[str, Any]
+
+    def _get_connection_pool(self, write: bool) -> Any:
+        # The first server takes writes; reads go to another one when there are several.
+        index = 0 if write or len(self._servers) == 1 else 1 + hash(threading.get_ident()) % (
+            len(self._servers) - 1
+        )
+        server = self._servers[index]
+        key = (server, repr(sorted(self._pool_options.items())))
+        with _lock:
+            pool = _pools.get(key)
+            if pool is None:
+                pool = _pools[key] = self._pool_class.from_url(server, **self._pool_options)
+        return pool
+
+
+class SharedPoolRedisCache(RedisCache):
+    def __init__(self, server: str, params: dict[str, Any]) -> None:
+        super().__init__(server, params)
+        self._class = SharedPoolRedisCacheClient

@@ -1,0 +1,143 @@
+"""Routing runs per queue: one read of the members serves a whole batch of waiting
+chats, requests for the same queue coalesce, and a run with a stale view of the members
+still makes only valid offers."""
+
+from datetime import timedelta
+
+import pytest
+from django.db import connection
+from django.test.utils import CaptureQueriesContext
+from django.utils import timezone
+
+from chat.models import InteractionStatus
+from routing import selectors, services, tasks
+from routing.models import Offer, OfferStatus, RoutingDecision
+
+pytestmark = pytest.mark.django_db
+
+
+def _offers_by_interaction() -> dict[int, int]:
+    return dict(
+        Offer.objects.filter(status=OfferStatus.PENDING).values_list("interaction_id", "csr_id")
+    )
+
+
+def _member_reads(queries) -> int:
+    return sum(
+        1
+        for q in queries
+        if q["sql"].startswith("SELECT") and 'FROM "routing_queuemembership"' in q["sql"]
+    )
+
+
+def test_one_run_offers_every_waiting_chat_it_can_with_one_read_of_the_members(
+    queue, make_csr, make_interaction
+):
+    csrs = [make_csr() for _ in range(6)]
+    now = timezone.now()
+    chats = [make_interaction(queued_at=now - timedelta(minutes=10 - n)) for n in range(8)]
+
+    with CaptureQueriesContext(connection) as queries:
+        offered = services.route_queue(queue_id=queue.pk)
+
+    assert offered == 6
+    offers = _offers_by_interaction()
+    # The six oldest chats, each to a different CSR; the two newest wait.
+    assert set(offers) == {chat.pk for chat in chats[:6]}
+    assert sorted(offers.values()) == sorted(csr.pk for csr in csrs)
+    for chat in chats[6:]:
+        chat.refresh_from_db()
+        assert chat.status == InteractionStatus.QUEUED
+    assert _member_reads(queries.captured_queries) == 1
+    # Every offer and the chat it stopped at have a routing decision.
+    assert RoutingDecision.objects.filter(chosen__isnull=False).count() == 6
+    assert RoutingDecision.objects.get(interaction=chats[6]).summary.startswith("No eligible")
+
+
+def test_a_run_costs_a_few_queries_per_offer_whatever_the_queue_size(
+    queue, make_csr, make_interaction
+):
+    """The members are read once per run, not once per chat: doubling the chats routed
+    adds only the per-offer writes."""
+    for _ in range(40):
+        make_csr()
+
+    def queries_for(chats: int) -> int:
+        Offer.objects.update(status=OfferStatus.WITHDRAWN)
+        for _ in range(chats):
+            make_interaction()
+        with CaptureQueriesContext(connection) as queries:
+            assert services.route_queue(queue_id=queue.pk) == chats
+        return len(queries.captured_queries)
+
+    queries_for(1)  # warm the settings caches
+    five, ten = queries_for(5), queries_for(10)
+    per_offer = (ten - five) / 5
+    assert per_offer <= 10, f"{per_offer} queries per offer"
+    assert five - 5 * per_offer <= 6  # the fixed part: waiting, members, busy, pending, refused
+
+
+def test_a_run_skips_the_csrs_who_declined_or_missed_each_chat(queue, make_csr, make_interaction):
+    first, second = make_csr(), make_csr()
+    chat = make_interaction()
+    Offer.objects.create(
+        interaction=chat,
+        csr=first,
+        queue=queue,
+        status=OfferStatus.DECLINED,
+        expires_at=timezone.now(),
+    )
+    services.route_queue(queue_id=queue.pk)
+    assert _offers_by_interaction() == {chat.pk: second.pk}
+
+
+def test_a_run_with_a_stale_view_of_the_members_tries_the_next_csr(
+    queue, make_csr, make_interaction, monkeypatch
+):
+    """Another run gave a CSR an offer after this run read the members: the database's
+    one-pending-offer-per-CSR rule refuses the clash and the chat goes to the next CSR."""
+    taken, free = make_csr(), make_csr()
+    taken_profile = taken.csr_profile
+    taken_profile.idle_since = timezone.now() - timedelta(hours=1)  # ranked first
+    taken_profile.save()
+    stale = selectors.queue_members_state(queue_id=queue.pk)
+    other = make_interaction()
+    assert services.interaction_route(interaction_id=other.pk).csr == taken
+    monkeypatch.setattr(services, "queue_members_state", lambda *, queue_id: stale)
+
+    chat = make_interaction()
+    assert services.route_queue(queue_id=queue.pk) == 1
+    assert _offers_by_interaction() == {other.pk: taken.pk, chat.pk: free.pk}
+
+
+def test_routing_requests_for_a_queue_coalesce_until_its_run_starts(queue, monkeypatch):
+    queued: list[int] = []
+    monkeypatch.setattr(tasks.route_queue, "delay", queued.append)
+
+    for _ in range(5):
+        services.routing_request(queue_ids=[queue.pk, queue.pk])
+    assert queued == [queue.pk]
+
+    services.route_queue_run(queue_id=queue.pk)  # the run starts: later changes need a new one
+    services.routing_request(queue_ids=[queue.pk])
+    assert queued == [queue.pk, queue.pk]
+
+
+def test_a_declined_chat_keeps_its_place_in_line(queue, make_csr, make_interaction):
+    """It goes back to waiting with the time it first queued, ahead of chats that came
+    later: the next free CSR is offered it first."""
+    first = make_csr()
+    queued_at = timezone.now() - timedelta(minutes=5)
+    declined = make_interaction(queued_at=queued_at)
+    offer = services.interaction_route(interaction_id=declined.pk)
+    newer = make_interaction()
+
+    services.offer_decline(offer_id=offer.pk, user=first)
+
+    declined.refresh_from_db()
+    assert declined.status == InteractionStatus.QUEUED
+    assert declined.queued_at == queued_at
+    waiting = list(
+        selectors.waiting_interactions(queue_ids=[queue.pk]).values_list("id", flat=True)
+    )
+    assert waiting == [declined.pk, newer.pk]
