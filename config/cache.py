@@ -26,8 +26,10 @@ class SharedPoolRedisCacheClient(RedisCacheClient):
 
     def _get_connection_pool(self, write: bool) -> Any:
         # The first server takes writes; reads go to another one when there are several.
-        index = 0 if write or len(self._servers) == 1 else 1 + hash(threading.get_ident()) % (
-            len(self._servers) - 1
+        index = (
+            0
+            if write or len(self._servers) == 1
+            else 1 + hash(threading.get_ident()) % (len(self._servers) - 1)
         )
         server = self._servers[index]
         key = (server, repr(sorted(self._pool_options.items())))

@@ -34,6 +34,9 @@ PRODUCTION_LIKE = {
     "DEBUG": "false",
     "SECRET_KEY": "bench-only-" + "k" * 50,
     "SECURE_SSL_REDIRECT": "false",
+    # One bench bot sends what a whole contact center's bots would: above the default
+    # per-client limit (600/minute), which the API now enforces under concurrency too.
+    "BOT_API_RATE": "100000/minute",
 }
 
 
