@@ -156,15 +156,11 @@ def escalation_create(
 
     With an idempotency key already used by this client: the same fingerprint replays
     the first escalation (with a new customer token), another raises
-    IdempotencyKeyConflict. Two concurrent requests with one key end the same way: the
-    loser's insert hits the unique constraint and it re-reads the winner's interaction.
+    IdempotencyKeyConflict. The key is not looked up first: the insert hits the unique
+    constraint, everything rolls back, and the first interaction is re-read. A replay is
+    rare, and the lookup cost every escalation a query; two concurrent requests with one
+    key end the same way.
     """
-    if idempotency_key:
-        existing = interaction_get_by_idempotency_key(client=client, key=idempotency_key)
-        if existing is not None:
-            return _escalation_replay(
-                interaction=existing, key=idempotency_key, fingerprint=fingerprint
-            )
     try:
         with transaction.atomic():
             return _escalation_write(
@@ -183,9 +179,7 @@ def escalation_create(
         existing = interaction_get_by_idempotency_key(client=client, key=idempotency_key)
         if existing is None:
             raise
-        logger.info(
-            "Escalation with key %r lost the race to interaction %s", idempotency_key, existing.pk
-        )
+        logger.info("Escalation with key %r replays interaction %s", idempotency_key, existing.pk)
         return _escalation_replay(
             interaction=existing, key=idempotency_key, fingerprint=fingerprint
         )
