@@ -123,3 +123,28 @@ def test_routing_a_chat_waits_for_a_brief_row_lock_instead_of_skipping_it(
     holder.join(timeout=10)
     assert offer is not None
     assert (offer.interaction_id, offer.csr_id) == (interaction.pk, csr.pk)
+
+
+@pytest.mark.parametrize("attempt", range(3))
+def test_concurrent_routing_runs_of_one_queue_never_double_offer(
+    attempt, queue, make_csr, make_interaction
+):
+    """Four workers route the same queue at once (8 CSRs, 12 waiting chats): every CSR
+    ends with at most one pending offer, every chat with at most one, and the free CSRs
+    are all used."""
+    csrs = [make_csr() for _ in range(8)]
+    chats = [make_interaction() for _ in range(12)]
+
+    results = _race([lambda: services.route_queue(queue_id=queue.pk)] * 4)
+
+    assert not [r for r in results if r[0] == "error"], results
+    pending = list(
+        Offer.objects.filter(status=OfferStatus.PENDING).values_list("interaction_id", "csr_id")
+    )
+    assert len(pending) == len(csrs)
+    assert len({csr for _, csr in pending}) == len(csrs)
+    assert len({chat for chat, _ in pending}) == len(csrs)
+    assert sum(r[1] for r in results) == len(csrs)  # each offer counted by one run only
+    offered = Interaction.objects.filter(status=InteractionStatus.OFFERED).count()
+    assert offered == len(csrs)
+    assert {chat.pk for chat in chats} >= {chat for chat, _ in pending}
