@@ -33,6 +33,7 @@ from functools import partial
 from typing import Final, Literal, TypedDict
 from urllib.parse import urlsplit
 
+from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
@@ -52,10 +53,11 @@ USER_AGENT = "CSR-Interaction-Portal-Webhooks/1"
 # Who is told: the connector sent the customer's messages and the bot transcript itself.
 SENT_SENDER_KINDS = frozenset({SenderKind.CSR, SenderKind.SYSTEM})
 
-TIMEOUT_SECONDS = 5.0
-MAX_ATTEMPTS = 8
-BACKOFF_BASE_SECONDS = 2.0
-BACKOFF_CAP_SECONDS = 300.0
+# Operators set these through the environment (PORTAL["WEBHOOK_*"], read once at start).
+TIMEOUT_SECONDS = float(settings.PORTAL["WEBHOOK_TIMEOUT_SECONDS"])
+MAX_ATTEMPTS = settings.PORTAL["WEBHOOK_MAX_ATTEMPTS"]
+BACKOFF_BASE_SECONDS = float(settings.PORTAL["WEBHOOK_BACKOFF_BASE_SECONDS"])
+BACKOFF_CAP_SECONDS = float(settings.PORTAL["WEBHOOK_BACKOFF_CAP_SECONDS"])
 BACKOFF_JITTER = 0.2
 # An attempt's lease outlasts the longest attempt (connect and read timeouts) by this much.
 LEASE_MARGIN_SECONDS = 25.0

@@ -273,6 +273,10 @@ class PortalSettings(TypedDict):
     APP_STUDIO_CACHE_SECONDS: int
     IDENTITY_TOKEN_MAX_LIFETIME_SECONDS: int
     AUTH_ATTEMPTS_PER_MINUTE: int
+    WEBHOOK_TIMEOUT_SECONDS: int
+    WEBHOOK_MAX_ATTEMPTS: int
+    WEBHOOK_BACKOFF_BASE_SECONDS: int
+    WEBHOOK_BACKOFF_CAP_SECONDS: int
 
 
 PORTAL: PortalSettings = {
@@ -300,6 +304,12 @@ PORTAL: PortalSettings = {
     "IDENTITY_TOKEN_MAX_LIFETIME_SECONDS": env_int("IDENTITY_TOKEN_MAX_LIFETIME_SECONDS", 600),
     # Authentication attempts allowed per interaction per minute (socket and API together).
     "AUTH_ATTEMPTS_PER_MINUTE": env_int("AUTH_ATTEMPTS_PER_MINUTE", 5),
+    # Outbound webhooks (docs/webhooks.md): how long one POST may take, how many attempts
+    # a delivery gets, and the retry backoff (base doubling per attempt, capped).
+    "WEBHOOK_TIMEOUT_SECONDS": env_int("WEBHOOK_TIMEOUT_SECONDS", 5),
+    "WEBHOOK_MAX_ATTEMPTS": env_int("WEBHOOK_MAX_ATTEMPTS", 8),
+    "WEBHOOK_BACKOFF_BASE_SECONDS": env_int("WEBHOOK_BACKOFF_BASE_SECONDS", 2),
+    "WEBHOOK_BACKOFF_CAP_SECONDS": env_int("WEBHOOK_BACKOFF_CAP_SECONDS", 300),
 }
 
 LOGGING = {

@@ -675,3 +675,15 @@ def test_retry_now_in_the_admin_requeues_failed_deliveries(
     refused = manager.post(url, {"action": "retry_now", "_selected_action": [failed.pk]})
     assert refused.status_code in (200, 302, 403)
     assert WebhookDelivery.objects.get(pk=failed.pk).status == Status.DELIVERED
+
+
+def test_retry_policy_comes_from_the_settings():
+    """Operators tune the policy through PORTAL["WEBHOOK_*"] (environment variables);
+    the module reads it once at start."""
+    from django.conf import settings
+
+    portal = settings.PORTAL
+    assert webhooks.TIMEOUT_SECONDS == portal["WEBHOOK_TIMEOUT_SECONDS"] == 5
+    assert webhooks.MAX_ATTEMPTS == portal["WEBHOOK_MAX_ATTEMPTS"] == 8
+    assert webhooks.BACKOFF_BASE_SECONDS == portal["WEBHOOK_BACKOFF_BASE_SECONDS"] == 2
+    assert webhooks.BACKOFF_CAP_SECONDS == portal["WEBHOOK_BACKOFF_CAP_SECONDS"] == 300
