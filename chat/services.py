@@ -3,7 +3,6 @@
 import hashlib
 import json
 import logging
-import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from functools import partial
@@ -11,7 +10,6 @@ from typing import Any, NotRequired, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
-from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
@@ -35,6 +33,7 @@ from chat.selectors import (
     interaction_get_by_idempotency_key,
 )
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
+from config.ratelimit import window_count
 from routing.selectors import queue_for_escalation
 
 logger = logging.getLogger(__name__)
@@ -742,17 +741,11 @@ def _auth_attempt_take(interaction_id: int) -> None:
     """Count an authentication attempt against the interaction's minute, in the shared
     cache (fixed windows, so every server process counts together)."""
     limit = settings.PORTAL["AUTH_ATTEMPTS_PER_MINUTE"]
-    now = time.time()
-    window = int(now // AUTH_ATTEMPT_WINDOW_SECONDS)
-    key = f"auth-attempts:{interaction_id}:{window}"
-    cache.add(key, 0, timeout=AUTH_ATTEMPT_WINDOW_SECONDS + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=AUTH_ATTEMPT_WINDOW_SECONDS + 5)
-        count = 1
-    if count > limit:
-        retry_after = max(1, int((window + 1) * AUTH_ATTEMPT_WINDOW_SECONDS - now + 0.999))
+    counted = window_count(
+        f"auth-attempts:{interaction_id}", window_seconds=AUTH_ATTEMPT_WINDOW_SECONDS
+    )
+    if counted.count > limit:
+        retry_after = counted.retry_after
         raise ChatRateLimited(
             f"Too many authentication attempts for this chat: at most {limit} a minute. "
             f"Try again in {retry_after} seconds.",

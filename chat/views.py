@@ -10,13 +10,11 @@ import hmac
 import json
 import logging
 import re
-import time
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 from django.conf import settings
-from django.core.cache import cache
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 from django.utils import timezone
@@ -26,6 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat import demo_bot, identity
 from chat.models import Channel
+from config.ratelimit import window_count
 from portal.services import DEMO_BOT_TOKEN_FILE_NAME
 
 logger = logging.getLogger(__name__)
@@ -207,19 +206,9 @@ def _rate_limit_wait(request: HttpRequest) -> int:
     """Count this request against its address's window: 0 when within BOT_RATE_LIMIT,
     else the seconds until the window ends. Fixed windows in the shared cache, so every
     server process counts together."""
-    now = time.time()
-    window = int(now // BOT_RATE_WINDOW_SECONDS)
     address = request.META.get("REMOTE_ADDR") or "unknown"
-    key = f"demo-bot-rate:{address}:{window}"
-    cache.add(key, 0, timeout=BOT_RATE_WINDOW_SECONDS + 5)
-    try:
-        count = cache.incr(key)
-    except ValueError:  # expired between add and incr
-        cache.set(key, 1, timeout=BOT_RATE_WINDOW_SECONDS + 5)
-        count = 1
-    if count <= BOT_RATE_LIMIT:
-        return 0
-    return max(1, int((window + 1) * BOT_RATE_WINDOW_SECONDS - now + 0.999))
+    counted = window_count(f"demo-bot-rate:{address}", window_seconds=BOT_RATE_WINDOW_SECONDS)
+    return 0 if counted.count <= BOT_RATE_LIMIT else counted.retry_after
 
 
 def _error(

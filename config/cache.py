@@ -10,6 +10,7 @@ instead: redis-py pools are thread-safe, and reset themselves in a forked child.
 """
 
 import threading
+from collections.abc import Callable
 from typing import Any
 
 from django.core.cache.backends.redis import RedisCache, RedisCacheClient
@@ -19,19 +20,14 @@ _lock = threading.Lock()
 
 
 class SharedPoolRedisCacheClient(RedisCacheClient):
-    # Set by RedisCacheClient.__init__; private, so django-stubs leaves them out.
+    # RedisCacheClient's own, private, so django-stubs leaves them out.
     _servers: list[str]
     _pool_class: Any
     _pool_options: dict[str, Any]
+    _get_connection_pool_index: Callable[[bool], int]
 
     def _get_connection_pool(self, write: bool) -> Any:
-        # The first server takes writes; reads go to another one when there are several.
-        index = (
-            0
-            if write or len(self._servers) == 1
-            else 1 + hash(threading.get_ident()) % (len(self._servers) - 1)
-        )
-        server = self._servers[index]
+        server = self._servers[self._get_connection_pool_index(write)]
         key = (server, repr(sorted(self._pool_options.items())))
         with _lock:
             pool = _pools.get(key)

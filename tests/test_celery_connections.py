@@ -14,6 +14,7 @@ import pytest
 from django.db import connection
 
 from config.celery_app import app
+from tests.postgres import connections_named, subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[1]
 APP_NAME = "portal-celery-connections-test"
@@ -25,16 +26,6 @@ def _sessions_opened() -> int:
     with connection.cursor() as cursor:
         cursor.execute("SELECT pg_stat_clear_snapshot()")
         cursor.execute("SELECT sessions FROM pg_stat_database WHERE datname = current_database()")
-        return cursor.fetchone()[0]
-
-
-def _worker_connections() -> int:
-    with connection.cursor() as cursor:
-        # Statistics are a snapshot per transaction, and the test runs in one.
-        cursor.execute("SELECT pg_stat_clear_snapshot()")
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APP_NAME]
-        )
         return cursor.fetchone()[0]
 
 
@@ -62,11 +53,6 @@ def _wait(predicate, *, timeout: float, what: str) -> None:
 def test_a_prefork_worker_reuses_its_connection_from_task_to_task():
     if connection.vendor != "postgresql":
         pytest.skip("counts PostgreSQL sessions; this run uses " + connection.vendor)
-    settings = connection.settings_dict
-    url = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
     queue = f"connections-test-{os.getpid()}"
     worker = subprocess.Popen(
         [
@@ -77,7 +63,7 @@ def test_a_prefork_worker_reuses_its_connection_from_task_to_task():
         env={
             **os.environ,
             "DJANGO_SETTINGS_MODULE": "config.settings",
-            "DATABASE_URL": url,
+            "DATABASE_URL": subprocess_database_url(),
             "DATABASE_POOL_MIN_SIZE": "1",
             "PGAPPNAME": APP_NAME,
         },
@@ -100,7 +86,7 @@ def test_a_prefork_worker_reuses_its_connection_from_task_to_task():
 
         assert worker.poll() is None, "the worker died"
         assert opened <= 1, f"{TASKS} tasks opened {opened} new PostgreSQL sessions"
-        assert _worker_connections() >= 1  # still held, ready for the next task
+        assert connections_named(APP_NAME) >= 1  # still held, ready for the next task
     finally:
         worker.terminate()
         worker.wait(timeout=30)

@@ -175,12 +175,7 @@ class EscalationTranscriptApi(BotApiView):
         ),
         tags=TAGS,
         parameters=[
-            OpenApiParameter(
-                name="id",
-                type=int,
-                location=OpenApiParameter.PATH,
-                description="The escalation's id, as returned when it was created.",
-            ),
+            schema.ESCALATION_ID,
             OpenApiParameter(
                 name="format",
                 type=str,

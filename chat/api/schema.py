@@ -232,3 +232,12 @@ ERROR_429_AUTH = _error(
     ),
     _example("Throttled", "throttled", "Request was throttled. Expected available in 12 seconds."),
 )
+
+
+# The path parameter of every /escalations/{id}/ endpoint.
+ESCALATION_ID = OpenApiParameter(
+    name="id",
+    type=int,
+    location=OpenApiParameter.PATH,
+    description="The escalation's id, as returned when it was created.",
+)

@@ -15,6 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from chat.models import BotClient
+from config.ratelimit import window_count
 
 
 class BotClientRateThrottle(SimpleRateThrottle):
@@ -24,7 +25,7 @@ class BotClientRateThrottle(SimpleRateThrottle):
     # Set by SimpleRateThrottle.__init__ from the rate (the stubs leave them out).
     num_requests: int
     duration: int
-    window_ends: float
+    retry_after: int
 
     def get_rate(self) -> str | None:
         # Read at request time (the base class reads the settings once, at import), so
@@ -43,20 +44,13 @@ class BotClientRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        self.now = self.timer()
-        window = int(self.now // self.duration)
-        self.window_ends = (window + 1) * self.duration
-        key = f"{self.key}:{window}"
-        self.cache.add(key, 0, timeout=self.duration + 1)
-        try:
-            count = self.cache.incr(key)
-        except ValueError:  # expired between add and incr: the window just turned over
-            count = 1 if self.cache.add(key, 1, timeout=self.duration + 1) else self.cache.incr(key)
-        return count <= self.num_requests
+        counted = window_count(self.key, window_seconds=self.duration)
+        self.retry_after = counted.retry_after
+        return counted.count <= self.num_requests
 
     def wait(self) -> float:
         """Seconds until the window turns over (the Retry-After header)."""
-        return max(1.0, self.window_ends - self.now)
+        return self.retry_after
 
     def get_cache_key(self, request: Request, view: APIView) -> str | None:
         client = request.user

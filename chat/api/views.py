@@ -504,12 +504,7 @@ class EscalationDetailApi(BotApiView):
         "by this bot client. Escalations of other clients are not found (404).",
         tags=TAGS,
         parameters=[
-            OpenApiParameter(
-                name="id",
-                type=int,
-                location=OpenApiParameter.PATH,
-                description="The escalation's id, as returned when it was created.",
-            ),
+            schema.ESCALATION_ID,
             schema.RETRY_AFTER_HEADER,
             schema.WWW_AUTHENTICATE_HEADER,
         ],
@@ -538,12 +533,6 @@ DEFAULT_MESSAGE_PAGE = 100
 MAX_MESSAGE_PAGE = 500
 MAX_SEQ = 2**31 - 1
 
-ESCALATION_ID = OpenApiParameter(
-    name="id",
-    type=int,
-    location=OpenApiParameter.PATH,
-    description="The escalation's id, as returned when it was created.",
-)
 # The ChatError codes that are about one field of the body, and that field.
 CHAT_ERROR_FIELDS = {"empty": "text", "too_long": "text", "bad_client_msg_id": "client_msg_id"}
 
@@ -676,7 +665,11 @@ class EscalationMessagesApi(BotApiView):
         ),
         tags=CONNECTOR_TAGS,
         request=InputSerializer,
-        parameters=[ESCALATION_ID, schema.RETRY_AFTER_HEADER, schema.WWW_AUTHENTICATE_HEADER],
+        parameters=[
+            schema.ESCALATION_ID,
+            schema.RETRY_AFTER_HEADER,
+            schema.WWW_AUTHENTICATE_HEADER,
+        ],
         responses={
             201: OpenApiResponse(SentSerializer, description="Stored and shown to the CSR."),
             200: OpenApiResponse(
@@ -728,7 +721,7 @@ class EscalationMessagesApi(BotApiView):
         ),
         tags=CONNECTOR_TAGS,
         parameters=[
-            ESCALATION_ID,
+            schema.ESCALATION_ID,
             FilterSerializer,
             schema.RETRY_AFTER_HEADER,
             schema.WWW_AUTHENTICATE_HEADER,
@@ -784,7 +777,11 @@ class EscalationEndApi(BotApiView):
         ),
         tags=CONNECTOR_TAGS,
         request=None,
-        parameters=[ESCALATION_ID, schema.RETRY_AFTER_HEADER, schema.WWW_AUTHENTICATE_HEADER],
+        parameters=[
+            schema.ESCALATION_ID,
+            schema.RETRY_AFTER_HEADER,
+            schema.WWW_AUTHENTICATE_HEADER,
+        ],
         responses={
             200: OpenApiResponse(OutputSerializer, description="Ended or abandoned."),
             401: schema.ERROR_401,
@@ -865,7 +862,11 @@ class EscalationAuthenticationApi(BotApiView):
         ),
         tags=CONNECTOR_TAGS,
         request=InputSerializer,
-        parameters=[ESCALATION_ID, schema.RETRY_AFTER_HEADER, schema.WWW_AUTHENTICATE_HEADER],
+        parameters=[
+            schema.ESCALATION_ID,
+            schema.RETRY_AFTER_HEADER,
+            schema.WWW_AUTHENTICATE_HEADER,
+        ],
         responses={
             200: OpenApiResponse(OutputSerializer, description="The customer is authenticated."),
             400: schema.ERROR_400_AUTH,

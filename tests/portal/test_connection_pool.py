@@ -15,6 +15,7 @@ import pytest
 from django.db import connection
 
 from tests.bench.stack import free_port, wait_http
+from tests.postgres import connections_named, subprocess_database_url
 
 ROOT = Path(__file__).resolve().parents[2]
 POOL_MAX = 4
@@ -22,15 +23,10 @@ APP_NAME = "portal-pool-test"
 
 
 def _daphne(port: int, **env: str) -> subprocess.Popen:
-    settings = connection.settings_dict
-    url = (
-        f"postgres://{settings['USER']}@{settings['HOST'] or '127.0.0.1'}:"
-        f"{settings['PORT'] or 5432}/{settings['NAME']}"
-    )
     environment = {
         **os.environ,
         "DJANGO_SETTINGS_MODULE": "config.settings",
-        "DATABASE_URL": url,
+        "DATABASE_URL": subprocess_database_url(),
         "DEBUG": "true",
         "PGAPPNAME": APP_NAME,  # libpq names the connections: they can be counted
         **env,
@@ -54,14 +50,6 @@ def _daphne(port: int, **env: str) -> subprocess.Popen:
     )
 
 
-def _connections() -> int:
-    with connection.cursor() as cursor:
-        cursor.execute(
-            "SELECT count(*) FROM pg_stat_activity WHERE application_name = %s", [APP_NAME]
-        )
-        return cursor.fetchone()[0]
-
-
 def _get(url: str) -> int:
     with urllib.request.urlopen(url, timeout=30) as reply:
         return reply.status
@@ -82,7 +70,7 @@ def test_daphne_keeps_its_connections_within_the_pool():
             statuses = list(pool.map(_get, [f"http://127.0.0.1:{port}/healthz"] * 120))
         assert statuses == [200] * 120
         time.sleep(0.5)
-        assert 1 <= _connections() <= POOL_MAX
+        assert 1 <= connections_named(APP_NAME) <= POOL_MAX
     finally:
         process.terminate()
         process.wait(timeout=15)
