@@ -10,9 +10,11 @@ from typing import Any, NotRequired, TypedDict
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
+from django.core.cache import cache
 from django.db import IntegrityError, connection, transaction
 from django.db.models import Q
 from django.utils import timezone
+from redis.exceptions import RedisError
 
 from chat import events, identity, schemas, sentiment, webhooks
 from chat.models import (
@@ -30,9 +32,11 @@ from chat.selectors import (
     app_studio_settings_get,
     channel_get_for_escalation,
     customer_messages_newest,
+    customer_messages_newest_many,
     interaction_get_by_idempotency_key,
 )
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
+from config.cache import redis_client
 from config.ratelimit import window_count
 from routing.selectors import queue_for_escalation
 
@@ -470,32 +474,43 @@ class _SendRefused(Exception):
 
 def _seq_take_for_send(interaction_id: int) -> dict[str, Any] | None:
     """Lock the interaction row and take its next seq in one statement, returning what
-    a send needs to decide (status, handler, channel, the customer's name); None when
-    the interaction does not exist. The caller rolls back if the send is refused."""
+    a send needs to decide (status, handler, the customer's name) and what its webhook
+    needs (the channel's webhook settings); None when the interaction does not exist.
+    The caller rolls back if the send is refused."""
     table = Interaction._meta.db_table
     customers = Customer._meta.db_table
+    channels = Channel._meta.db_table
+    channel_fields = ("slug", "webhook_url", "webhook_secret")
+    channel_columns = ", ".join(
+        f"(SELECT {name} FROM {channels} WHERE {channels}.id = channel_id)"  # noqa: S608 - our names
+        for name in channel_fields
+    )
     with connection.cursor() as cursor:
         cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq, "  # noqa: S608 - the table names are ours
+            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq, "  # noqa: S608 - the table and column names are ours
             f"status, assigned_csr_id, channel_id, customer_id, "
-            f"(SELECT name FROM {customers} WHERE {customers}.id = customer_id)",
+            f"(SELECT name FROM {customers} WHERE {customers}.id = customer_id), "
+            f"{channel_columns}",
             [interaction_id],
         )
         row = cursor.fetchone()
     if row is None:
         return None
-    seq, status, assigned_csr_id, channel_id, customer_id, customer_name = row
-    return {
-        "interaction": Interaction(
-            pk=interaction_id,
-            last_seq=seq,
-            status=status,
-            assigned_csr_id=assigned_csr_id,
-            channel_id=channel_id,
-            customer_id=customer_id,
-        ),
-        "customer_name": customer_name,
-    }
+    seq, status, assigned_csr_id, channel_id, customer_id, customer_name, *channel_values = row
+    interaction = Interaction(
+        pk=interaction_id,
+        last_seq=seq,
+        status=status,
+        assigned_csr_id=assigned_csr_id,
+        channel_id=channel_id,
+        customer_id=customer_id,
+    )
+    # A channel with only these fields loaded (any other is read if ever asked for), so
+    # scheduling the webhook of a CSR's message costs no query.
+    interaction.channel = Channel.from_db(
+        connection.alias, ["id", *channel_fields], [channel_id, *channel_values]
+    )
+    return {"interaction": interaction, "customer_name": customer_name}
 
 
 def message_send(
@@ -820,39 +835,99 @@ class SentimentUpdate:
     payload: schemas.SentimentPayload
 
 
+# Customer messages waiting to be scored: a Redis set of interaction ids, and a flag set
+# while a scoring run is queued. Requests coalesce: however many messages arrive while a
+# run waits for a worker, that run scores each chat once. A run that never starts (its
+# worker died) holds the flag this long; the next request then queues another.
+SENTIMENT_PENDING_KEY = "sentiment:pending"
+SENTIMENT_QUEUED_KEY = "sentiment:queued"
+SENTIMENT_QUEUED_SECONDS = 10
+# Chats one run reads at once, and at most per run (a run leaves the rest to the next,
+# so a scoring burst never holds a worker from routing for long).
+SENTIMENT_BATCH_SIZE = 200
+SENTIMENT_RUN_LIMIT = 1000
+
+
 def _sentiment_schedule(*, interaction_id: int) -> None:
-    """Once the customer message commits, queue its scoring (robust: a broker failure
-    never fails the send). App Studio's switch is read then, outside the transaction,
-    so a send holds the interaction row no longer and costs no extra query."""
-    transaction.on_commit(partial(_sentiment_queue, interaction_id), robust=True)
+    """Once the customer message commits, ask for its scoring (robust: a broker or
+    cache failure never fails the send). App Studio's switch is read then, outside the
+    transaction, so a send holds the interaction row no longer and costs no extra query."""
+    transaction.on_commit(partial(sentiment_request, interaction_id=interaction_id), robust=True)
 
 
-def _sentiment_queue(interaction_id: int) -> None:
-    from chat.tasks import interaction_sentiment_score  # the tasks import the services
+def sentiment_request(*, interaction_id: int) -> None:
+    """Add the chat to the pending set and queue a scoring run unless one is queued
+    already: one Redis round trip per message, a Celery task only when none waits."""
+    from chat import tasks  # the tasks import the services
 
-    if app_studio_settings_get().sentiment_enabled:
-        interaction_sentiment_score.delay(interaction_id)
+    if not app_studio_settings_get().sentiment_enabled:
+        return
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        pipe.sadd(cache.make_key(SENTIMENT_PENDING_KEY), interaction_id)
+        pipe.set(cache.make_key(SENTIMENT_QUEUED_KEY), 1, nx=True, ex=SENTIMENT_QUEUED_SECONDS)
+        _, first = pipe.execute()
+    except RedisError:  # the cache is down: score this chat on its own
+        logger.warning("Sentiment request for chat %s not coalesced", interaction_id, exc_info=True)
+        tasks.interaction_sentiment_score.delay(interaction_id)
+        return
+    if first:
+        tasks.sentiment_score_pending.delay()
+
+
+def sentiment_score_pending() -> list[int]:
+    """A scoring run: take the pending chats (up to SENTIMENT_RUN_LIMIT) and score each
+    once; returns their ids. The queued flag is cleared first, so a message committed
+    from then on queues the next run, and none is left waiting unseen."""
+    client = redis_client()
+    client.delete(cache.make_key(SENTIMENT_QUEUED_KEY))
+    pending_key = cache.make_key(SENTIMENT_PENDING_KEY)
+    taken: list[int] = []
+    while len(taken) < SENTIMENT_RUN_LIMIT:
+        batch = sorted(int(member) for member in client.spop(pending_key, SENTIMENT_BATCH_SIZE))
+        if not batch:
+            return taken
+        interactions_sentiment_update(interaction_ids=batch)
+        taken.extend(batch)
+    if client.scard(pending_key):  # the limit was reached: the rest is the next run's
+        from chat import tasks
+
+        if client.set(
+            cache.make_key(SENTIMENT_QUEUED_KEY), 1, nx=True, ex=SENTIMENT_QUEUED_SECONDS
+        ):
+            tasks.sentiment_score_pending.delay()
+    return taken
 
 
 def interaction_sentiment_update(*, interaction_id: int) -> SentimentUpdate | None:
-    """Score the customer's last sentiment.WINDOW messages (chat.sentiment.score, the
-    newest weighing most), store the result and publish it to the contact center after
-    commit. Called by a Celery task after each customer message.
+    """Score one chat now (see interactions_sentiment_update)."""
+    return interactions_sentiment_update(interaction_ids=[interaction_id]).get(interaction_id)
 
-    Returns None and writes nothing when sentiment is off in App Studio, the chat has no
-    customer message, or its newest customer message is already scored (a score is
-    stored with the messages' own scores, in one transaction): a burst of messages is
-    scored once, by the first task that runs after the last one committed."""
-    if not app_studio_settings_get().sentiment_enabled:
-        return None
-    recent = customer_messages_newest(interaction_id)
-    if not recent or recent[-1].sentiment_score is not None:
-        return None
-    window = recent[-sentiment.WINDOW :]
-    result = sentiment.score([message.text for message in window])
-    return interaction_sentiment_save(
-        interaction_id=interaction_id, window=window, result=result, recent=recent
-    )
+
+def interactions_sentiment_update(*, interaction_ids: list[int]) -> dict[int, SentimentUpdate]:
+    """Score each chat's last sentiment.WINDOW customer messages (chat.sentiment.score,
+    the newest weighing most), store the result and publish it to the contact center
+    after commit; returns the scores stored, by interaction id.
+
+    One query reads every chat's recent customer messages. A chat is skipped, with
+    nothing written, when sentiment is off in App Studio, it has no customer message,
+    or its newest customer message is already scored (a score is stored with the
+    messages' own scores, in one transaction): a burst is scored once, by the first run
+    after the last message committed."""
+    if not interaction_ids or not app_studio_settings_get().sentiment_enabled:
+        return {}
+    updates = {}
+    for interaction_id, recent in customer_messages_newest_many(interaction_ids).items():
+        if not recent or recent[-1].sentiment_score is not None:
+            continue
+        window = recent[-sentiment.WINDOW :]
+        result = sentiment.score([message.text for message in window])
+        update = interaction_sentiment_save(
+            interaction_id=interaction_id, window=window, result=result, recent=recent
+        )
+        if update is not None:
+            updates[interaction_id] = update
+    return updates
 
 
 def interaction_sentiment_save(

@@ -20,9 +20,16 @@ def webhook_requeue_overdue() -> None:
 
 
 @shared_task(ignore_result=True)
+def sentiment_score_pending() -> list[int]:
+    """Queued when a customer message commits and no run waits: score every chat with
+    customer messages not scored yet. Returns their ids (for tests and logs)."""
+    return services.sentiment_score_pending()
+
+
+@shared_task(ignore_result=True)
 def interaction_sentiment_score(interaction_id: int) -> None:
-    """Queued after each customer message commits: score the customer's latest
-    messages (a task that finds them already scored does nothing)."""
+    """Score one chat's latest customer messages: used when the cache is down (and by
+    tasks queued before scoring runs were coalesced)."""
     services.interaction_sentiment_update(interaction_id=interaction_id)
 
 

@@ -40,3 +40,13 @@ class SharedPoolRedisCache(RedisCache):
     def __init__(self, server: str, params: dict[str, Any]) -> None:
         super().__init__(server, params)
         self._class = SharedPoolRedisCacheClient
+
+
+def redis_client() -> Any:
+    """A redis-py client on the default cache's shared pool, for the few structures
+    Django's cache API has no verb for (sets). Keys must go through cache.make_key so
+    that CACHE_KEY_PREFIX keeps portals, tests and benchmarks apart."""
+    from django.core.cache import cache
+
+    # RedisCache._cache is the backend's client object; get_client picks the write pool.
+    return cache._cache.get_client(write=True)  # type: ignore[attr-defined]

@@ -37,6 +37,12 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
     from django.conf import settings
 
     sender.conf.beat_schedule = {
+        # Chats whose scoring run was lost with a worker: scored within this long.
+        "sentiment-pending": {
+            "task": "chat.tasks.sentiment_score_pending",
+            "schedule": 15.0,
+            "options": {"expires": 30},
+        },
         "offers-expire": {
             "task": "routing.tasks.offers_expire",
             "schedule": 1.0,

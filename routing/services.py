@@ -15,6 +15,7 @@ from enum import StrEnum
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import IntegrityError, transaction
+from django.db.models import Subquery
 from django.utils import timezone
 
 from chat import events as chat_events
@@ -503,18 +504,23 @@ def route_for_csr(*, user_id: int) -> int:
 
 
 def _lock_offer_and_interaction(offer_id: int) -> tuple[Offer, Interaction]:
-    interaction_id = (
-        Offer.objects.filter(pk=offer_id).values_list("interaction_id", flat=True).first()
-    )
-    if interaction_id is None:
-        raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
+    """Lock the offer's interaction, then the offer (the order every writer follows)."""
     interaction = (
         Interaction.objects.select_for_update(of=("self",))
         .select_related("queue")
-        .get(pk=interaction_id)
+        .filter(pk=Subquery(Offer.objects.filter(pk=offer_id).values("interaction_id")))
+        .first()
     )
+    if interaction is None:
+        raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
     offer = Offer.objects.select_for_update(of=("self",)).select_related("csr").get(pk=offer_id)
     return offer, interaction
+
+
+def _missed_streak_reset(user_id: int) -> None:
+    """The CSR answered an offer: their run of missed offers is over (one conditional
+    UPDATE, which writes nothing when there was no run)."""
+    CSRProfile.objects.filter(user_id=user_id, missed_in_a_row__gt=0).update(missed_in_a_row=0)
 
 
 @transaction.atomic
@@ -540,10 +546,17 @@ def offer_accept(*, offer_id: int, user: AbstractBaseUser) -> Interaction:
     interaction.transferred_by = None
     interaction.transfer_note = ""
     interaction.accepted_at = now
-    interaction.save()
-    profile = _lock_profile(user.pk)
-    profile.missed_in_a_row = 0
-    profile.save(update_fields=["missed_in_a_row"])
+    interaction.save(
+        update_fields=[
+            "status",
+            "assigned_csr",
+            "at_front",
+            "transferred_by",
+            "transfer_note",
+            "accepted_at",
+        ]
+    )
+    _missed_streak_reset(user.pk)
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,
@@ -577,9 +590,7 @@ def offer_decline(*, offer_id: int, user: AbstractBaseUser, reason: str = "") ->
     offer.responded_at = timezone.now()
     offer.reason = reason
     offer.save(update_fields=["status", "responded_at", "reason"])
-    profile = _lock_profile(user.pk)
-    profile.missed_in_a_row = 0
-    profile.save(update_fields=["missed_in_a_row"])
+    _missed_streak_reset(user.pk)
     _offer_failed(offer, interaction, verb="declined")
     events.offer_closed(offer=offer, reason="declined")
     _route_after_commit(csr_id=user.pk)

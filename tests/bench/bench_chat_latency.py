@@ -287,6 +287,7 @@ async def persisted_run(stack: Stack, chats: list[dict], seconds: float) -> dict
     deadline = time.monotonic() + 120
     while opened < len(runners) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
+    print(f"persisted run: {opened} sockets open, sending for {seconds:g} s", flush=True)
     go.set()
     began = time.perf_counter()
     await asyncio.sleep(seconds)
@@ -353,7 +354,7 @@ def main() -> int:
     parser.add_argument(
         "--layer",
         choices=sorted(LAYERS),
-        default="core",
+        default="pubsub",
         help="the channel layer of the portal and the Channels baseline",
     )
     parser.add_argument(

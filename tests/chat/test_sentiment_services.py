@@ -6,21 +6,27 @@ and shown by the chat panel's data on load."""
 import itertools
 
 import pytest
-from celery.signals import task_prerun
+from celery.signals import task_postrun
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 
 from chat import schemas
+from chat import services as chat_services
 from chat.models import AppStudioSettings, Interaction, Message, SenderKind, SentimentLabel
 from chat.selectors import app_studio_cache_invalidate, app_studio_settings_get
 from chat.sentiment import TREND_LENGTH
 from chat.services import (
+    SENTIMENT_PENDING_KEY,
+    SENTIMENT_QUEUED_KEY,
     interaction_sentiment_save,
     interaction_sentiment_update,
+    interactions_sentiment_update,
     message_create,
     message_send,
 )
-from chat.tasks import interaction_sentiment_score
+from chat.tasks import sentiment_score_pending
+from config.cache import redis_client
 from portal.selectors import PanelMode, interaction_panel, portal_interaction_get
 from tests.chat.conftest import assert_shape, make_live_chat
 
@@ -56,16 +62,17 @@ def stored(chat) -> Interaction:
 
 @pytest.fixture
 def scoring_tasks():
-    """The ids of the interactions whose sentiment task ran (tasks run eagerly here)."""
+    """The ids of the interactions taken by scoring runs, in order (tasks run eagerly
+    here: each request finds no run queued and runs one at once)."""
     ran: list[int] = []
 
-    def record(task=None, args=None, **kwargs):
-        if task is not None and task.name == interaction_sentiment_score.name:
-            ran.append(args[0])
+    def record(task=None, retval=None, **kwargs):
+        if task is not None and task.name == sentiment_score_pending.name:
+            ran.extend(retval)
 
-    task_prerun.connect(record, weak=False)
+    task_postrun.connect(record, weak=False)
     yield ran
-    task_prerun.disconnect(record)
+    task_postrun.disconnect(record)
 
 
 @pytest.fixture(autouse=True)
@@ -228,6 +235,84 @@ def test_a_chat_without_customer_messages_is_not_scored():
     csr_says(chat, "Hello, how can I help?")
     assert interaction_sentiment_update(interaction_id=chat.id) is None
     assert stored(chat).sentiment_label == ""
+
+
+# --- Coalesced scoring runs -----------------------------------------------------------
+
+
+def pending_ids() -> set[int]:
+    return {int(m) for m in redis_client().smembers(cache.make_key(SENTIMENT_PENDING_KEY))}
+
+
+def test_messages_arriving_while_a_run_waits_join_it(
+    django_capture_on_commit_callbacks, scoring_tasks
+):
+    """While a scoring run is queued, customer messages of any chat only join the
+    pending set (no task each); the run scores each chat once and clears the flag, so
+    the next message queues a run again."""
+    chats = [make_live_chat() for _ in range(3)]
+    redis_client().set(cache.make_key(SENTIMENT_QUEUED_KEY), 1)  # a run waits for a worker
+    with django_capture_on_commit_callbacks(execute=True):
+        for chat in chats:
+            customer_says(chat, ANGRY)
+        customer_says(chats[0], "still there?")
+    assert scoring_tasks == []
+    assert pending_ids() == {chat.id for chat in chats}
+
+    assert sentiment_score_pending.delay() is not None  # the queued run starts
+    assert sorted(scoring_tasks) == sorted(chat.id for chat in chats)
+    assert pending_ids() == set()
+    assert all(stored(chat).sentiment_label == SentimentLabel.NEGATIVE for chat in chats)
+    assert stored(chats[0]).sentiment_seq == chats[0].interaction.last_seq + 2
+
+    scoring_tasks.clear()
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_says(chats[1], HAPPY)
+    assert scoring_tasks == [chats[1].id]  # no run queued any more: this one ran at once
+
+
+def test_a_run_leaves_what_is_over_its_limit_to_a_new_run(monkeypatch, scoring_tasks):
+    """A run takes at most SENTIMENT_RUN_LIMIT chats and queues another for the rest."""
+    monkeypatch.setattr(chat_services, "SENTIMENT_RUN_LIMIT", 2)
+    monkeypatch.setattr(chat_services, "SENTIMENT_BATCH_SIZE", 2)
+    chats = [make_live_chat() for _ in range(5)]
+    for chat in chats:
+        customer_says(chat, ANGRY)  # no on_commit: nothing requested yet
+    redis_client().sadd(cache.make_key(SENTIMENT_PENDING_KEY), *[chat.id for chat in chats])
+    sentiment_score_pending.delay()
+    # 2 + (the run it queued) 2 + (the run that one queued) 1
+    assert sorted(scoring_tasks) == sorted(chat.id for chat in chats)
+    assert pending_ids() == set()
+    assert all(stored(chat).sentiment_seq for chat in chats)
+
+
+def test_with_the_cache_down_a_message_is_scored_on_its_own(
+    monkeypatch, django_capture_on_commit_callbacks
+):
+    """No Redis for the pending set: the chat is scored by a task of its own, and the
+    send is not failed."""
+    import redis
+
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    monkeypatch.setattr(chat_services, "redis_client", lambda: dead)
+    chat = make_live_chat()
+    with django_capture_on_commit_callbacks(execute=True):
+        customer_says(chat, ANGRY)
+    assert stored(chat).sentiment_label == SentimentLabel.NEGATIVE
+
+
+def test_a_run_reads_every_chat_in_one_query(django_assert_num_queries):
+    """Scoring several chats: one read for all of them, then per chat the conditional
+    update, the message scores and the savepoint pair of its atomic block."""
+    chats = [make_live_chat() for _ in range(4)]
+    for chat in chats:
+        customer_says(chat, HAPPY)
+    app_studio_settings_get()  # cached, as in a warm worker
+    with django_assert_num_queries(1 + 4 * 4):
+        updates = interactions_sentiment_update(interaction_ids=[chat.id for chat in chats])
+    assert sorted(updates) == sorted(chat.id for chat in chats)
+    with django_assert_num_queries(1):  # all covered already
+        assert interactions_sentiment_update(interaction_ids=[c.id for c in chats]) == {}
 
 
 # --- What is scored and published ---------------------------------------------------
