@@ -37,6 +37,7 @@ from chat.selectors import (
 )
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
 from config.cache import redis_client
+from config.inserts import insert
 from config.ratelimit import window_count
 from routing.selectors import queue_for_escalation
 
@@ -402,7 +403,7 @@ def message_create(
 def _message_insert(*, interaction: Interaction, **fields: Any) -> Message:
     """Insert a message whose seq is already taken (the interaction row is locked), and
     publish it and schedule its webhook after commit."""
-    message = Message.objects.create(interaction=interaction, **fields)
+    message = insert(Message(interaction=interaction, **fields))
     events.message_created(message=message)
     webhooks.delivery_schedule(message=message)
     if message.sender_kind == SenderKind.CUSTOMER:

@@ -22,6 +22,7 @@ from chat import events as chat_events
 from chat.models import Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
+from config.inserts import insert
 from routing import events
 from routing.models import (
     DISCONNECTED_REASON_CODE,
@@ -443,15 +444,17 @@ def _offer_create(
 ) -> Offer:
     now = timezone.now()
     timeout = offer_timeout_seconds(queue=interaction.queue)
-    offer = Offer.objects.create(
-        interaction=interaction,
-        csr_id=csr_id,
-        queue=interaction.queue,
-        transferred_by_id=transferred_by_id,
-        note=note,
-        direct=direct,
-        created_at=now,
-        expires_at=now + timedelta(seconds=timeout),
+    offer = insert(
+        Offer(
+            interaction=interaction,
+            csr_id=csr_id,
+            queue=interaction.queue,
+            transferred_by_id=transferred_by_id,
+            note=note,
+            direct=direct,
+            created_at=now,
+            expires_at=now + timedelta(seconds=timeout),
+        )
     )
     interaction.status = InteractionStatus.OFFERED
     interaction.offered_at = now
@@ -471,13 +474,15 @@ def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -
         summary = "No CSR is a member of this queue."
     else:
         summary = "No eligible CSR; waiting in the queue."
-    RoutingDecision.objects.create(
-        interaction=interaction,
-        queue=interaction.queue,
-        strategy=interaction.queue.strategy,
-        chosen_id=chosen,
-        candidates=[c.as_log() for c in candidates],
-        summary=summary,
+    insert(
+        RoutingDecision(
+            interaction=interaction,
+            queue=interaction.queue,
+            strategy=interaction.queue.strategy,
+            chosen_id=chosen,
+            candidates=[c.as_log() for c in candidates],
+            summary=summary,
+        )
     )
 
 

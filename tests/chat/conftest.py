@@ -264,17 +264,23 @@ async def group_listener(group: str):
     layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
+    # The receive in flight outlives a timeout: the pub/sub layer takes a cancelled
+    # receive for a closing consumer and unsubscribes the channel.
+    receiving: list[asyncio.Future] = []
 
     async def next_payload(timeout: float = CHAT_SOCKET_TIMEOUT) -> dict[str, Any] | None:
-        try:
-            event = await asyncio.wait_for(layer.receive(channel), timeout)
-        except TimeoutError:
+        if not receiving:
+            receiving.append(asyncio.ensure_future(layer.receive(channel)))
+        done, _ = await asyncio.wait(receiving, timeout=timeout)
+        if not done:
             return None
-        return event["payload"]
+        return receiving.pop().result()["payload"]
 
     try:
         yield next_payload
     finally:
+        for task in receiving:
+            task.cancel()
         await layer.group_discard(group, channel)
         await layer_close(layer)
 

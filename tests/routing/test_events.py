@@ -3,6 +3,7 @@
 import asyncio
 
 import pytest
+import pytest_asyncio
 from channels.db import database_sync_to_async
 from channels.layers import get_channel_layer
 
@@ -20,14 +21,31 @@ async def _subscribe(group: str) -> tuple:
     return layer, channel
 
 
+# channel → its receive in flight. A receive is never cancelled: the pub/sub layer
+# takes a cancelled receive for a closing consumer and unsubscribes the channel.
+_receiving: dict[str, asyncio.Task] = {}
+
+
 async def _drain(layer, channel, timeout=0.5) -> list[dict]:
+    """What arrived on `channel` until nothing more came for `timeout` seconds."""
     received = []
     while True:
-        try:
-            message = await asyncio.wait_for(layer.receive(channel), timeout)
-        except TimeoutError:
+        task = _receiving.get(channel)
+        if task is None:
+            task = _receiving[channel] = asyncio.ensure_future(layer.receive(channel))
+        done, _ = await asyncio.wait({task}, timeout=timeout)
+        if not done:
             return received
-        received.append(message["payload"])
+        del _receiving[channel]
+        received.append(task.result()["payload"])
+
+
+@pytest_asyncio.fixture(autouse=True)
+async def _stop_receiving():
+    yield
+    for task in _receiving.values():
+        task.cancel()
+    _receiving.clear()
 
 
 async def test_waiting_customers_get_their_position_once_per_change(make_interaction):
