@@ -845,8 +845,8 @@ SENTIMENT_QUEUED_KEY = "sentiment:queued"
 SENTIMENT_QUEUED_SECONDS = 10
 # Chats one run reads at once, and at most per run (a run leaves the rest to the next,
 # so a scoring burst never holds a worker from routing for long).
-SENTIMENT_BATCH_SIZE = 200
-SENTIMENT_RUN_LIMIT = 1000
+SENTIMENT_BATCH_SIZE = 100
+SENTIMENT_RUN_LIMIT = 200
 
 
 def _sentiment_schedule(*, interaction_id: int) -> None:
