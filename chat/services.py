@@ -37,7 +37,7 @@ from chat.selectors import (
 )
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
 from config.cache import redis_client
-from config.inserts import insert
+from config.inserts import insert, insert_unless_conflict
 from config.ratelimit import window_count
 from routing.selectors import queue_for_escalation
 
@@ -221,22 +221,24 @@ def _escalation_write(
     customer = _customer_upsert(data=customer_data, verified=verified)
     now = timezone.now()
     escalated_seq = len(transcript) + 1
-    interaction = Interaction.objects.create(
-        status=InteractionStatus.QUEUED,
-        customer=customer,
-        channel=channel,
-        queue=queue,
-        intent=intent,
-        context=context,
-        priority=priority,
-        authenticated=verified is not None,
-        authenticated_at=now if verified is not None else None,
-        bot_client=client,
-        idempotency_key=idempotency_key,
-        request_fingerprint=fingerprint,
-        last_seq=escalated_seq,
-        created_at=now,
-        queued_at=now,
+    interaction = insert(
+        Interaction(
+            status=InteractionStatus.QUEUED,
+            customer=customer,
+            channel=channel,
+            queue=queue,
+            intent=intent,
+            context=context,
+            priority=priority,
+            authenticated=verified is not None,
+            authenticated_at=now if verified is not None else None,
+            bot_client=client,
+            idempotency_key=idempotency_key,
+            request_fingerprint=fingerprint,
+            last_seq=escalated_seq,
+            created_at=now,
+            queued_at=now,
+        )
     )
     messages = [
         Message(
@@ -333,13 +335,16 @@ def _customer_upsert(
     metadata = data.get("metadata") or {}
     defaults = {"name": UNNAMED_CUSTOMER, **given, "metadata": metadata}
     if not external_id:
-        return Customer.objects.create(**defaults)
+        return insert(Customer(**defaults))
     # Locked: two escalations of one customer must not lose each other's metadata.
-    customer, created = Customer.objects.select_for_update().get_or_create(
-        external_id=external_id, defaults=defaults
-    )
-    if created:
-        return customer
+    customer = Customer.objects.select_for_update().filter(external_id=external_id).first()
+    if customer is None:
+        created = insert_unless_conflict(Customer(external_id=external_id, **defaults))
+        if created is not None:
+            return created
+        # Another escalation created this customer a moment ago (its insert committed
+        # first, ours waited for it): update theirs.
+        customer = Customer.objects.select_for_update().get(external_id=external_id)
     for field, value in given.items():
         setattr(customer, field, value)
     customer.metadata = {**customer.metadata, **metadata}
@@ -349,7 +354,7 @@ def _customer_upsert(
 
 def _customer_token_create(*, interaction: Interaction) -> str:
     token = token_new(CUSTOMER_TOKEN_PREFIX)
-    CustomerToken.objects.create(interaction=interaction, token_hash=token_digest(token))
+    insert(CustomerToken(interaction=interaction, token_hash=token_digest(token)))
     return token
 
 

@@ -16,11 +16,11 @@ from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
 
-_statements: dict[tuple[str, type[Model]], tuple[str, list]] = {}
+_statements: dict[tuple[str, type[Model], bool], tuple[str, list]] = {}
 
 
-def _statement(model: type[Model]) -> tuple[str, list]:
-    key = (connection.vendor, model)
+def _statement(model: type[Model], *, ignore_conflicts: bool) -> tuple[str, list]:
+    key = (connection.vendor, model, ignore_conflicts)
     if key not in _statements:
         meta = model._meta
         fields = [field for field in meta.concrete_fields if not field.primary_key]
@@ -29,9 +29,12 @@ def _statement(model: type[Model]) -> tuple[str, list]:
         placeholders = ", ".join(["%s"] * len(fields))
         pk_column = quote(str(meta.pk.column))  # type: ignore[union-attr]
         table = quote(meta.db_table)
+        # PostgreSQL and SQLite ≥ 3.24 both know ON CONFLICT DO NOTHING.
+        on_conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
         _statements[key] = (
             # Names from the model's own metadata, quoted; every value is a parameter.
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}) RETURNING {pk_column}",  # noqa: S608
+            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){on_conflict} "  # noqa: S608
+            f"RETURNING {pk_column}",
             fields,
         )
     return _statements[key]
@@ -42,13 +45,30 @@ def insert(instance: M) -> M:
     if instance.pk is not None or not connection.features.can_return_columns_from_insert:
         instance.save(force_insert=True)
         return instance
-    sql, fields = _statement(type(instance))
+    stored = _insert(instance, ignore_conflicts=False)
+    assert stored is not None  # a conflict raised IntegrityError
+    return stored
+
+
+def insert_unless_conflict(instance: M) -> M | None:
+    """INSERT `instance` unless a unique constraint already holds a row like it: the
+    stored instance, or None (and nothing written) on a conflict. No savepoint is needed
+    around it, unlike catching the IntegrityError of a plain insert."""
+    assert instance.pk is None, "only rows with a database-generated primary key"
+    return _insert(instance, ignore_conflicts=True)
+
+
+def _insert(instance: M, *, ignore_conflicts: bool) -> M | None:
+    sql, fields = _statement(type(instance), ignore_conflicts=ignore_conflicts)
     values = [
         field.get_db_prep_save(field.pre_save(instance, True), connection) for field in fields
     ]
     with connection.cursor() as cursor:
         cursor.execute(sql, values)
-        (instance.pk,) = cursor.fetchone()
+        row = cursor.fetchone()
+    if row is None:
+        return None
+    (instance.pk,) = row
     instance._state.adding = False
     instance._state.db = connection.alias
     return instance

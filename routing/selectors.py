@@ -5,7 +5,8 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
-from django.db.models import Count, Min, Q, QuerySet
+from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
+from django.db.models.functions import Coalesce
 from django.utils import timezone
 
 from chat.models import (
@@ -152,12 +153,26 @@ class MemberState:
 
 
 def queue_members_state(*, queue_id: int) -> list[MemberState]:
-    """Every member of the queue with what routing needs to know, in three queries
-    whatever the queue's size (plain values, no model instances: this runs often)."""
-    members = list(
+    """Every member of the queue with what routing needs to know, in one query whatever
+    the queue's size (plain values, no model instances: this runs often)."""
+    active_chats = (
+        Interaction.objects.filter(
+            status=InteractionStatus.ACTIVE, assigned_csr_id=OuterRef("user_id")
+        )
+        .order_by()
+        .values("assigned_csr_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    pending_offer = Offer.objects.filter(status=OfferStatus.PENDING, csr_id=OuterRef("user_id"))
+    members = (
         QueueMembership.objects.filter(queue_id=queue_id)
+        .annotate(
+            busy=Coalesce(Subquery(active_chats), 0),
+            has_pending_offer=Exists(pending_offer),
+        )
         .order_by("user_id")
-        .values(
+        .values_list(
             "user_id",
             "joined",
             "last_offered_at",
@@ -166,20 +181,24 @@ def queue_members_state(*, queue_id: int) -> list[MemberState]:
             "user__csr_profile__status",
             "user__csr_profile__capacity",
             "user__csr_profile__idle_since",
-        )
-    )
-    user_ids = [m["user_id"] for m in members]
-    active = csr_active_chat_counts(user_ids=user_ids)
-    pending = set(
-        Offer.objects.filter(status=OfferStatus.PENDING, csr_id__in=user_ids).values_list(
-            "csr_id", flat=True
+            "busy",
+            "has_pending_offer",
         )
     )
     default_capacity: int | None = None
     states = []
-    for member in members:
-        user_id = member["user_id"]
-        capacity = member["user__csr_profile__capacity"]
+    for (
+        user_id,
+        joined,
+        last_offered_at,
+        username,
+        is_active,
+        status,
+        capacity,
+        idle_since,
+        busy,
+        has_pending_offer,
+    ) in members:
         if not capacity:
             if default_capacity is None:
                 default_capacity = app_studio_settings_get().default_csr_capacity
@@ -187,15 +206,15 @@ def queue_members_state(*, queue_id: int) -> list[MemberState]:
         states.append(
             MemberState(
                 user_id=user_id,
-                username=member["user__username"],
-                is_active=member["user__is_active"],
-                joined=member["joined"],
-                status=member["user__csr_profile__status"],
+                username=username,
+                is_active=is_active,
+                joined=joined,
+                status=status,
                 capacity=capacity,
-                busy=active.get(user_id, 0),
-                has_pending_offer=user_id in pending,
-                idle_since=member["user__csr_profile__idle_since"],
-                last_offered_at=member["last_offered_at"],
+                busy=busy,
+                has_pending_offer=has_pending_offer,
+                idle_since=idle_since,
+                last_offered_at=last_offered_at,
             )
         )
     return states

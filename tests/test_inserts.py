@@ -7,7 +7,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from chat.models import Message, SenderKind
-from config.inserts import insert
+from config.inserts import insert, insert_unless_conflict
 from tests.chat.conftest import make_live_chat
 
 pytestmark = pytest.mark.django_db
@@ -57,3 +57,16 @@ def test_a_constraint_violation_is_an_integrity_error_and_stores_nothing():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert(Message(interaction=chat.interaction, seq=1, sender_kind=SenderKind.SYSTEM))
     assert Message.objects.filter(interaction=chat.interaction).count() == 1
+
+
+def test_insert_unless_conflict_stores_a_new_row_and_skips_a_taken_one():
+    """A free unique value: stored like insert(). A taken one: None, nothing written,
+    and the transaction still usable (no savepoint needed)."""
+    from chat.models import Customer
+
+    first = insert_unless_conflict(Customer(external_id="crm-1", name="Ada"))
+    assert first is not None and first.pk is not None and not first._state.adding
+    with transaction.atomic():
+        assert insert_unless_conflict(Customer(external_id="crm-1", name="Impostor")) is None
+        assert Customer.objects.filter(external_id="crm-1").count() == 1  # still usable
+    assert Customer.objects.get(external_id="crm-1").name == "Ada"
