@@ -375,8 +375,14 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
 
     One read of the members serves the whole run: each offer updates the run's copy.
     A concurrent run (another worker) may hold a stale copy; the database's one pending
-    offer per CSR turns its clash into "try the next CSR". A chat locked by someone else
-    this instant is left to the next run."""
+    offer per CSR turns its clash into "try the next CSR".
+
+    A chat locked by someone else is waited for, not skipped: the lock may be its own
+    customer's message or read mark, after which no other run would be asked for, and a
+    skipped chat waited for the sweeper (seconds; for ever without beat). Every holder
+    of a chat's lock keeps it for one short transaction, and takes it first, so the wait
+    is brief and cannot deadlock; a concurrent run's offer then shows as "no longer
+    queued"."""
     waiting = list(waiting_interactions(queue_ids=[queue_id]).values_list("id", flat=True)[:limit])
     if not waiting:
         return 0
@@ -386,7 +392,7 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     offered = 0
     for interaction_id in waiting:
         with transaction.atomic():
-            interaction = _lock_waiting(interaction_id, wait=False)
+            interaction = _lock_waiting(interaction_id, wait=True)
             if interaction is None:
                 continue
             candidates = candidates_from_members(

@@ -93,12 +93,14 @@ def test_routing_many_chats_concurrently_never_double_offers(make_csr, make_inte
     assert len(set(pending.values_list("interaction_id", flat=True))) == len(csrs)
 
 
+@pytest.mark.parametrize("route", ["interaction_route", "route_queue"])
 def test_routing_a_chat_waits_for_a_brief_row_lock_instead_of_skipping_it(
-    make_csr, make_interaction
+    route, make_csr, make_interaction
 ):
     """A message or read mark holds the interaction's row for a moment: the chat's own
-    routing task waits for it and makes the offer (skipping would leave a new or
-    transferred chat to the next sweep, seconds later)."""
+    routing task, and a routing run of its queue, wait for it and make the offer
+    (skipping would leave a new or transferred chat to the next sweep, seconds later,
+    and no other run is asked for after a read mark)."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks: run against PostgreSQL (as CI does)")
     csr = make_csr()
@@ -119,10 +121,17 @@ def test_routing_a_chat_waits_for_a_brief_row_lock_instead_of_skipping_it(
     holder = threading.Thread(target=hold_the_row)
     holder.start()
     assert locked.wait(timeout=10)
-    offer = services.interaction_route(interaction_id=interaction.pk)
+    if route == "route_queue":
+        assert services.route_queue(queue_id=interaction.queue_id) == 1
+    else:
+        assert services.interaction_route(interaction_id=interaction.pk) is not None
     holder.join(timeout=10)
-    assert offer is not None
-    assert (offer.interaction_id, offer.csr_id) == (interaction.pk, csr.pk)
+    offer = Offer.objects.get(interaction=interaction)
+    assert (offer.interaction_id, offer.csr_id, offer.status) == (
+        interaction.pk,
+        csr.pk,
+        OfferStatus.PENDING,
+    )
 
 
 @pytest.mark.parametrize("attempt", range(3))
