@@ -121,7 +121,7 @@ def redis_url_with_db(url: str, db: int) -> str:
     return urlunsplit((parts.scheme, parts.netloc, f"/{db}", parts.query, parts.fragment))
 
 
-CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER_BACKEND", "core")
+CHANNEL_LAYER_BACKEND = env_str("CHANNEL_LAYER_BACKEND", "pubsub")
 if CHANNEL_LAYER_BACKEND not in ("core", "pubsub"):
     raise ValueError(f"CHANNEL_LAYER_BACKEND={CHANNEL_LAYER_BACKEND!r}: use core or pubsub.")
 _layer_host = {

@@ -354,7 +354,7 @@ def main() -> int:
     parser.add_argument(
         "--layer",
         choices=sorted(LAYERS),
-        default="core",
+        default="pubsub",
         help="the channel layer of the portal and the Channels baseline",
     )
     parser.add_argument(

@@ -257,7 +257,7 @@ def main() -> int:
     parser.add_argument("--rate", type=float, default=50.0, help="escalations per second")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker processes")
     parser.add_argument("--daphne-processes", type=int, default=2)
-    parser.add_argument("--layer", choices=("core", "pubsub"), default="core")
+    parser.add_argument("--layer", choices=("core", "pubsub"), default="pubsub")
     parser.add_argument("--asgi-threads", type=int, default=0, help="0: daphne's default")
     parser.add_argument("--settle", type=float, default=60.0, help="seconds to wait at the end")
     return run(parser.parse_args())
