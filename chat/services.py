@@ -871,7 +871,7 @@ def sentiment_request(*, interaction_id: int) -> None:
     try:
         pipe = redis_client().pipeline(transaction=False)
         pipe.sadd(cache.make_key(SENTIMENT_PENDING_KEY), interaction_id)
-        pipe.set(cache.make_key(SENTIMENT_QUEUED_KEY), 1, nx=True, ex=SENTIMENT_QUEUED_SECONDS)
+        _sentiment_flag_set(pipe)
         _, first = pipe.execute()
     except RedisError:  # the cache is down: score this chat on its own
         logger.warning("Sentiment request for chat %s not coalesced", interaction_id, exc_info=True)
@@ -895,14 +895,18 @@ def sentiment_score_pending() -> list[int]:
             return taken
         interactions_sentiment_update(interaction_ids=batch)
         taken.extend(batch)
-    if client.scard(pending_key):  # the limit was reached: the rest is the next run's
+    # The limit was reached: the rest is the next run's.
+    if client.scard(pending_key) and _sentiment_flag_set(client):
         from chat import tasks
 
-        if client.set(
-            cache.make_key(SENTIMENT_QUEUED_KEY), 1, nx=True, ex=SENTIMENT_QUEUED_SECONDS
-        ):
-            tasks.sentiment_score_pending.delay()
+        tasks.sentiment_score_pending.delay()
     return taken
+
+
+def _sentiment_flag_set(redis: Any) -> Any:
+    """Set the "run queued" flag unless it is set: on a client, whether this call set it
+    (and so must queue the run); on a pipeline, the queued command."""
+    return redis.set(cache.make_key(SENTIMENT_QUEUED_KEY), 1, nx=True, ex=SENTIMENT_QUEUED_SECONDS)
 
 
 def interaction_sentiment_update(*, interaction_id: int) -> SentimentUpdate | None:

@@ -335,16 +335,17 @@ def interaction_route(*, interaction_id: int) -> Offer | None:
     Waits for the interaction's row lock: it is held for milliseconds by a message or a
     read mark, or by another router (which then leaves it offered, and this one skips)."""
     with transaction.atomic():
-        interaction = _lock_waiting(interaction_id, wait=True)
+        interaction = _lock_waiting(interaction_id)
         if interaction is None:
             return None
         return _offer_to_best(interaction, routing_candidates(interaction=interaction))[0]
 
 
-def _lock_waiting(interaction_id: int, *, wait: bool) -> Interaction | None:
-    """The interaction, locked, if it is still waiting in an active queue."""
+def _lock_waiting(interaction_id: int) -> Interaction | None:
+    """The interaction, locked (waiting for a brief holder rather than skipping the
+    chat: see route_queue), if it is still waiting in an active queue."""
     interaction = (
-        Interaction.objects.select_for_update(skip_locked=not wait, of=("self",))
+        Interaction.objects.select_for_update(of=("self",))
         .select_related("queue", "customer", "channel")
         .filter(pk=interaction_id)
         .first()
@@ -392,7 +393,7 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     offered = 0
     for interaction_id in waiting:
         with transaction.atomic():
-            interaction = _lock_waiting(interaction_id, wait=True)
+            interaction = _lock_waiting(interaction_id)
             if interaction is None:
                 continue
             candidates = candidates_from_members(

@@ -2,7 +2,6 @@
 sends it, a valid escalation body; live chats with customer tokens and helpers that
 open chat sockets through the real ASGI stack and listen on layer groups."""
 
-import asyncio
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from typing import Any
@@ -21,7 +20,7 @@ from config.asgi import application
 from config.celery_app import app as celery_app
 from portal.roles import Role
 from tests.factories import bot_client_factory, channel_factory, interaction_factory, user_factory
-from tests.layers import layer_close
+from tests.layers import PatientReceiver, layer_close
 from tests.routing.conftest import ORIGIN_HEADER, login_headers
 
 ESCALATIONS_URL = "/api/v1/escalations/"
@@ -264,23 +263,16 @@ async def group_listener(group: str):
     layer = channel_layers.make_backend(DEFAULT_CHANNEL_LAYER)
     channel = await layer.new_channel()
     await layer.group_add(group, channel)
-    # The receive in flight outlives a timeout: the pub/sub layer takes a cancelled
-    # receive for a closing consumer and unsubscribes the channel.
-    receiving: list[asyncio.Future] = []
+    receiver = PatientReceiver(layer)
 
     async def next_payload(timeout: float = CHAT_SOCKET_TIMEOUT) -> dict[str, Any] | None:
-        if not receiving:
-            receiving.append(asyncio.ensure_future(layer.receive(channel)))
-        done, _ = await asyncio.wait(receiving, timeout=timeout)
-        if not done:
-            return None
-        return receiving.pop().result()["payload"]
+        event = await receiver.next(channel, timeout)
+        return None if event is None else event["payload"]
 
     try:
         yield next_payload
     finally:
-        for task in receiving:
-            task.cancel()
+        receiver.close()
         await layer.group_discard(group, channel)
         await layer_close(layer)
 

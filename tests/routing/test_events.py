@@ -1,7 +1,5 @@
 """Queue counts and customers' positions are published, only when they change."""
 
-import asyncio
-
 import pytest
 import pytest_asyncio
 from channels.db import database_sync_to_async
@@ -10,6 +8,7 @@ from channels.layers import get_channel_layer
 from chat.events import interaction_group
 from chat.models import InteractionStatus
 from routing.events import queue_group, queue_state_publish
+from tests.layers import PatientReceiver
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -21,31 +20,24 @@ async def _subscribe(group: str) -> tuple:
     return layer, channel
 
 
-# channel → its receive in flight. A receive is never cancelled: the pub/sub layer
-# takes a cancelled receive for a closing consumer and unsubscribes the channel.
-_receiving: dict[str, asyncio.Task] = {}
+_receivers: dict[int, PatientReceiver] = {}  # id(layer) → its receiver
 
 
 async def _drain(layer, channel, timeout=0.5) -> list[dict]:
     """What arrived on `channel` until nothing more came for `timeout` seconds."""
+    receiver = _receivers.setdefault(id(layer), PatientReceiver(layer))
     received = []
-    while True:
-        task = _receiving.get(channel)
-        if task is None:
-            task = _receiving[channel] = asyncio.ensure_future(layer.receive(channel))
-        done, _ = await asyncio.wait({task}, timeout=timeout)
-        if not done:
-            return received
-        del _receiving[channel]
-        received.append(task.result()["payload"])
+    while (event := await receiver.next(channel, timeout)) is not None:
+        received.append(event["payload"])
+    return received
 
 
 @pytest_asyncio.fixture(autouse=True)
 async def _stop_receiving():
     yield
-    for task in _receiving.values():
-        task.cancel()
-    _receiving.clear()
+    for receiver in _receivers.values():
+        receiver.close()
+    _receivers.clear()
 
 
 async def test_waiting_customers_get_their_position_once_per_change(make_interaction):
