@@ -37,7 +37,7 @@ from chat.selectors import (
 )
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
 from config.cache import redis_client
-from config.inserts import insert, insert_unless_conflict
+from config.inserts import insert, insert_many, insert_unless_conflict
 from config.ratelimit import window_count
 from routing.selectors import queue_for_escalation
 
@@ -263,7 +263,7 @@ def _escalation_write(
             created_at=now,
         )
     )
-    Message.objects.bulk_create(messages)
+    insert_many(messages)
     if any(entry["sender"] == SenderKind.CUSTOMER for entry in transcript):
         # The CSR sees how the customer felt with the bot before the first live word.
         _sentiment_schedule(interaction_id=interaction.pk)

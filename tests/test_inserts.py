@@ -1,5 +1,5 @@
-"""config.inserts.insert stores a new row exactly as Model.save() would, in one
-statement, and fails the same way on a constraint."""
+"""config.inserts stores new rows exactly as Model.save() would, one row (insert) or
+several (insert_many) per statement, and fails the same way on a constraint."""
 
 import pytest
 from django.db import IntegrityError, connection, transaction
@@ -7,7 +7,7 @@ from django.forms.models import model_to_dict
 from django.test.utils import CaptureQueriesContext
 
 from chat.models import Message, SenderKind
-from config.inserts import insert, insert_unless_conflict
+from config.inserts import insert, insert_many, insert_unless_conflict
 from tests.chat.conftest import make_live_chat
 
 pytestmark = pytest.mark.django_db
@@ -70,3 +70,67 @@ def test_insert_unless_conflict_stores_a_new_row_and_skips_a_taken_one():
         assert insert_unless_conflict(Customer(external_id="crm-1", name="Impostor")) is None
         assert Customer.objects.filter(external_id="crm-1").count() == 1  # still usable
     assert Customer.objects.get(external_id="crm-1").name == "Ada"
+
+
+def test_many_rows_are_stored_as_save_would_in_one_statement_keys_in_order():
+    chat = make_live_chat()
+    messages = [
+        Message(
+            interaction=chat.interaction,
+            seq=seq,
+            sender_kind=SenderKind.CUSTOMER,
+            author_name="Dana",
+            text=f"line {seq} <i>as typed</i>",
+            data={"n": seq},
+        )
+        for seq in range(1, 6)
+    ]
+    twin = Message(
+        interaction=chat.interaction,
+        seq=99,
+        sender_kind=SenderKind.CUSTOMER,
+        author_name="Dana",
+        text="line 3 <i>as typed</i>",
+        data={"n": 3},
+    )
+    twin.save()
+
+    with CaptureQueriesContext(connection) as queries:
+        stored = insert_many(messages)
+
+    assert len(queries.captured_queries) == 1
+    assert stored is messages
+    assert all(not m._state.adding and m.pk is not None for m in stored)
+    for message in stored:  # each key is its own row's
+        assert Message.objects.get(pk=message.pk).seq == message.seq
+    expected = {**_fields(twin), "seq": 3}
+    got = _fields(stored[2])
+    assert abs((got.pop("created_at") - expected.pop("created_at")).total_seconds()) < 60
+    assert got == expected
+
+
+def test_many_rows_beyond_one_batch_are_split_and_all_stored(monkeypatch):
+    chat = make_live_chat()
+    monkeypatch.setattr(connection.ops, "bulk_batch_size", lambda fields, objs: 2)
+    messages = [
+        Message(interaction=chat.interaction, seq=seq, sender_kind=SenderKind.SYSTEM)
+        for seq in range(1, 6)
+    ]
+    with CaptureQueriesContext(connection) as queries:
+        insert_many(messages)
+    assert len(queries.captured_queries) == 3
+    assert sorted(
+        Message.objects.filter(interaction=chat.interaction).values_list("seq", flat=True)
+    ) == [1, 2, 3, 4, 5]
+    assert [m.pk for m in messages] == sorted(m.pk for m in messages)
+
+
+def test_many_rows_violating_a_constraint_store_none():
+    chat = make_live_chat()
+    rows = [
+        Message(interaction=chat.interaction, seq=seq, sender_kind=SenderKind.SYSTEM)
+        for seq in (1, 2, 1)
+    ]
+    with pytest.raises(IntegrityError), transaction.atomic():
+        insert_many(rows)
+    assert not Message.objects.filter(interaction=chat.interaction).exists()

@@ -43,7 +43,15 @@ from tests.bench.chat_clients import (
     connect,
     latency_run,
 )
-from tests.bench.stack import PRODUCTION_LIKE, ROOT, RedisServer, Stack, free_port, percentile
+from tests.bench.stack import (
+    PRODUCTION_LIKE,
+    ROOT,
+    CommitProbe,
+    RedisServer,
+    Stack,
+    free_port,
+    percentile,
+)
 
 CHAT_DATABASE_URL = os.environ.get(
     "CHAT_BENCH_DATABASE_URL",
@@ -309,13 +317,14 @@ def portal(args, redis_url: str, chats: list[dict], persist_chats: list[dict]):
     if args.asgi_threads:
         env["ASGI_THREADS"] = str(args.asgi_threads)
     with Stack(logs=LOGS, workers=1, daphne_processes=args.daphne_processes, env=env) as stack:
-        latency = asyncio.run(
-            latency_run(
-                portal_endpoints(stack, chats),
-                seconds=args.seconds,
-                interval=args.interval_ms / 1000,
+        with CommitProbe() as probe:
+            latency = asyncio.run(
+                latency_run(
+                    portal_endpoints(stack, chats),
+                    seconds=args.seconds,
+                    interval=args.interval_ms / 1000,
+                )
             )
-        )
         persisted = None
         if args.persist_seconds > 0:
             from chat.models import Message
@@ -323,13 +332,31 @@ def portal(args, redis_url: str, chats: list[dict], persist_chats: list[dict]):
             before = Message.objects.count()
             persisted = asyncio.run(persisted_run(stack, persist_chats, args.persist_seconds))
             persisted["stored"] = Message.objects.count() - before
-        return latency, persisted
+        return latency, persisted, probe
 
 
 def row(name: str, result: LoadResult) -> tuple[str, float, float, float]:
     p50 = percentile(result.latencies, 0.5) * 1000
     p99 = percentile(result.latencies, 0.99) * 1000
     return name, p50, p99, len(result.latencies) / result.seconds
+
+
+def stalled_share(result: LoadResult, probe: CommitProbe) -> str:
+    """How many of the portal's slowest 1% of probes were in flight while a commit of the
+    disk probe stalled: a stored message waits for the same WAL flush."""
+    slowest = sorted(result.timed, key=lambda sample: sample[1])[
+        -max(1, len(result.timed) // 100) :
+    ]
+    stalls = probe.stalls()
+    hit = sum(
+        1
+        for sent, latency in slowest
+        if any(start < sent + latency and sent < end for start, end in stalls)
+    )
+    return (
+        f"{hit} of its {len(slowest)} slowest probes overlapped a commit stall of the disk "
+        f"probe (> {CommitProbe.STALL_SECONDS * 1000:.0f} ms)"
+    )
 
 
 def main() -> int:
@@ -374,6 +401,7 @@ def main() -> int:
 
     results: dict[str, LoadResult] = {}
     persisted = None
+    probe: CommitProbe | None = None
     with RedisServer(logs=LOGS) as redis:
         bench_stack.configure(database_url=CHAT_DATABASE_URL, redis_url=redis.url)
         if "portal" in systems:
@@ -393,7 +421,7 @@ def main() -> int:
 
             connections.close_all()
             persist = chats[: args.persist_conversations] if args.persist_seconds else []
-            results["portal (daphne+redis+postgres)"], persisted = portal(
+            results["portal (daphne+redis+postgres)"], persisted, probe = portal(
                 args, redis.url, chats[: args.conversations], persist
             )
         if "channels" in systems:
@@ -429,6 +457,9 @@ def main() -> int:
             f"(max {max(result.latencies, default=0) * 1000:.1f} ms, "
             f"mean {statistics.fmean(result.latencies or [0]) * 1000:.1f} ms)"
         )
+    if probe is not None and ours:
+        print(f"  {probe.report()}")
+        print(f"  portal: {stalled_share(results[ours[0]], probe)}")
     if persisted:
         print(
             f"persisted: {persisted['sockets']} sockets, {persisted['acks']} acks, "

@@ -30,6 +30,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench.stack import (
     PRODUCTION_LIKE,
+    CommitProbe,
     Stack,
     percentile,
     prepare_database,
@@ -191,7 +192,10 @@ def run(args) -> int:
     users, token = seed(args.csrs)
     cookies = [session_cookie(user) for user in users]
     rec = Recorder()
-    with Stack(workers=args.workers, daphne_processes=args.daphne_processes, env=env) as stack:
+    with (
+        Stack(workers=args.workers, daphne_processes=args.daphne_processes, env=env) as stack,
+        CommitProbe() as probe,
+    ):
         started, last_escalation, settled = asyncio.run(
             traffic(args, stack, users, cookies, token, rec)
         )
@@ -239,6 +243,7 @@ def run(args) -> int:
     print(f"final statuses          {dict(statuses)}")
     print(f"double assignments      {doubles} in the database, {socket_doubles} on the sockets")
     print(f"socket errors           {dict(rec.errors)}")
+    print(f"{probe.report()} (every 20 ms during the run)")
     ok = (
         doubles == 0
         and socket_doubles == 0

@@ -222,6 +222,9 @@ class Endpoints:
 @dataclass
 class LoadResult:
     latencies: list[float] = field(default_factory=list)
+    # (wall-clock send time, latency) of each timed probe, to line them up with events
+    # measured elsewhere (stack.CommitProbe).
+    timed: list[tuple[float, float]] = field(default_factory=list)
     sent: int = 0
     received: int = 0
     errors: Counter = field(default_factory=Counter)
@@ -288,7 +291,9 @@ async def latency_run(
                     continue
                 result.received += 1
                 if window[0] <= sent_at <= window[1]:
-                    result.latencies.append(now - sent_at)
+                    latency = now - sent_at
+                    result.latencies.append(latency)
+                    result.timed.append((time.time() - latency, latency))
 
     async def drain_socket(ws) -> None:
         with contextlib.suppress(websockets.ConnectionClosed, asyncio.CancelledError):

@@ -430,3 +430,53 @@ def percentile(values: list[float], fraction: float) -> float:
 def summary_ms(values: list[float]) -> str:
     p50, p99 = percentile(values, 0.50) * 1000, percentile(values, 0.99) * 1000
     return f"p50 {p50:.1f} ms, p99 {p99:.1f} ms, max {max(values) * 1000:.1f} ms (n={len(values)})"
+
+
+class CommitProbe(contextlib.AbstractContextManager):
+    """Measures the disk under a run: a thread commits a one-row INSERT into a table of
+    its own in the benchmark database every `interval` seconds, on its own connection,
+    and records how long each durable COMMIT took (the WAL flush every stored message
+    and escalation waits for). On the shared machines the disk's flushes stall for
+    tens to hundreds of milliseconds at times, idle or not; the report prints them next
+    to the latencies they add to."""
+
+    STALL_SECONDS = 0.020
+
+    def __init__(self, *, interval: float = 0.02) -> None:
+        self.interval = interval
+        self.commits: list[tuple[float, float]] = []  # (wall-clock start, seconds)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, name="commit-probe", daemon=True)
+
+    def __enter__(self) -> "CommitProbe":
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc_info) -> None:
+        self._stop.set()
+        self._thread.join(timeout=10)
+
+    def _run(self) -> None:
+        import psycopg
+
+        with psycopg.connect(BENCH_DATABASE_URL) as conn:
+            conn.execute("CREATE TABLE IF NOT EXISTS bench_commit_probe (at double precision)")
+            conn.commit()
+            while not self._stop.wait(self.interval):
+                began, started = time.time(), time.perf_counter()
+                conn.execute("INSERT INTO bench_commit_probe VALUES (%s)", [began])
+                conn.commit()
+                self.commits.append((began, time.perf_counter() - started))
+
+    def stalls(self) -> list[tuple[float, float]]:
+        """(start, end) wall-clock times of the commits slower than STALL_SECONDS."""
+        return [(at, at + took) for at, took in self.commits if took > self.STALL_SECONDS]
+
+    def report(self) -> str:
+        took = [seconds for _, seconds in self.commits]
+        if not took:
+            return "disk: no commit measured"
+        return (
+            f"disk: durable COMMIT {summary_ms(took)}; "
+            f"{len(self.stalls())} over {self.STALL_SECONDS * 1000:.0f} ms"
+        )
