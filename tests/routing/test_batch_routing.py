@@ -141,3 +141,31 @@ def test_a_declined_chat_keeps_its_place_in_line(queue, make_csr, make_interacti
         selectors.waiting_interactions(queue_ids=[queue.pk]).values_list("id", flat=True)
     )
     assert waiting == [declined.pk, newer.pk]
+
+
+def test_a_run_locks_only_chats_still_waiting_in_its_own_active_queue(queue, make_interaction):
+    """The run's list of waiting chats is read before each chat is locked: a chat that
+    moved to another queue, left the queue or whose queue was closed meanwhile is not
+    its to route."""
+    from tests.factories import queue_factory
+
+    other = queue_factory(name="Billing", slug="billing")
+    chat = make_interaction()
+
+    locked = services._lock_waiting(chat.pk, queue=queue)
+    assert locked is not None and locked.pk == chat.pk
+    # What the offer shows is read by the same statement.
+    assert (locked.customer.name, locked.channel.name) == (chat.customer.name, chat.channel.name)
+    assert locked.queue is queue
+
+    assert services._lock_waiting(chat.pk, queue=other) is None
+    assert services._lock_waiting(chat.pk) is not None  # the chat's own queue is read
+    queue.active = False
+    queue.save()
+    assert services._lock_waiting(chat.pk) is None
+    assert services._lock_waiting(chat.pk, queue=queue) is None
+    queue.active = True
+    queue.save()
+    chat.status = InteractionStatus.OFFERED
+    chat.save()
+    assert services._lock_waiting(chat.pk, queue=queue) is None
