@@ -10,9 +10,11 @@ chat service per client message; state changes and events belong to chat.service
 They reach the ORM only through config.sockets.db (no per-message thread hop).
 """
 
+import asyncio
 import math
 import time
 from collections.abc import Callable
+from datetime import datetime
 from typing import Any
 from urllib.parse import parse_qs
 
@@ -20,6 +22,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
 from chat import events, selectors, services
+from chat.models import OPEN_INTERACTION_STATUSES as OPEN
 from chat.models import Interaction, SenderKind
 from chat.schemas import ChatRole
 from chat.services import ChatError
@@ -407,10 +410,46 @@ class ChatConsumer(PortalJsonConsumer):
 class CustomerChatConsumer(ChatConsumer):
     """/ws/customer/<id>/?token=…: the customer's widget, with a token from the
     escalation reply. It reads and writes until the chat ends, then only reads for
-    PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"]; after that it is refused with 4410.
+    PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"]; after that it is refused with 4410, and a
+    socket still open then is closed with 4410.
     Only here may the customer `authenticate` with an identity token."""
 
     client_messages = {**ChatConsumer.client_messages, "authenticate": "on_authenticate"}
+    grace_timer: asyncio.Task | None = None
+
+    async def after_replay(self, interaction: Interaction) -> None:
+        closed_at = selectors.chat_closed_at(interaction=interaction)
+        if closed_at is not None:
+            self.close_when_grace_ends(closed_at)
+
+    async def interaction_event(self, event: dict[str, Any]) -> None:
+        await super().interaction_event(event)
+        payload = event["payload"]
+        if payload.get("type") == "interaction.status" and payload.get("status") not in OPEN:
+            self.close_when_grace_ends(timezone.now())
+
+    def close_when_grace_ends(self, closed_at: datetime) -> None:
+        """Close this socket when the token stops opening the chat (it would be refused
+        on reconnect from then on; an open socket must not outlive that)."""
+        if self.grace_timer is not None or self.role is None:
+            return
+        ends_at = selectors.customer_grace_ends_at(closed_at=closed_at)
+        delay = max(0.0, (ends_at - timezone.now()).total_seconds())
+        self.grace_timer = asyncio.create_task(self._close_after(delay))
+
+    async def _close_after(self, delay: float) -> None:
+        await asyncio.sleep(delay)
+        if self.role is None:
+            return  # closing already
+        self.role = None  # handlers send nothing more
+        await self.leave_groups()
+        await self.send_error("chat_ended", "This chat has ended and can no longer be opened.")
+        await self.close(code=CLOSE_GONE)
+
+    async def disconnect(self, code: int) -> None:
+        if self.grace_timer is not None and asyncio.current_task() is not self.grace_timer:
+            self.grace_timer.cancel()
+        await super().disconnect(code)
 
     async def authorize(self, params: dict[str, list[str]]) -> Interaction | None:
         token = (params.get("token") or [""])[0]

@@ -241,11 +241,22 @@ def customer_token_valid(*, interaction_id: int, token: str) -> bool:
 def customer_grace_over(*, interaction: Interaction, now: datetime | None = None) -> bool:
     """Whether the chat closed (ended or abandoned) more than
     PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"] ago, so its customer token opens it no more."""
-    if interaction.is_open:
+    closed_at = chat_closed_at(interaction=interaction)
+    if closed_at is None:
         return False
-    closed_at = interaction.ended_at or interaction.created_at
-    grace = timedelta(seconds=settings.PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"])
-    return (now or timezone.now()) - closed_at > grace
+    return (now or timezone.now()) > customer_grace_ends_at(closed_at=closed_at)
+
+
+def chat_closed_at(*, interaction: Interaction) -> datetime | None:
+    """When the chat ended or was abandoned; None while it is open."""
+    if interaction.is_open:
+        return None
+    return interaction.ended_at or interaction.created_at
+
+
+def customer_grace_ends_at(*, closed_at: datetime) -> datetime:
+    """When the customer's token stops opening a chat that closed at `closed_at`."""
+    return closed_at + timedelta(seconds=settings.PORTAL["CUSTOMER_TOKEN_GRACE_SECONDS"])
 
 
 def chat_role_for_user(

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat import events, schemas
+from chat import events, schemas, services
 from chat.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_GONE,
@@ -538,6 +538,34 @@ async def test_a_chat_closed_longer_than_the_grace_is_refused_with_4410(status):
         error = await sock.receive()
         assert (error["type"], error["code"]) == ("error", "chat_ended")
         assert await sock.closed_with() == CLOSE_GONE
+
+
+async def test_an_open_customer_socket_is_closed_with_4410_when_the_grace_ends(settings):
+    """A socket open when the chat ends reads the end, then is closed when the token
+    stops opening the chat: it must not outlive what a reconnect would be refused."""
+    settings.PORTAL = {**settings.PORTAL, "CUSTOMER_TOKEN_GRACE_SECONDS": 1}
+    chat = await new_chat()
+    async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
+        await database_sync_to_async(services.interaction_end)(
+            interaction_id=chat.id, by=SenderKind.CUSTOMER
+        )
+        frames = await customer.until_type("interaction.status")
+        assert frames[-1]["status"] == "ended"
+        assert await customer.nothing(timeout=0.6)  # still open inside the grace
+        error = await customer.receive_type("error")
+        assert error["code"] == "chat_ended"
+        assert await customer.closed_with() == CLOSE_GONE
+
+
+async def test_a_customer_socket_opened_inside_the_grace_closes_when_it_ends(settings):
+    settings.PORTAL = {**settings.PORTAL, "CUSTOMER_TOKEN_GRACE_SECONDS": 1}
+    chat = await new_chat(
+        status=InteractionStatus.ENDED, ended_at=timezone.now() - timedelta(seconds=0.4)
+    )
+    async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
+        assert customer.hello["interaction"]["status"] == "ended"
+        assert (await customer.receive_type("error"))["code"] == "chat_ended"
+        assert await customer.closed_with() == CLOSE_GONE
 
 
 # --- Typing, read receipts, queue positions --------------------------------------------
