@@ -1,6 +1,8 @@
 """Reads of channels, settings, customers, interactions and messages."""
 
+import functools
 from datetime import datetime, timedelta
+from typing import Any
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
@@ -25,6 +27,7 @@ from chat.models import (
 )
 from chat.schemas import ChatRole
 from chat.tokens import digests_match, token_digest
+from config.rawsql import partial, quote, raw_first
 from portal.roles import is_csr_manager
 
 APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
@@ -216,11 +219,58 @@ REPLAY_PAGE_SIZE = 500
 
 
 def chat_interaction_get(*, interaction_id: int) -> Interaction | None:
-    """An interaction with what a chat socket shows about it (its CSR, channel, queue)."""
+    """An interaction with what a chat socket shows about it: its CSR's names, its
+    channel's and queue's names (other fields of those are read if ever asked for).
+
+    One plain statement (config/rawsql.py): every socket opens with it, and building the
+    equivalent select_related query was a fifth of a daphne's CPU while sockets opened."""
+    interaction = raw_first(Interaction, _chat_interaction_sql(), [interaction_id])
+    if interaction is None:
+        return None
+    extra = vars(interaction)
+    queue_model, user_model = _related_model("queue"), _related_model("assigned_csr")
+    interaction.channel = partial(Channel, id=interaction.channel_id, name=extra["channel_name"])
+    interaction.queue = partial(queue_model, id=interaction.queue_id, name=extra["queue_name"])
+    interaction.assigned_csr = (  # type: ignore[assignment]  # auth.User, typed AbstractBaseUser
+        None
+        if interaction.assigned_csr_id is None
+        else partial(
+            user_model,
+            id=interaction.assigned_csr_id,
+            username=extra["csr_username"],
+            first_name=extra["csr_first_name"],
+            last_name=extra["csr_last_name"],
+        )
+    )
+    return interaction
+
+
+def _related_model(field: str) -> Any:
+    """The model an Interaction foreign key points to (routing's Queue, the user model),
+    without importing the apps built on chat."""
+    return Interaction._meta.get_field(field).related_model
+
+
+def _column(field: str) -> str:
+    return quote(str(getattr(Interaction._meta.get_field(field), "column", field)))
+
+
+@functools.cache
+def _chat_interaction_sql() -> str:
+    table = quote(Interaction._meta.db_table)
+    users = quote(_related_model("assigned_csr")._meta.db_table)
+
+    def name_of(field: str) -> str:
+        other = quote(_related_model(field)._meta.db_table)
+        column = _column(field)
+        return f"(SELECT {other}.name FROM {other} WHERE {other}.id = {table}.{column})"  # noqa: S608 - our names
+
+    csr = _column("assigned_csr")
     return (
-        Interaction.objects.select_related("assigned_csr", "channel", "queue")
-        .filter(pk=interaction_id)
-        .first()
+        f"SELECT {table}.*, {name_of('channel')} AS channel_name, "  # noqa: S608 - our names
+        f"{name_of('queue')} AS queue_name, {users}.username AS csr_username, "
+        f"{users}.first_name AS csr_first_name, {users}.last_name AS csr_last_name "
+        f"FROM {table} LEFT JOIN {users} ON {users}.id = {table}.{csr} WHERE {table}.id = %s"
     )
 
 

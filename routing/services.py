@@ -12,12 +12,10 @@ import logging
 from collections.abc import Iterable
 from datetime import timedelta
 from enum import StrEnum
-from typing import Any, TypeVar
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, connection, transaction
-from django.db.models import Model
+from django.db import IntegrityError, transaction
 from django.utils import timezone
 
 from chat import events as chat_events
@@ -25,6 +23,7 @@ from chat.models import Channel, Customer, Interaction, InteractionStatus, Sende
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
 from config.inserts import insert
+from config.rawsql import for_update, partial, quote, raw_first
 from routing import events
 from routing.models import (
     DISCONNECTED_REASON_CODE,
@@ -55,8 +54,6 @@ from routing.selectors import (
 logger = logging.getLogger(__name__)
 
 User = get_user_model()
-
-M = TypeVar("M", bound=Model)
 
 CHAT_UNAVAILABLE = "This chat is no longer available."
 
@@ -354,7 +351,7 @@ def _lock_waiting(interaction_id: int, *, queue: Queue | None = None) -> Interac
     offer: the ORM spent longer building the equivalent query (FOR UPDATE OF, three
     models joined) than PostgreSQL spent running it — a fifth of a routing worker's CPU
     under the routing benchmark."""
-    interaction = _raw_first(
+    interaction = raw_first(
         Interaction, _lock_waiting_sql(), [interaction_id, InteractionStatus.QUEUED]
     )
     if interaction is None:
@@ -369,18 +366,15 @@ def _lock_waiting(interaction_id: int, *, queue: Queue | None = None) -> Interac
     # Only the names are read here; any other field is loaded if ever asked for. (The
     # statement's extra columns are plain attributes of the raw() instance.)
     names = vars(interaction)
-    interaction.customer = Customer.from_db(
-        connection.alias, ["id", "name"], [interaction.customer_id, names["customer_name"]]
+    interaction.customer = partial(
+        Customer, id=interaction.customer_id, name=names["customer_name"]
     )
-    interaction.channel = Channel.from_db(
-        connection.alias, ["id", "name"], [interaction.channel_id, names["channel_name"]]
-    )
+    interaction.channel = partial(Channel, id=interaction.channel_id, name=names["channel_name"])
     return interaction
 
 
 @functools.cache
 def _lock_waiting_sql() -> str:
-    quote = connection.ops.quote_name
     table = quote(Interaction._meta.db_table)
 
     def name_of(model: type[Customer] | type[Channel], column: str) -> str:
@@ -392,7 +386,7 @@ def _lock_waiting_sql() -> str:
     return (
         f"SELECT {table}.*, {name_of(Customer, customer_column)} AS customer_name, "  # noqa: S608 - our names
         f"{name_of(Channel, channel_column)} AS channel_name "
-        f"FROM {table} WHERE {table}.id = %s AND {table}.status = %s{_for_update()}"
+        f"FROM {table} WHERE {table}.id = %s AND {table}.status = %s{for_update()}"
     )
 
 
@@ -565,32 +559,23 @@ def _lock_offer_and_interaction(offer_id: int) -> tuple[Offer, Interaction]:
     Plain statements, as in _lock_waiting: the ORM's locking queries cost three to four
     times their CPU. Related rows (queue, CSR) are read only if used."""
     interaction_sql, offer_sql = _lock_offer_sql()
-    interaction = _raw_first(Interaction, interaction_sql, [offer_id])
+    interaction = raw_first(Interaction, interaction_sql, [offer_id])
     if interaction is None:
         raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
-    offer = _raw_first(Offer, offer_sql, [offer_id])
+    offer = raw_first(Offer, offer_sql, [offer_id])
     if offer is None:
         raise Offer.DoesNotExist(f"No offer {offer_id}")
     offer.interaction = interaction
     return offer, interaction
 
 
-def _raw_first(model: type[M], sql: str, params: list[Any]) -> M | None:
-    return next(iter(model._default_manager.raw(sql, params)), None)
-
-
-def _for_update() -> str:
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
-
-
 @functools.cache
 def _lock_offer_sql() -> tuple[str, str]:
-    quote = connection.ops.quote_name
     interactions, offers = quote(Interaction._meta.db_table), quote(Offer._meta.db_table)
     return (
         f"SELECT {interactions}.* FROM {interactions} WHERE {interactions}.id = "  # noqa: S608 - our names
-        f"(SELECT {offers}.interaction_id FROM {offers} WHERE {offers}.id = %s){_for_update()}",
-        f"SELECT {offers}.* FROM {offers} WHERE {offers}.id = %s{_for_update()}",  # noqa: S608 - our names
+        f"(SELECT {offers}.interaction_id FROM {offers} WHERE {offers}.id = %s){for_update()}",
+        f"SELECT {offers}.* FROM {offers} WHERE {offers}.id = %s{for_update()}",  # noqa: S608 - our names
     )
 
 

@@ -1,0 +1,37 @@
+"""Plain statements for the hottest reads, where building the query through the ORM
+costs more CPU than the database spends running it.
+
+A queryset is compiled anew on every call: a `select_related` of three models with
+`FOR UPDATE OF` took ~1.9 ms of CPU to build here, against ~0.5 ms for the same row read
+by a prebuilt statement through `raw()`. Callers keep their SQL in a cached function
+(the table and column names come from the models' metadata) and use these helpers to
+run it and to attach the few related fields they read.
+"""
+
+from typing import Any, TypeVar
+
+from django.db import connection
+from django.db.models import Model
+
+M = TypeVar("M", bound=Model)
+
+
+def raw_first(model: type[M], sql: str, params: list[Any]) -> M | None:
+    """The first row of `sql` as a `model` instance (every column of its table must be
+    selected; extra columns become plain attributes), or None."""
+    return next(iter(model._default_manager.raw(sql, params)), None)
+
+
+def for_update() -> str:
+    """ " FOR UPDATE" where the database locks rows (SQLite locks the whole file)."""
+    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+
+
+def partial(model: type[M], **values: Any) -> M:
+    """An instance with only these fields loaded (`id` among them); any other field is
+    read from the database if ever asked for, as with `only()`."""
+    return model.from_db(connection.alias, list(values), list(values.values()))
+
+
+def quote(name: str) -> str:
+    return connection.ops.quote_name(name)
