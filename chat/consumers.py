@@ -447,7 +447,7 @@ class CustomerChatConsumer(ChatConsumer):
         await self.close(code=CLOSE_GONE)
 
     async def disconnect(self, code: int) -> None:
-        if self.grace_timer is not None and asyncio.current_task() is not self.grace_timer:
+        if self.grace_timer is not None:
             self.grace_timer.cancel()
         await super().disconnect(code)
 

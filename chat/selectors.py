@@ -27,7 +27,7 @@ from chat.models import (
 )
 from chat.schemas import ChatRole
 from chat.tokens import digests_match, token_digest
-from config.rawsql import partial, quote, raw_first
+from config.rawsql import partial_instance, quote, raw_first, related_value
 from portal.roles import is_csr_manager
 
 APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
@@ -229,12 +229,16 @@ def chat_interaction_get(*, interaction_id: int) -> Interaction | None:
         return None
     extra = vars(interaction)
     queue_model, user_model = _related_model("queue"), _related_model("assigned_csr")
-    interaction.channel = partial(Channel, id=interaction.channel_id, name=extra["channel_name"])
-    interaction.queue = partial(queue_model, id=interaction.queue_id, name=extra["queue_name"])
+    interaction.channel = partial_instance(
+        Channel, id=interaction.channel_id, name=extra["channel_name"]
+    )
+    interaction.queue = partial_instance(
+        queue_model, id=interaction.queue_id, name=extra["queue_name"]
+    )
     interaction.assigned_csr = (  # type: ignore[assignment]  # auth.User, typed AbstractBaseUser
         None
         if interaction.assigned_csr_id is None
-        else partial(
+        else partial_instance(
             user_model,
             id=interaction.assigned_csr_id,
             username=extra["csr_username"],
@@ -251,25 +255,16 @@ def _related_model(field: str) -> Any:
     return Interaction._meta.get_field(field).related_model
 
 
-def _column(field: str) -> str:
-    return quote(str(getattr(Interaction._meta.get_field(field), "column", field)))
-
-
 @functools.cache
 def _chat_interaction_sql() -> str:
     table = quote(Interaction._meta.db_table)
     users = quote(_related_model("assigned_csr")._meta.db_table)
-
-    def name_of(field: str) -> str:
-        other = quote(_related_model(field)._meta.db_table)
-        column = _column(field)
-        return f"(SELECT {other}.name FROM {other} WHERE {other}.id = {table}.{column})"  # noqa: S608 - our names
-
-    csr = _column("assigned_csr")
+    csr = quote(Interaction._meta.get_field("assigned_csr").column)  # type: ignore[union-attr]
     return (
-        f"SELECT {table}.*, {name_of('channel')} AS channel_name, "  # noqa: S608 - our names
-        f"{name_of('queue')} AS queue_name, {users}.username AS csr_username, "
-        f"{users}.first_name AS csr_first_name, {users}.last_name AS csr_last_name "
+        f"SELECT {table}.*, {related_value(Interaction, 'channel')} AS channel_name, "  # noqa: S608 - our names
+        f"{related_value(Interaction, 'queue')} AS queue_name, "
+        f"{users}.username AS csr_username, {users}.first_name AS csr_first_name, "
+        f"{users}.last_name AS csr_last_name "
         f"FROM {table} LEFT JOIN {users} ON {users}.id = {table}.{csr} WHERE {table}.id = %s"
     )
 

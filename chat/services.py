@@ -1,5 +1,6 @@
 """State changes of the chat app: bot clients, escalations, messages."""
 
+import functools
 import hashlib
 import json
 import logging
@@ -39,6 +40,7 @@ from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, t
 from config.cache import redis_client
 from config.inserts import insert, insert_many, insert_unless_conflict
 from config.ratelimit import window_count
+from config.rawsql import partial_instance, quote, related_value
 from routing.selectors import queue_for_escalation
 
 logger = logging.getLogger(__name__)
@@ -483,22 +485,8 @@ def _seq_take_for_send(interaction_id: int) -> dict[str, Any] | None:
     a send needs to decide (status, handler, the customer's name) and what its webhook
     needs (the channel's webhook settings); None when the interaction does not exist.
     The caller rolls back if the send is refused."""
-    table = Interaction._meta.db_table
-    customers = Customer._meta.db_table
-    channels = Channel._meta.db_table
-    channel_fields = ("slug", "webhook_url", "webhook_secret")
-    channel_columns = ", ".join(
-        f"(SELECT {name} FROM {channels} WHERE {channels}.id = channel_id)"  # noqa: S608 - our names
-        for name in channel_fields
-    )
     with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq, "  # noqa: S608 - the table and column names are ours
-            f"status, assigned_csr_id, channel_id, customer_id, "
-            f"(SELECT name FROM {customers} WHERE {customers}.id = customer_id), "
-            f"{channel_columns}",
-            [interaction_id],
-        )
+        cursor.execute(_seq_take_sql(), [interaction_id])
         row = cursor.fetchone()
     if row is None:
         return None
@@ -513,10 +501,26 @@ def _seq_take_for_send(interaction_id: int) -> dict[str, Any] | None:
     )
     # A channel with only these fields loaded (any other is read if ever asked for), so
     # scheduling the webhook of a CSR's message costs no query.
-    interaction.channel = Channel.from_db(
-        connection.alias, ["id", *channel_fields], [channel_id, *channel_values]
+    interaction.channel = partial_instance(
+        Channel, id=channel_id, **dict(zip(_SEQ_TAKE_CHANNEL_FIELDS, channel_values, strict=True))
     )
     return {"interaction": interaction, "customer_name": customer_name}
+
+
+_SEQ_TAKE_CHANNEL_FIELDS = ("slug", "webhook_url", "webhook_secret")
+
+
+@functools.cache
+def _seq_take_sql() -> str:
+    table = quote(Interaction._meta.db_table)
+    channel_columns = ", ".join(
+        related_value(Interaction, "channel", name) for name in _SEQ_TAKE_CHANNEL_FIELDS
+    )
+    return (
+        f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq, "  # noqa: S608 - the table and column names are ours
+        f"status, assigned_csr_id, channel_id, customer_id, "
+        f"{related_value(Interaction, 'customer')}, {channel_columns}"
+    )
 
 
 def message_send(

@@ -14,33 +14,42 @@ UNNEST, and psycopg inspects every array element to choose its type: that was ~5
 daphne's CPU under the routing benchmark (the bot transcript of each escalation).
 """
 
-from typing import TypeVar
+from typing import NamedTuple, TypeVar
 
 from django.db import connection
 from django.db.models import Model
 
 M = TypeVar("M", bound=Model)
 
-_statements: dict[tuple[str, type[Model], bool], tuple[str, list]] = {}
+_statements: dict[tuple[str, type[Model], bool], "_Statement"] = {}
 
 
-def _statement(model: type[Model], *, ignore_conflicts: bool) -> tuple[str, list]:
+class _Statement(NamedTuple):
+    head: str  # INSERT INTO table (columns) VALUES
+    row: str  # (%s, %s, …): one row's placeholders
+    tail: str  # [ON CONFLICT DO NOTHING] RETURNING pk
+    fields: list
+
+    def sql(self, rows: int = 1) -> str:
+        return f"{self.head} {', '.join([self.row] * rows)}{self.tail}"
+
+
+def _statement(model: type[Model], *, ignore_conflicts: bool) -> _Statement:
     key = (connection.vendor, model, ignore_conflicts)
     if key not in _statements:
         meta = model._meta
         fields = [field for field in meta.concrete_fields if not field.primary_key]
         quote = connection.ops.quote_name
         columns = ", ".join(quote(str(field.column)) for field in fields)
-        placeholders = ", ".join(["%s"] * len(fields))
         pk_column = quote(str(meta.pk.column))  # type: ignore[union-attr]
-        table = quote(meta.db_table)
         # PostgreSQL and SQLite ≥ 3.24 both know ON CONFLICT DO NOTHING.
         on_conflict = " ON CONFLICT DO NOTHING" if ignore_conflicts else ""
-        _statements[key] = (
+        _statements[key] = _Statement(
             # Names from the model's own metadata, quoted; every value is a parameter.
-            f"INSERT INTO {table} ({columns}) VALUES ({placeholders}){on_conflict} "  # noqa: S608
-            f"RETURNING {pk_column}",
-            fields,
+            head=f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES",
+            row=f"({', '.join(['%s'] * len(fields))})",
+            tail=f"{on_conflict} RETURNING {pk_column}",
+            fields=fields,
         )
     return _statements[key]
 
@@ -72,16 +81,13 @@ def insert_many(instances: list[M]) -> list[M]:
     assert all(type(i) is model and i.pk is None for i in instances), "new rows of one model"
     if not connection.features.can_return_rows_from_bulk_insert:
         return model._default_manager.bulk_create(instances)
-    sql, fields = _statement(model, ignore_conflicts=False)
-    head, _, tail = sql.partition(" VALUES ")
-    row, _, returning = tail.partition(" RETURNING ")
-    size = max(1, connection.ops.bulk_batch_size(fields, instances))
+    statement = _statement(model, ignore_conflicts=False)
+    size = max(1, connection.ops.bulk_batch_size(statement.fields, instances))
     with connection.cursor() as cursor:
         for start in range(0, len(instances), size):
             batch = instances[start : start + size]
-            rows_sql = ", ".join([row] * len(batch))
-            values = [value for instance in batch for value in _db_values(instance, fields)]
-            cursor.execute(f"{head} VALUES {rows_sql} RETURNING {returning}", values)
+            values = [v for instance in batch for v in _db_values(instance, statement.fields)]
+            cursor.execute(statement.sql(rows=len(batch)), values)
             # The VALUES rows come back in their order (bulk_create relies on it too).
             for instance, (pk,) in zip(batch, cursor.fetchall(), strict=True):
                 _stored(instance, pk)
@@ -100,8 +106,8 @@ def _stored(instance: M, pk: object) -> M:
 
 
 def _insert(instance: M, *, ignore_conflicts: bool) -> M | None:
-    sql, fields = _statement(type(instance), ignore_conflicts=ignore_conflicts)
+    statement = _statement(type(instance), ignore_conflicts=ignore_conflicts)
     with connection.cursor() as cursor:
-        cursor.execute(sql, _db_values(instance, fields))
+        cursor.execute(statement.sql(), _db_values(instance, statement.fields))
         row = cursor.fetchone()
     return None if row is None else _stored(instance, row[0])

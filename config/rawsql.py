@@ -27,7 +27,7 @@ def for_update() -> str:
     return " FOR UPDATE" if connection.features.has_select_for_update else ""
 
 
-def partial(model: type[M], **values: Any) -> M:
+def partial_instance(model: type[M], **values: Any) -> M:
     """An instance with only these fields loaded (`id` among them); any other field is
     read from the database if ever asked for, as with `only()`."""
     return model.from_db(connection.alias, list(values), list(values.values()))
@@ -35,3 +35,17 @@ def partial(model: type[M], **values: Any) -> M:
 
 def quote(name: str) -> str:
     return connection.ops.quote_name(name)
+
+
+def related_value(model: type[Model], fk: str, column: str = "name") -> str:
+    """For the select list of a statement on `model`'s table: a subquery reading one
+    column of the row its foreign key `fk` points to (NULL when the key is)."""
+    field = model._meta.get_field(fk)
+    target = field.related_model._meta  # type: ignore[union-attr]
+    table, other = quote(model._meta.db_table), quote(target.db_table)
+    key = quote(str(field.column))  # type: ignore[union-attr]
+    target_key = quote(str(field.target_field.column))  # type: ignore[union-attr]
+    return (
+        f"(SELECT {other}.{quote(column)} FROM {other} "  # noqa: S608 - names from model metadata
+        f"WHERE {other}.{target_key} = {table}.{key})"
+    )

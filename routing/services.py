@@ -23,7 +23,7 @@ from chat.models import Channel, Customer, Interaction, InteractionStatus, Sende
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
 from config.inserts import insert
-from config.rawsql import for_update, partial, quote, raw_first
+from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
 from routing import events
 from routing.models import (
     DISCONNECTED_REASON_CODE,
@@ -365,27 +365,22 @@ def _lock_waiting(interaction_id: int, *, queue: Queue | None = None) -> Interac
     interaction.queue = queue
     # Only the names are read here; any other field is loaded if ever asked for. (The
     # statement's extra columns are plain attributes of the raw() instance.)
-    names = vars(interaction)
-    interaction.customer = partial(
-        Customer, id=interaction.customer_id, name=names["customer_name"]
+    extra = vars(interaction)
+    interaction.customer = partial_instance(
+        Customer, id=interaction.customer_id, name=extra["customer_name"]
     )
-    interaction.channel = partial(Channel, id=interaction.channel_id, name=names["channel_name"])
+    interaction.channel = partial_instance(
+        Channel, id=interaction.channel_id, name=extra["channel_name"]
+    )
     return interaction
 
 
 @functools.cache
 def _lock_waiting_sql() -> str:
     table = quote(Interaction._meta.db_table)
-
-    def name_of(model: type[Customer] | type[Channel], column: str) -> str:
-        other = quote(model._meta.db_table)
-        return f"(SELECT {other}.name FROM {other} WHERE {other}.id = {table}.{column})"  # noqa: S608 - our names
-
-    customer_column = Interaction._meta.get_field("customer").column  # type: ignore[union-attr]
-    channel_column = Interaction._meta.get_field("channel").column  # type: ignore[union-attr]
     return (
-        f"SELECT {table}.*, {name_of(Customer, customer_column)} AS customer_name, "  # noqa: S608 - our names
-        f"{name_of(Channel, channel_column)} AS channel_name "
+        f"SELECT {table}.*, {related_value(Interaction, 'customer')} AS customer_name, "  # noqa: S608 - our names
+        f"{related_value(Interaction, 'channel')} AS channel_name "
         f"FROM {table} WHERE {table}.id = %s AND {table}.status = %s{for_update()}"
     )
 
