@@ -6,7 +6,6 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Any, NotRequired, TypedDict
 
 from django.conf import settings
@@ -39,8 +38,10 @@ from chat.selectors import (
 from chat.tokens import BOT_TOKEN_PREFIX, CUSTOMER_TOKEN_PREFIX, token_digest, token_new
 from config.cache import redis_client
 from config.inserts import insert, insert_many, insert_unless_conflict
+from config.oncommit import on_commit_robust
 from config.ratelimit import window_count
-from config.rawsql import partial_instance, quote, related_value
+from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
+from config.taskqueue import enqueue
 from routing.selectors import queue_for_escalation
 
 logger = logging.getLogger(__name__)
@@ -274,7 +275,7 @@ def _escalation_write(
     # that missed its task is still waiting in its queue, not lost.
     from routing.services import routing_request  # routing builds on chat: import late
 
-    transaction.on_commit(partial(routing_request, queue_ids=[queue.pk]), robust=True)
+    on_commit_robust(routing_request, queue_ids=[queue.pk])
     return EscalationResult(
         interaction=interaction, customer_token=token, created=True, warnings=warnings
     )
@@ -339,7 +340,7 @@ def _customer_upsert(
     if not external_id:
         return insert(Customer(**defaults))
     # Locked: two escalations of one customer must not lose each other's metadata.
-    customer = Customer.objects.select_for_update().filter(external_id=external_id).first()
+    customer = raw_first(Customer, _customer_lock_sql(), [external_id])
     if customer is None:
         created = insert_unless_conflict(Customer(external_id=external_id, **defaults))
         if created is not None:
@@ -352,6 +353,12 @@ def _customer_upsert(
     customer.metadata = {**customer.metadata, **metadata}
     customer.save(update_fields=[*given, "metadata", "updated_at"])
     return customer
+
+
+@functools.cache
+def _customer_lock_sql() -> str:
+    customers = quote(Customer._meta.db_table)
+    return f"SELECT {customers}.* FROM {customers} WHERE {customers}.external_id = %s{for_update()}"  # noqa: S608 - our names
 
 
 def _customer_token_create(*, interaction: Interaction) -> str:
@@ -862,7 +869,7 @@ def _sentiment_schedule(*, interaction_id: int) -> None:
     """Once the customer message commits, ask for its scoring (robust: a broker or
     cache failure never fails the send). App Studio's switch is read then, outside the
     transaction, so a send holds the interaction row no longer and costs no extra query."""
-    transaction.on_commit(partial(sentiment_request, interaction_id=interaction_id), robust=True)
+    on_commit_robust(sentiment_request, interaction_id=interaction_id)
 
 
 def sentiment_request(*, interaction_id: int) -> None:
@@ -879,10 +886,10 @@ def sentiment_request(*, interaction_id: int) -> None:
         _, first = pipe.execute()
     except RedisError:  # the cache is down: score this chat on its own
         logger.warning("Sentiment request for chat %s not coalesced", interaction_id, exc_info=True)
-        tasks.interaction_sentiment_score.delay(interaction_id)
+        enqueue(tasks.interaction_sentiment_score, interaction_id)
         return
     if first:
-        tasks.sentiment_score_pending.delay()
+        enqueue(tasks.sentiment_score_pending)
 
 
 def sentiment_score_pending() -> list[int]:

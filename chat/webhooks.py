@@ -29,7 +29,6 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from functools import partial
 from typing import Final, Literal, TypedDict
 from urllib.parse import urlsplit
 
@@ -39,6 +38,7 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from chat.models import Channel, Message, SenderKind, WebhookDelivery
+from config.oncommit import on_commit_robust
 
 logger = logging.getLogger(__name__)
 
@@ -204,7 +204,7 @@ def _queue(delivery_id: int, *, at: datetime | None = None) -> None:
 def _queue_on_commit(delivery_id: int, *, at: datetime | None = None) -> None:
     # robust: the delivery row is committed whatever the broker does; a lost task is
     # picked up again by deliveries_requeue_overdue().
-    transaction.on_commit(partial(_queue, delivery_id, at=at), robust=True)
+    on_commit_robust(_queue, delivery_id, at=at)
 
 
 # --- Attempts -----------------------------------------------------------------------------

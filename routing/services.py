@@ -24,6 +24,7 @@ from chat.selectors import app_studio_settings_get
 from chat.services import message_create
 from config.inserts import insert
 from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
+from config.taskqueue import enqueue
 from routing import events
 from routing.models import (
     DISCONNECTED_REASON_CODE,
@@ -110,7 +111,7 @@ def routing_request(*, queue_ids: Iterable[int]) -> None:
             logger.warning("Routing request for queue %s not coalesced", queue_id, exc_info=True)
             first = True
         if first:
-            tasks.route_queue.delay(queue_id)
+            enqueue(tasks.route_queue, queue_id)
 
 
 # --- Presence -------------------------------------------------------------------------

@@ -112,7 +112,11 @@ def test_a_run_with_a_stale_view_of_the_members_tries_the_next_csr(
 
 def test_routing_requests_for_a_queue_coalesce_until_its_run_starts(queue, monkeypatch):
     queued: list[int] = []
-    monkeypatch.setattr(tasks.route_queue, "delay", queued.append)
+    monkeypatch.setattr(
+        services,
+        "enqueue",
+        lambda task, *args: queued.append(args[0]) if task is tasks.route_queue else None,
+    )
 
     for _ in range(5):
         services.routing_request(queue_ids=[queue.pk, queue.pk])

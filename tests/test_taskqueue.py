@@ -1,0 +1,45 @@
+"""config.taskqueue.enqueue: the message a worker gets, and eager mode."""
+
+import pytest
+
+from config.celery_app import app
+from config.taskqueue import enqueue
+from routing import tasks
+
+
+@pytest.fixture
+def through_the_broker():
+    """Eager mode off (the tests' settings turn it on), a private queue name, and the
+    broker's default queue drained of this test's messages afterwards."""
+    saved = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    with app.connection_for_write() as broker:
+        queue = broker.SimpleQueue(app.conf.task_default_queue)
+        try:
+            yield queue
+        finally:
+            app.conf.task_always_eager = saved
+            queue.close()
+
+
+def test_a_queued_task_reaches_the_broker_as_celery_sends_it(through_the_broker):
+    enqueue(tasks.route_queue, 4242)
+
+    message = through_the_broker.get(timeout=5)
+    message.ack()
+    args, kwargs, _ = message.decode()
+    assert message.headers["task"] == tasks.route_queue.name
+    assert (args, kwargs) == ([4242], {})
+    # What a worker needs to run it and nothing to wait on: no result is stored.
+    assert message.headers["ignore_result"] is True
+    assert message.properties["reply_to"] == app.oid
+
+
+def test_in_eager_mode_the_task_runs_at_once(monkeypatch):
+    assert app.conf.task_always_eager  # the tests' settings
+    ran = []
+    monkeypatch.setattr("routing.services.route_queue_run", lambda **kwargs: ran.append(kwargs))
+
+    enqueue(tasks.route_queue, 7)
+
+    assert ran == [{"queue_id": 7}]
