@@ -243,6 +243,20 @@ def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str
     return refused
 
 
+def member_is_free(member: MemberState) -> bool:
+    """Whether the member could take some chat now (one they have not refused)."""
+    return not _ineligibility(
+        is_active=member.is_active,
+        joined=member.joined,
+        status=member.status,
+        busy=member.busy,
+        capacity=member.capacity,
+        has_pending_offer=member.has_pending_offer,
+        refused_status=None,
+        is_current_owner=False,
+    )
+
+
 def candidates_from_members(
     members: Iterable[MemberState], *, refused: dict[int, str], owner_id: int | None
 ) -> list[Candidate]:

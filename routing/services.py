@@ -15,14 +15,14 @@ from enum import StrEnum
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
+from django.db import connection, transaction
 from django.utils import timezone
 
 from chat import events as chat_events
 from chat.models import Channel, Customer, Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
-from config.inserts import insert
+from config.inserts import insert, insert_unless_conflict
 from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
 from config.taskqueue import enqueue
 from routing import events
@@ -44,6 +44,7 @@ from routing.selectors import (
     candidates_from_members,
     csr_active_chat_counts,
     csr_capacity,
+    member_is_free,
     offer_timeout_seconds,
     queue_members_state,
     refused_offers,
@@ -387,6 +388,8 @@ def _lock_waiting_sql() -> str:
 
 
 ROUTE_BATCH_LIMIT = 500
+# Chats read beyond the number of free CSRs, for those some of them refused.
+ROUTE_PAGE_SLACK = 10
 
 
 def route_queue_run(*, queue_id: int) -> int:
@@ -415,34 +418,52 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     of a chat's lock keeps it for one short transaction, and takes it first, so the wait
     is brief and cannot deadlock; a concurrent run's offer then shows as "no longer
     queued"."""
-    waiting = list(waiting_interactions(queue_ids=[queue_id]).values_list("id", flat=True)[:limit])
-    if not waiting:
-        return 0
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
         return 0
     members = queue_members_state(queue_id=queue_id)
     by_id = {member.user_id: member for member in members}
-    refused = refused_offers(interaction_ids=waiting)
+    free = sum(1 for member in members if member_is_free(member))
+    # With nobody free only the first chat is visited, so that its decision records
+    # why it waits; otherwise the chats read (and their refusals) are about as many as
+    # the free CSRs can take, more only if some of those chats are refused by them all.
+    # Under load most runs start after an accept frees one CSR: reading the whole
+    # line every time cost more than the offer.
+    page = free + ROUTE_PAGE_SLACK if free else 1
+    waiting = list(
+        waiting_interactions(queue_ids=[queue_id]).values_list("id", flat=True)[: min(page, limit)]
+    )
     offered = 0
-    for interaction_id in waiting:
-        with transaction.atomic():
-            interaction = _lock_waiting(interaction_id, queue=queue)
-            if interaction is None:
-                continue
-            candidates = candidates_from_members(
-                members,
-                refused=refused.get(interaction_id, {}),
-                owner_id=interaction.assigned_csr_id,
-            )
-            offer, outcome = _offer_to_best(interaction, candidates, members=by_id)
-        if offer is not None:
-            offered += 1
-            member = by_id[offer.csr_id]
-            member.has_pending_offer = True
-            member.last_offered_at = offer.created_at
-        elif outcome == RouteOutcome.NO_FREE_CSR:
-            break  # nobody can take any chat: the rest wait too
+    visited: list[int] = []
+    while waiting:
+        refused = refused_offers(interaction_ids=waiting)
+        for interaction_id in waiting:
+            visited.append(interaction_id)
+            with transaction.atomic():
+                interaction = _lock_waiting(interaction_id, queue=queue)
+                if interaction is None:
+                    continue
+                candidates = candidates_from_members(
+                    members,
+                    refused=refused.get(interaction_id, {}),
+                    owner_id=interaction.assigned_csr_id,
+                )
+                offer, outcome = _offer_to_best(interaction, candidates, members=by_id)
+            if offer is not None:
+                offered += 1
+                member = by_id[offer.csr_id]
+                member.has_pending_offer = True
+                member.last_offered_at = offer.created_at
+            elif outcome == RouteOutcome.NO_FREE_CSR:
+                return offered  # nobody can take any chat: the rest wait too
+        if not free or len(visited) >= limit:
+            break
+        # Free CSRs are left, but refused every chat read: read on.
+        waiting = list(
+            waiting_interactions(queue_ids=[queue_id])
+            .exclude(id__in=visited)
+            .values_list("id", flat=True)[: min(ROUTE_PAGE_SLACK * 5, limit - len(visited))]
+        )
     return offered
 
 
@@ -454,15 +475,13 @@ def _offer_to_best(
 ) -> tuple[Offer | None, RouteOutcome]:
     ranked = routing_rank(strategy=interaction.queue.strategy, candidates=candidates)
     for candidate in ranked:
-        try:
-            with transaction.atomic():
-                offer = _offer_create(
-                    interaction=interaction,
-                    csr_id=candidate.user_id,
-                    transferred_by_id=interaction.transferred_by_id,
-                    note=interaction.transfer_note,
-                )
-        except IntegrityError:
+        offer = _offer_create(
+            interaction=interaction,
+            csr_id=candidate.user_id,
+            transferred_by_id=interaction.transferred_by_id,
+            note=interaction.transfer_note,
+        )
+        if offer is None:
             # Someone else gave this CSR an offer a moment ago: try the next one.
             if members is not None:
                 members[candidate.user_id].has_pending_offer = True
@@ -482,10 +501,14 @@ def _offer_create(
     transferred_by_id: int | None = None,
     note: str = "",
     direct: bool = False,
-) -> Offer:
+) -> Offer | None:
+    """Offer the (locked) interaction to the CSR; None, with nothing written, when the
+    CSR already has a pending offer (the database allows one: another run or a
+    transfer offered them a chat a moment ago). No savepoint: the insert skips the
+    conflict instead of failing on it."""
     now = timezone.now()
     timeout = offer_timeout_seconds(queue=interaction.queue)
-    offer = insert(
+    offer = insert_unless_conflict(
         Offer(
             interaction=interaction,
             csr_id=csr_id,
@@ -497,14 +520,28 @@ def _offer_create(
             expires_at=now + timedelta(seconds=timeout),
         )
     )
+    if offer is None:
+        return None
     interaction.status = InteractionStatus.OFFERED
     interaction.offered_at = now
-    interaction.save(update_fields=["status", "offered_at"])
-    QueueMembership.objects.filter(user_id=csr_id, queue=interaction.queue).update(
-        last_offered_at=now
-    )
+    offered_sql, membership_sql = _offer_made_sql()
+    with connection.cursor() as cursor:
+        cursor.execute(offered_sql, [interaction.status, now, interaction.pk])
+        cursor.execute(membership_sql, [now, csr_id, interaction.queue_id])
     events.offer_made(offer=offer)
     return offer
+
+
+@functools.cache
+def _offer_made_sql() -> tuple[str, str]:
+    """The chat is offered; the CSR's membership records when (round robin's order).
+    Plain statements: an offer is the routing worker's most frequent write."""
+    interactions = quote(Interaction._meta.db_table)
+    memberships = quote(QueueMembership._meta.db_table)
+    return (
+        f"UPDATE {interactions} SET status = %s, offered_at = %s WHERE id = %s",  # noqa: S608 - our names
+        f"UPDATE {memberships} SET last_offered_at = %s WHERE user_id = %s AND queue_id = %s",  # noqa: S608 - our names
+    )
 
 
 def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -> None:
@@ -822,19 +859,17 @@ def interaction_transfer_to_csr(
     interaction.transferred_by = user  # type: ignore[assignment]  # users are typed AbstractBaseUser; FKs as auth.User
     interaction.transfer_note = note
     interaction.save(update_fields=["transferred_by", "transfer_note"])
-    try:
-        with transaction.atomic():
-            offer = _offer_create(
-                interaction=interaction,
-                csr_id=target.pk,
-                transferred_by_id=user.pk,
-                note=note,
-                direct=True,
-            )
-    except IntegrityError:
+    offer = _offer_create(
+        interaction=interaction,
+        csr_id=target.pk,
+        transferred_by_id=user.pk,
+        note=note,
+        direct=True,
+    )
+    if offer is None:
         raise RoutingError(
             "target_unavailable", f"{_display_name(target)} is already considering another chat."
-        ) from None
+        )
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,

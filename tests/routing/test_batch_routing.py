@@ -11,7 +11,7 @@ from django.utils import timezone
 
 from chat.models import InteractionStatus
 from routing import selectors, services, tasks
-from routing.models import Offer, OfferStatus, RoutingDecision
+from routing.models import CSRStatus, Offer, OfferStatus, RoutingDecision
 
 pytestmark = pytest.mark.django_db
 
@@ -173,3 +173,71 @@ def test_a_run_locks_only_chats_still_waiting_in_its_own_active_queue(queue, mak
     chat.status = InteractionStatus.OFFERED
     chat.save()
     assert services._lock_waiting(chat.pk, queue=queue) is None
+
+
+def _refusal_reads(queries) -> list[str]:
+    return [
+        q["sql"]
+        for q in queries
+        if q["sql"].startswith("SELECT")
+        and 'FROM "routing_offer"' in q["sql"]
+        and "IN (" in q["sql"]
+    ]
+
+
+def test_a_run_reads_about_as_many_chats_as_its_free_csrs_can_take(
+    queue, make_csr, make_interaction, monkeypatch
+):
+    """Under load a run mostly starts because one CSR became free: reading the whole
+    line (and every chat's refusals) each time cost more than the offer it made."""
+    monkeypatch.setattr(services, "ROUTE_PAGE_SLACK", 3)
+    csrs = [make_csr() for _ in range(2)]
+    now = timezone.now()
+    chats = [make_interaction(queued_at=now - timedelta(minutes=40 - n)) for n in range(30)]
+
+    with CaptureQueriesContext(connection) as queries:
+        offered = services.route_queue(queue_id=queue.pk)
+
+    assert offered == 2
+    assert set(_offers_by_interaction()) == {chats[0].pk, chats[1].pk}
+    assert sorted(_offers_by_interaction().values()) == sorted(csr.pk for csr in csrs)
+    (refusals,) = _refusal_reads(queries.captured_queries)
+    read = {int(n) for n in refusals.split("IN (", 1)[1].split(")", 1)[0].split(",")}
+    # The two free CSRs plus the slack: the first five chats, not thirty.
+    assert read == {chat.pk for chat in chats[:5]}
+
+
+def test_a_run_with_nobody_free_visits_only_the_first_chat(queue, make_csr, make_interaction):
+    make_csr(status=CSRStatus.AWAY)
+    now = timezone.now()
+    chats = [make_interaction(queued_at=now - timedelta(minutes=10 - n)) for n in range(5)]
+
+    assert services.route_queue(queue_id=queue.pk) == 0
+
+    # Its decision says why it waits; the others are not read.
+    assert RoutingDecision.objects.get(interaction=chats[0]).summary.startswith("No eligible")
+    assert not RoutingDecision.objects.exclude(interaction=chats[0]).exists()
+
+
+def test_a_run_reads_on_past_chats_its_free_csrs_all_refused(
+    queue, make_csr, make_interaction, monkeypatch
+):
+    """The one free CSR declined the first chats read: the run reads further and offers
+    them the next chat they have not refused, instead of stopping."""
+    monkeypatch.setattr(services, "ROUTE_PAGE_SLACK", 2)
+    csr = make_csr()
+    now = timezone.now()
+    chats = [make_interaction(queued_at=now - timedelta(minutes=10 - n)) for n in range(6)]
+    for chat in chats[:4]:  # more than the first page (1 free + 2)
+        Offer.objects.create(
+            interaction=chat,
+            csr=csr,
+            queue=queue,
+            status=OfferStatus.DECLINED,
+            expires_at=now,
+            responded_at=now,
+        )
+
+    assert services.route_queue(queue_id=queue.pk) == 1
+
+    assert _offers_by_interaction() == {chats[4].pk: csr.pk}
