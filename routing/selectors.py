@@ -245,15 +245,21 @@ def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str
 
 def member_is_free(member: MemberState) -> bool:
     """Whether the member could take some chat now (one they have not refused)."""
-    return not _ineligibility(
+    return not _member_ineligibility(member, refused_status=None, is_current_owner=False)
+
+
+def _member_ineligibility(
+    member: MemberState, *, refused_status: str | None, is_current_owner: bool
+) -> str:
+    return _ineligibility(
         is_active=member.is_active,
         joined=member.joined,
         status=member.status,
         busy=member.busy,
         capacity=member.capacity,
         has_pending_offer=member.has_pending_offer,
-        refused_status=None,
-        is_current_owner=False,
+        refused_status=refused_status,
+        is_current_owner=is_current_owner,
     )
 
 
@@ -264,13 +270,8 @@ def candidates_from_members(
     or missed this chat; `owner_id`: the CSR transferring it, if any."""
     candidates = []
     for member in members:
-        reason = _ineligibility(
-            is_active=member.is_active,
-            joined=member.joined,
-            status=member.status,
-            busy=member.busy,
-            capacity=member.capacity,
-            has_pending_offer=member.has_pending_offer,
+        reason = _member_ineligibility(
+            member,
             refused_status=refused.get(member.user_id),
             is_current_owner=member.user_id == owner_id,
         )
