@@ -937,18 +937,22 @@ def interactions_sentiment_update(*, interaction_ids: list[int]) -> dict[int, Se
     after the last message committed."""
     if not interaction_ids or not app_studio_settings_get().sentiment_enabled:
         return {}
-    updates = {}
+    scored = []
     for interaction_id, recent in customer_messages_newest_many(interaction_ids).items():
         if not recent or recent[-1].sentiment_score is not None:
             continue
         window = recent[-sentiment.WINDOW :]
         result = sentiment.score([message.text for message in window])
-        update = interaction_sentiment_save(
-            interaction_id=interaction_id, window=window, result=result, recent=recent
-        )
-        if update is not None:
-            updates[interaction_id] = update
-    return updates
+        scored.append(_Scored(interaction_id, window, result, recent))
+    return _sentiments_save(scored)
+
+
+@dataclass(frozen=True)
+class _Scored:
+    interaction_id: int
+    window: list[Message]  # the customer messages scored, oldest first
+    result: sentiment.Sentiment
+    recent: list[Message] | None  # the customer's last messages, ending with the window
 
 
 def interaction_sentiment_save(
@@ -960,31 +964,73 @@ def interaction_sentiment_save(
 ) -> SentimentUpdate | None:
     """Store `result`, the score of `window` (customer messages, oldest first), unless
     a score covering its newest message or a later one is stored already; then publish
-    it after commit. The conditional UPDATE is the guard: two workers racing can never
-    move the score back to older messages, and only the winner publishes. `recent`, the
-    customer's last messages ending with the window, saves re-reading the trend."""
-    newest = window[-1].seq
+    it after commit. `recent`, the customer's last messages ending with the window,
+    saves re-reading the trend."""
+    return _sentiments_save([_Scored(interaction_id, window, result, recent)]).get(interaction_id)
+
+
+def _sentiments_save(scored: list[_Scored]) -> dict[int, SentimentUpdate]:
+    """Store each chat's score and its messages' scores, and publish it after commit,
+    unless a score covering the same newest message or a later one is stored already.
+
+    The conditional UPDATE is the guard: two workers racing can never move a score back
+    to older messages, and only the winner publishes. One statement stores every chat's
+    score and one the messages', in one short transaction: a run of 200 chats used to
+    be 200 transactions, each waiting for its own flush to disk."""
+    if not scored:
+        return {}
+    updates = {}
     with transaction.atomic():
-        stored = Interaction.objects.filter(pk=interaction_id, sentiment_seq__lt=newest).update(
-            sentiment_label=result.label, sentiment_score=result.score, sentiment_seq=newest
-        )
-        if not stored:
-            return None
+        stored = _sentiment_scores_store(scored)
+        winners = [item for item in scored if item.interaction_id in stored]
         changed = []
-        for message, value in zip(window, result.scores, strict=True):
-            if message.sentiment_score != value:
-                message.sentiment_score = value
-                changed.append(message)
+        for item in winners:
+            for message, value in zip(item.window, item.result.scores, strict=True):
+                if message.sentiment_score != value:
+                    message.sentiment_score = value
+                    changed.append(message)
         if changed:
             Message.objects.bulk_update(changed, ["sentiment_score"])
-        if recent is None or recent[-1].seq != newest:
-            recent = customer_messages_newest(interaction_id, until_seq=newest)
-        payload = events.sentiment_state_payload(
-            interaction_id=interaction_id,
-            label=result.label,
-            score=result.score,
-            seq=newest,
-            recent=recent,
-        )
-        events.sentiment_changed(payload=payload)
-    return SentimentUpdate(result=result, payload=payload)
+        for item in winners:
+            newest = item.window[-1].seq
+            recent = item.recent
+            if recent is None or recent[-1].seq != newest:
+                recent = customer_messages_newest(item.interaction_id, until_seq=newest)
+            payload = events.sentiment_state_payload(
+                interaction_id=item.interaction_id,
+                label=item.result.label,
+                score=item.result.score,
+                seq=newest,
+                recent=recent,
+            )
+            events.sentiment_changed(payload=payload)
+            updates[item.interaction_id] = SentimentUpdate(result=item.result, payload=payload)
+    return updates
+
+
+def _sentiment_scores_store(scored: list[_Scored]) -> set[int]:
+    """One conditional UPDATE of every chat's score; the ids it stored (a chat whose
+    stored score already covers its newest message, or a later one, is left alone)."""
+    table = quote(Interaction._meta.db_table)
+
+    def by_id(values: list[Any]) -> tuple[str, list[Any]]:
+        cases = " ".join("WHEN %s THEN %s" for _ in scored)
+        params = [
+            p
+            for item, value in zip(scored, values, strict=True)
+            for p in (item.interaction_id, value)
+        ]
+        return f"CASE id {cases} END", params
+
+    label_sql, label_params = by_id([item.result.label for item in scored])
+    score_sql, score_params = by_id([item.result.score for item in scored])
+    seq_sql, seq_params = by_id([item.window[-1].seq for item in scored])
+    ids = [item.interaction_id for item in scored]
+    sql = (
+        f"UPDATE {table} SET sentiment_label = {label_sql}, "  # noqa: S608 - our names; values are parameters
+        f"sentiment_score = {score_sql}, sentiment_seq = {seq_sql} "
+        f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND sentiment_seq < {seq_sql} RETURNING id"
+    )
+    with connection.cursor() as cursor:
+        cursor.execute(sql, [*label_params, *score_params, *seq_params, *ids, *seq_params])
+        return {row[0] for row in cursor.fetchall()}

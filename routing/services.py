@@ -92,6 +92,9 @@ ROUTE_PENDING_KEY = "routing-pending:{queue_id}"
 # A run that never starts (its worker died) blocks new requests this long; the sweeper
 # routes everything meanwhile.
 ROUTE_PENDING_SECONDS = 10
+# Set while a routing task routes a queue; a run killed midway stops counting after this.
+ROUTE_RUNNING_KEY = "routing-running:{queue_id}"
+ROUTE_RUNNING_SECONDS = 30
 
 
 def routing_request(*, queue_ids: Iterable[int]) -> None:
@@ -397,11 +400,29 @@ def route_queue_run(*, queue_id: int) -> int:
     from now on queue another run."""
     from django.core.cache import cache
 
+    running = ROUTE_RUNNING_KEY.format(queue_id=queue_id)
     try:
         cache.delete(ROUTE_PENDING_KEY.format(queue_id=queue_id))
+        cache.set(running, 1, timeout=ROUTE_RUNNING_SECONDS)
     except Exception:
         logger.warning("Could not clear the routing request of queue %s", queue_id, exc_info=True)
-    return route_queue(queue_id=queue_id)
+    try:
+        return route_queue(queue_id=queue_id)
+    finally:
+        try:
+            cache.delete(running)
+        except Exception:
+            logger.warning("Could not clear the run mark of queue %s", queue_id, exc_info=True)
+
+
+def _queue_run_in_progress(queue_id: int) -> bool:
+    """Whether a routing task is routing this queue now (the sweeper leaves it be)."""
+    from django.core.cache import cache
+
+    try:
+        return bool(cache.get(ROUTE_RUNNING_KEY.format(queue_id=queue_id)))
+    except Exception:
+        return False
 
 
 def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
@@ -565,14 +586,19 @@ def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -
 
 
 def route_waiting(*, queue_ids: Iterable[int] | None = None) -> int:
-    """Route every queue that has chats waiting (the sweeper's pass)."""
+    """Route every queue that has chats waiting (the sweeper's pass), but one a routing
+    task is routing now: the two would only queue for the same chats' locks."""
     waiting_queues = (
         waiting_interactions(queue_ids=queue_ids)
         .order_by("queue_id")
         .values_list("queue_id", flat=True)
         .distinct()
     )
-    return sum(route_queue(queue_id=queue_id) for queue_id in list(waiting_queues))
+    return sum(
+        route_queue(queue_id=queue_id)
+        for queue_id in list(waiting_queues)
+        if not _queue_run_in_progress(queue_id)
+    )
 
 
 def route_for_csr(*, user_id: int) -> int:

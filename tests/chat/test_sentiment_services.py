@@ -302,13 +302,14 @@ def test_with_the_cache_down_a_message_is_scored_on_its_own(
 
 
 def test_a_run_reads_every_chat_in_one_query(django_assert_num_queries):
-    """Scoring several chats: one read for all of them, then per chat the conditional
-    update, the message scores and the savepoint pair of its atomic block."""
+    """Scoring several chats: one read for all of them, then one conditional update of
+    every chat's score and one of the messages' scores, in one atomic block (the
+    savepoint pair, as the test runs in a transaction)."""
     chats = [make_live_chat() for _ in range(4)]
     for chat in chats:
         customer_says(chat, HAPPY)
     app_studio_settings_get()  # cached, as in a warm worker
-    with django_assert_num_queries(1 + 4 * 4):
+    with django_assert_num_queries(1 + 2 + 2):
         updates = interactions_sentiment_update(interaction_ids=[chat.id for chat in chats])
     assert sorted(updates) == sorted(chat.id for chat in chats)
     with django_assert_num_queries(1):  # all covered already
@@ -478,3 +479,43 @@ def test_an_escalation_with_customer_words_to_the_bot_is_scored_at_once(
     assert angry.sentiment_seq == 1
     quiet.refresh_from_db()
     assert quiet.sentiment_label == ""
+
+
+def test_one_run_stores_each_chat_its_own_score_and_leaves_newer_ones_alone():
+    """The run's one UPDATE carries a score per chat; a chat whose stored score already
+    covers a later message (another worker was faster) keeps it and is not published."""
+    from chat import sentiment
+    from chat.services import _Scored, _sentiments_save
+
+    happy, angry, raced = make_live_chat(), make_live_chat(), make_live_chat()
+    happy_line = customer_says(happy, HAPPY)
+    angry_line = customer_says(angry, ANGRY)
+    customer_says(raced, HAPPY)
+    old_window = list(Message.objects.filter(interaction_id=raced.id).order_by("seq"))
+    customer_says(raced, ANGRY)
+    assert interaction_sentiment_update(interaction_id=raced.id) is not None  # the faster
+    raced_before = stored(raced)
+
+    def scored(chat, window):
+        return _Scored(chat.id, window, sentiment.score([m.text for m in window]), None)
+
+    updates = _sentiments_save(
+        [scored(happy, [happy_line]), scored(angry, [angry_line]), scored(raced, old_window)]
+    )
+
+    assert set(updates) == {happy.id, angry.id}
+    assert (stored(happy).sentiment_label, stored(happy).sentiment_seq) == (
+        SentimentLabel.POSITIVE,
+        happy_line.seq,
+    )
+    assert (stored(angry).sentiment_label, stored(angry).sentiment_seq) == (
+        SentimentLabel.NEGATIVE,
+        angry_line.seq,
+    )
+    happy_line.refresh_from_db()
+    assert happy_line.sentiment_score == updates[happy.id].result.scores[0]
+    raced_after = stored(raced)
+    assert (raced_after.sentiment_seq, raced_after.sentiment_score) == (
+        raced_before.sentiment_seq,
+        raced_before.sentiment_score,
+    )

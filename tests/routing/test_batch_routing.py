@@ -241,3 +241,37 @@ def test_a_run_reads_on_past_chats_its_free_csrs_all_refused(
     assert services.route_queue(queue_id=queue.pk) == 1
 
     assert _offers_by_interaction() == {chats[4].pk: csr.pk}
+
+
+def test_the_sweeper_leaves_a_queue_to_the_task_routing_it_now(queue, make_csr, make_interaction):
+    from django.core.cache import cache
+
+    make_csr()
+    chat = make_interaction()
+    cache.set(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk), 1)
+    try:
+        assert services.route_waiting() == 0
+        assert not _offers_by_interaction()
+    finally:
+        cache.delete(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk))
+
+    assert services.route_waiting() == 1  # the run is over (or its mark expired)
+    assert set(_offers_by_interaction()) == {chat.pk}
+
+
+def test_a_routing_task_marks_its_queue_while_it_runs(
+    queue, make_csr, make_interaction, monkeypatch
+):
+    from django.core.cache import cache
+
+    seen = []
+    monkeypatch.setattr(
+        services,
+        "route_queue",
+        lambda *, queue_id: seen.append(services._queue_run_in_progress(queue_id)) or 0,
+    )
+
+    services.route_queue_run(queue_id=queue.pk)
+
+    assert seen == [True]
+    assert cache.get(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk)) is None
