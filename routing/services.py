@@ -9,8 +9,7 @@ Live events and follow-up routing are sent only after the transaction commits.
 
 import functools
 import logging
-import uuid
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from datetime import timedelta
 from enum import StrEnum
 
@@ -18,13 +17,11 @@ from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
 from django.utils import timezone
-from redis.exceptions import RedisError
 
 from chat import events as chat_events
 from chat.models import Channel, Customer, Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
-from config.cache import redis_client
 from config.inserts import insert, insert_unless_conflict
 from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
 from config.taskqueue import enqueue
@@ -95,10 +92,9 @@ ROUTE_PENDING_KEY = "routing-pending:{queue_id}"
 # A run that never starts (its worker died) blocks new requests this long; the sweeper
 # routes everything meanwhile.
 ROUTE_PENDING_SECONDS = 10
-# Held by the run routing a queue (see route_queue_run); it lapses this long after the
-# run's last offer, so a killed worker holds its queue no longer.
+# Set while a routing task routes a queue; a run killed midway stops counting after this.
 ROUTE_RUNNING_KEY = "routing-running:{queue_id}"
-ROUTE_RUNNING_SECONDS = 5
+ROUTE_RUNNING_SECONDS = 30
 
 
 def routing_request(*, queue_ids: Iterable[int]) -> None:
@@ -400,72 +396,23 @@ ROUTE_PAGE_SLACK = 10
 
 
 def route_queue_run(*, queue_id: int) -> int:
-    """The routing task: route the queue while requests for it keep coming, one run per
-    queue at a time; returns the offers made.
+    """The routing task: take this queue's pending request, then route it. Requests made
+    from now on queue another run."""
+    from django.core.cache import cache
 
-    A run takes the queue's pending request, routes, and goes round again if a request
-    came meanwhile. A task that finds another run routing its queue ends at once: the
-    request it was queued for stays pending, and that run takes it when its pass ends.
-    Two runs of one queue only queued for the same chats' locks, each of them holding a
-    worker. Without Redis the queue is routed once, uncoalesced."""
-    lock = _QueueRunLock(queue_id)
-    offered = 0
+    running = ROUTE_RUNNING_KEY.format(queue_id=queue_id)
     try:
-        while lock.acquire():
-            try:
-                while True:
-                    _routing_request_take(queue_id)
-                    offered += route_queue(queue_id=queue_id, progress=lock.extend)
-                    if not _routing_requested(queue_id):
-                        break
-            finally:
-                lock.release()
-            # A request that came while the lock was being let go found it held.
-            if not _routing_requested(queue_id):
-                break
-    except RedisError:
-        logger.warning("Routing run of queue %s not coalesced", queue_id, exc_info=True)
-        offered += route_queue(queue_id=queue_id)
-    return offered
-
-
-def _routing_request_take(queue_id: int) -> None:
-    from django.core.cache import cache
-
-    cache.delete(ROUTE_PENDING_KEY.format(queue_id=queue_id))
-
-
-def _routing_requested(queue_id: int) -> bool:
-    from django.core.cache import cache
-
-    return cache.get(ROUTE_PENDING_KEY.format(queue_id=queue_id)) is not None
-
-
-class _QueueRunLock:
-    """Held by the one run routing a queue; it lapses ROUTE_RUNNING_SECONDS after its
-    run last made progress, so a killed worker stops holding its queue."""
-
-    # Deleted only by its holder: a run that outlived its lock must not free another's.
-    _RELEASE = (
-        "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) end "
-        "return 0"
-    )
-
-    def __init__(self, queue_id: int) -> None:
-        from django.core.cache import cache
-
-        self.key = cache.make_key(ROUTE_RUNNING_KEY.format(queue_id=queue_id))
-        self.token = uuid.uuid4().hex
-        self.client = redis_client()
-
-    def acquire(self) -> bool:
-        return bool(self.client.set(self.key, self.token, nx=True, ex=ROUTE_RUNNING_SECONDS))
-
-    def extend(self) -> None:
-        self.client.expire(self.key, ROUTE_RUNNING_SECONDS)
-
-    def release(self) -> None:
-        self.client.eval(self._RELEASE, 1, self.key, self.token)
+        cache.delete(ROUTE_PENDING_KEY.format(queue_id=queue_id))
+        cache.set(running, 1, timeout=ROUTE_RUNNING_SECONDS)
+    except Exception:
+        logger.warning("Could not clear the routing request of queue %s", queue_id, exc_info=True)
+    try:
+        return route_queue(queue_id=queue_id)
+    finally:
+        try:
+            cache.delete(running)
+        except Exception:
+            logger.warning("Could not clear the run mark of queue %s", queue_id, exc_info=True)
 
 
 def _queue_run_in_progress(queue_id: int) -> bool:
@@ -473,19 +420,14 @@ def _queue_run_in_progress(queue_id: int) -> bool:
     from django.core.cache import cache
 
     try:
-        return bool(
-            redis_client().exists(cache.make_key(ROUTE_RUNNING_KEY.format(queue_id=queue_id)))
-        )
-    except RedisError:
+        return bool(cache.get(ROUTE_RUNNING_KEY.format(queue_id=queue_id)))
+    except Exception:
         return False
 
 
-def route_queue(
-    *, queue_id: int, limit: int = ROUTE_BATCH_LIMIT, progress: Callable[[], None] | None = None
-) -> int:
+def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     """Offer the queue's waiting chats, in routing order, to its free CSRs until one or
-    the other runs out; returns how many offers were made. `progress` is called after
-    each chat.
+    the other runs out; returns how many offers were made.
 
     One read of the members serves the whole run: each offer updates the run's copy.
     A concurrent run (another worker) may hold a stale copy; the database's one pending
@@ -528,8 +470,6 @@ def route_queue(
                     owner_id=interaction.assigned_csr_id,
                 )
                 offer, outcome = _offer_to_best(interaction, candidates, members=by_id)
-            if progress is not None:
-                progress()
             if offer is not None:
                 offered += 1
                 member = by_id[offer.csr_id]

@@ -248,7 +248,7 @@ def test_the_sweeper_leaves_a_queue_to_the_task_routing_it_now(queue, make_csr, 
 
     make_csr()
     chat = make_interaction()
-    cache.set(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk), "another run")
+    cache.set(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk), 1)
     try:
         assert services.route_waiting() == 0
         assert not _offers_by_interaction()
@@ -268,73 +268,10 @@ def test_a_routing_task_marks_its_queue_while_it_runs(
     monkeypatch.setattr(
         services,
         "route_queue",
-        lambda *, queue_id, **kwargs: seen.append(services._queue_run_in_progress(queue_id)) or 0,
+        lambda *, queue_id: seen.append(services._queue_run_in_progress(queue_id)) or 0,
     )
 
     services.route_queue_run(queue_id=queue.pk)
 
     assert seen == [True]
     assert cache.get(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk)) is None
-
-
-def _requested(queue) -> bool:
-    from django.core.cache import cache
-
-    return cache.get(services.ROUTE_PENDING_KEY.format(queue_id=queue.pk)) is not None
-
-
-def test_a_task_finding_its_queue_being_routed_leaves_the_request_to_that_run(
-    queue, make_csr, make_interaction
-):
-    from django.core.cache import cache
-
-    make_csr()
-    make_interaction()
-    holder = services._QueueRunLock(queue.pk)
-    assert holder.acquire()
-    try:
-        cache.add(services.ROUTE_PENDING_KEY.format(queue_id=queue.pk), 1)
-
-        assert services.route_queue_run(queue_id=queue.pk) == 0
-
-        assert not Offer.objects.exists()
-        assert _requested(queue)  # still pending, for the run holding the queue
-    finally:
-        holder.release()
-
-
-def test_a_run_goes_round_again_for_a_request_made_during_its_pass(queue, monkeypatch):
-    from django.core.cache import cache
-
-    passes = []
-
-    def one_pass(*, queue_id, progress=None, **kwargs):
-        passes.append(queue_id)
-        if len(passes) == 1:  # an accept frees a CSR while this pass routes
-            cache.add(services.ROUTE_PENDING_KEY.format(queue_id=queue_id), 1)
-        return 1
-
-    monkeypatch.setattr(services, "route_queue", one_pass)
-    cache.add(services.ROUTE_PENDING_KEY.format(queue_id=queue.pk), 1)
-
-    assert services.route_queue_run(queue_id=queue.pk) == 2
-
-    assert passes == [queue.pk, queue.pk]
-    assert not _requested(queue)
-    assert not services._queue_run_in_progress(queue.pk)  # the lock is let go
-
-
-def test_a_run_that_outlived_its_lock_does_not_free_the_next_holder(queue):
-    from django.core.cache import cache
-
-    late = services._QueueRunLock(queue.pk)
-    assert late.acquire()
-    cache.delete(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk))  # it lapsed
-    current = services._QueueRunLock(queue.pk)
-    assert current.acquire()
-
-    late.release()
-
-    assert services._queue_run_in_progress(queue.pk)
-    current.release()
-    assert not services._queue_run_in_progress(queue.pk)
