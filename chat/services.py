@@ -367,16 +367,17 @@ def _customer_token_create(*, interaction: Interaction) -> str:
     return token
 
 
-def _next_seq(interaction_id: int) -> int:
+def _next_seq(interaction: Interaction) -> int:
     """Take the interaction's next sequence number in one statement (PostgreSQL and
-    SQLite ≥ 3.35 both return the updated value); the row stays locked until commit."""
-    table = Interaction._meta.db_table
-    with connection.cursor() as cursor:
-        cursor.execute(
-            f"UPDATE {table} SET last_seq = last_seq + 1 WHERE id = %s RETURNING last_seq",  # noqa: S608 - the table name is ours
-            [interaction_id],
-        )
-        return cursor.fetchone()[0]
+    SQLite ≥ 3.35 both return the updated value); the row stays locked until commit.
+    The same statement reads the channel's webhook settings: a caller whose copy lacks
+    the channel gets them attached, so scheduling the webhook costs no query."""
+    taken = _seq_take_for_send(interaction.pk)
+    if taken is None:
+        raise Interaction.DoesNotExist(f"No interaction {interaction.pk}")
+    if not Interaction.channel.is_cached(interaction):  # type: ignore[attr-defined]
+        interaction.channel = taken["interaction"].channel
+    return taken["interaction"].last_seq
 
 
 def message_create(
@@ -398,7 +399,7 @@ def message_create(
     # No savepoint inside a caller's transaction: a failure here fails the caller anyway,
     # and SAVEPOINT/RELEASE cost two round trips per message.
     with transaction.atomic(savepoint=False):
-        seq = _next_seq(interaction.pk)
+        seq = _next_seq(interaction)
         # Keep the caller's copy current, so a later save() cannot write an old number.
         interaction.last_seq = seq
         return _message_insert(

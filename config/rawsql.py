@@ -22,9 +22,14 @@ def raw_first(model: type[M], sql: str, params: list[Any]) -> M | None:
     return next(iter(model._default_manager.raw(sql, params)), None)
 
 
-def for_update() -> str:
-    """ " FOR UPDATE" where the database locks rows (SQLite locks the whole file)."""
-    return " FOR UPDATE" if connection.features.has_select_for_update else ""
+def for_update(*, skip_locked: bool = False) -> str:
+    """ " FOR UPDATE" where the database locks rows (SQLite locks the whole file); with
+    `skip_locked`, rows another transaction holds are left out instead of waited for."""
+    if not connection.features.has_select_for_update:
+        return ""
+    if skip_locked and connection.features.has_select_for_update_skip_locked:
+        return " FOR UPDATE SKIP LOCKED"
+    return " FOR UPDATE"
 
 
 def partial_instance(model: type[M], **values: Any) -> M:

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from django.core.exceptions import ValidationError
+from django.db import connection
 from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
 from django.db.models.functions import Coalesce
 from django.utils import timezone
@@ -241,6 +242,20 @@ def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str
     for interaction_id, csr_id, status in rows:
         refused.setdefault(interaction_id, {})[csr_id] = status
     return refused
+
+
+def csr_joined_queue_ids(*, user_id: int) -> list[int]:
+    """The queues the CSR joined, by id (a plain statement: this runs after every
+    accept and decline)."""
+    with connection.cursor() as cursor:
+        cursor.execute(_csr_joined_queue_ids_sql(), [user_id])
+        return [queue_id for (queue_id,) in cursor.fetchall()]
+
+
+@functools.cache
+def _csr_joined_queue_ids_sql() -> str:
+    memberships = quote(QueueMembership._meta.db_table)
+    return f"SELECT queue_id FROM {memberships} WHERE user_id = %s AND joined ORDER BY queue_id"  # noqa: S608 - our names
 
 
 def member_is_free(member: MemberState) -> bool:

@@ -22,7 +22,7 @@ from chat import events as chat_events
 from chat.models import Channel, Customer, Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
-from config.inserts import insert, insert_unless_conflict
+from config.inserts import insert, insert_unless_conflict, update_fields
 from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
 from config.taskqueue import enqueue
 from routing import events
@@ -44,6 +44,7 @@ from routing.selectors import (
     candidates_from_members,
     csr_active_chat_counts,
     csr_capacity,
+    csr_joined_queue_ids,
     member_is_free,
     offer_timeout_seconds,
     queue_members_state,
@@ -80,9 +81,7 @@ def _route_after_commit(*, queue_id: int | None = None, csr_id: int | None = Non
     def request() -> None:
         queue_ids = [queue_id] if queue_id is not None else []
         if csr_id is not None:
-            queue_ids += QueueMembership.objects.filter(user_id=csr_id, joined=True).values_list(
-                "queue_id", flat=True
-            )
+            queue_ids += csr_joined_queue_ids(user_id=csr_id)
         routing_request(queue_ids=queue_ids)
 
     transaction.on_commit(request)
@@ -347,19 +346,27 @@ def interaction_route(*, interaction_id: int) -> Offer | None:
         return _offer_to_best(interaction, routing_candidates(interaction=interaction))[0]
 
 
-def _lock_waiting(interaction_id: int, *, queue: Queue | None = None) -> Interaction | None:
-    """The interaction, locked (waiting for a brief holder rather than skipping the
-    chat: see route_queue), if it is still waiting in an active queue; with `queue` (a
-    routing run's copy, saving a read), only if it waits in that queue.
+class _ChatBusy(Exception):
+    """Another transaction holds the chat's row (see route_queue)."""
+
+
+def _lock_waiting(
+    interaction_id: int, *, queue: Queue | None = None, skip_locked: bool = False
+) -> Interaction | None:
+    """The interaction, locked, if it is still waiting in an active queue; with `queue`
+    (a routing run's copy, saving a read), only if it waits in that queue. A row another
+    transaction holds is waited for, or with `skip_locked` raises _ChatBusy at once.
 
     One plain statement, which also reads the customer's and channel's names for the
     offer: the ORM spent longer building the equivalent query (FOR UPDATE OF, three
     models joined) than PostgreSQL spent running it — a fifth of a routing worker's CPU
     under the routing benchmark."""
-    interaction = raw_first(
-        Interaction, _lock_waiting_sql(), [interaction_id, InteractionStatus.QUEUED]
-    )
+    interaction = raw_first(Interaction, _lock_waiting_sql(skip_locked), [interaction_id])
     if interaction is None:
+        if skip_locked:
+            raise _ChatBusy(interaction_id)
+        return None
+    if interaction.status != InteractionStatus.QUEUED:
         return None
     if queue is None:
         queue = Queue.objects.get(pk=interaction.queue_id)
@@ -381,12 +388,14 @@ def _lock_waiting(interaction_id: int, *, queue: Queue | None = None) -> Interac
 
 
 @functools.cache
-def _lock_waiting_sql() -> str:
+def _lock_waiting_sql(skip_locked: bool) -> str:
+    # No status condition: the row is locked whatever its status, so that a missing row
+    # means "held by another transaction" (or deleted), never "not waiting".
     table = quote(Interaction._meta.db_table)
     return (
         f"SELECT {table}.*, {related_value(Interaction, 'customer')} AS customer_name, "  # noqa: S608 - our names
         f"{related_value(Interaction, 'channel')} AS channel_name "
-        f"FROM {table} WHERE {table}.id = %s AND {table}.status = %s{for_update()}"
+        f"FROM {table} WHERE {table}.id = %s{for_update(skip_locked=skip_locked)}"
     )
 
 
@@ -433,12 +442,11 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     A concurrent run (another worker) may hold a stale copy; the database's one pending
     offer per CSR turns its clash into "try the next CSR".
 
-    A chat locked by someone else is waited for, not skipped: the lock may be its own
-    customer's message or read mark, after which no other run would be asked for, and a
-    skipped chat waited for the sweeper (seconds; for ever without beat). Every holder
-    of a chat's lock keeps it for one short transaction, and takes it first, so the wait
-    is brief and cannot deadlock; a concurrent run's offer then shows as "no longer
-    queued"."""
+    A chat locked by another transaction is skipped, not waited for: two runs of one
+    queue (two workers) would otherwise queue behind each other's offers chat by chat,
+    and under load they share the line instead. The lock may also be the chat's own
+    customer's message or read mark, after which no other run would be asked for: so a
+    run that skipped a chat asks for another run when it ends."""
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
         return 0
@@ -456,36 +464,59 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     )
     offered = 0
     visited: list[int] = []
-    while waiting:
-        refused = refused_offers(interaction_ids=waiting)
-        for interaction_id in waiting:
-            visited.append(interaction_id)
-            with transaction.atomic():
-                interaction = _lock_waiting(interaction_id, queue=queue)
-                if interaction is None:
+    busy = False
+    try:
+        while waiting:
+            refused = refused_offers(interaction_ids=waiting)
+            for interaction_id in waiting:
+                visited.append(interaction_id)
+                try:
+                    offer, outcome = _route_chat(
+                        interaction_id, queue=queue, members=by_id, refused=refused
+                    )
+                except _ChatBusy:
+                    busy = True
                     continue
-                candidates = candidates_from_members(
-                    members,
-                    refused=refused.get(interaction_id, {}),
-                    owner_id=interaction.assigned_csr_id,
-                )
-                offer, outcome = _offer_to_best(interaction, candidates, members=by_id)
-            if offer is not None:
-                offered += 1
-                member = by_id[offer.csr_id]
-                member.has_pending_offer = True
-                member.last_offered_at = offer.created_at
-            elif outcome == RouteOutcome.NO_FREE_CSR:
-                return offered  # nobody can take any chat: the rest wait too
-        if not free or len(visited) >= limit:
-            break
-        # Free CSRs are left, but refused every chat read: read on.
-        waiting = list(
-            waiting_interactions(queue_ids=[queue_id])
-            .exclude(id__in=visited)
-            .values_list("id", flat=True)[: min(ROUTE_PAGE_SLACK * 5, limit - len(visited))]
+                if offer is not None:
+                    offered += 1
+                    member = by_id[offer.csr_id]
+                    member.has_pending_offer = True
+                    member.last_offered_at = offer.created_at
+                elif outcome == RouteOutcome.NO_FREE_CSR:
+                    return offered  # nobody can take any chat: the rest wait too
+            if not free or len(visited) >= limit:
+                break
+            # Free CSRs are left, but refused every chat read: read on.
+            waiting = list(
+                waiting_interactions(queue_ids=[queue_id])
+                .exclude(id__in=visited)
+                .values_list("id", flat=True)[: min(ROUTE_PAGE_SLACK * 5, limit - len(visited))]
+            )
+        return offered
+    finally:
+        if busy:
+            routing_request(queue_ids=[queue_id])
+
+
+def _route_chat(
+    interaction_id: int,
+    *,
+    queue: Queue,
+    members: dict[int, MemberState],
+    refused: dict[int, dict[int, str]],
+) -> tuple[Offer | None, RouteOutcome]:
+    """One chat of a routing run, in a transaction of its own. Raises _ChatBusy when
+    another transaction holds the chat."""
+    with transaction.atomic():
+        interaction = _lock_waiting(interaction_id, queue=queue, skip_locked=True)
+        if interaction is None:
+            return None, RouteOutcome.SKIPPED
+        candidates = candidates_from_members(
+            members.values(),
+            refused=refused.get(interaction_id, {}),
+            owner_id=interaction.assigned_csr_id,
         )
-    return offered
+        return _offer_to_best(interaction, candidates, members=members)
 
 
 def _offer_to_best(
@@ -603,10 +634,7 @@ def route_waiting(*, queue_ids: Iterable[int] | None = None) -> int:
 
 def route_for_csr(*, user_id: int) -> int:
     """A CSR has room: route the waiting chats of the queues they joined."""
-    queue_ids = QueueMembership.objects.filter(user_id=user_id, joined=True).values_list(
-        "queue_id", flat=True
-    )
-    return sum(route_queue(queue_id=queue_id) for queue_id in list(queue_ids))
+    return sum(route_queue(queue_id=queue_id) for queue_id in csr_joined_queue_ids(user_id=user_id))
 
 
 # --- Offers ---------------------------------------------------------------------------
@@ -641,7 +669,14 @@ def _lock_offer_sql() -> tuple[str, str]:
 def _missed_streak_reset(user_id: int) -> None:
     """The CSR answered an offer: their run of missed offers is over (one conditional
     UPDATE, which writes nothing when there was no run)."""
-    CSRProfile.objects.filter(user_id=user_id, missed_in_a_row__gt=0).update(missed_in_a_row=0)
+    with connection.cursor() as cursor:
+        cursor.execute(_missed_streak_reset_sql(), [user_id])
+
+
+@functools.cache
+def _missed_streak_reset_sql() -> str:
+    profiles = quote(CSRProfile._meta.db_table)
+    return f"UPDATE {profiles} SET missed_in_a_row = 0 WHERE user_id = %s AND missed_in_a_row > 0"  # noqa: S608 - our names
 
 
 @transaction.atomic
@@ -659,7 +694,7 @@ def offer_accept(*, offer_id: int, user: AbstractBaseUser) -> Interaction:
         raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
     offer.status = OfferStatus.ACCEPTED
     offer.responded_at = now
-    offer.save(update_fields=["status", "responded_at"])
+    update_fields(offer, "status", "responded_at")
     previous_csr_id = interaction.assigned_csr_id
     interaction.status = InteractionStatus.ACTIVE
     interaction.assigned_csr = user  # type: ignore[assignment]  # users are typed AbstractBaseUser; FKs as auth.User
@@ -667,15 +702,14 @@ def offer_accept(*, offer_id: int, user: AbstractBaseUser) -> Interaction:
     interaction.transferred_by = None
     interaction.transfer_note = ""
     interaction.accepted_at = now
-    interaction.save(
-        update_fields=[
-            "status",
-            "assigned_csr",
-            "at_front",
-            "transferred_by",
-            "transfer_note",
-            "accepted_at",
-        ]
+    update_fields(
+        interaction,
+        "status",
+        "assigned_csr",
+        "at_front",
+        "transferred_by",
+        "transfer_note",
+        "accepted_at",
     )
     _missed_streak_reset(user.pk)
     message_create(
@@ -710,7 +744,7 @@ def offer_decline(*, offer_id: int, user: AbstractBaseUser, reason: str = "") ->
     offer.status = OfferStatus.DECLINED
     offer.responded_at = timezone.now()
     offer.reason = reason
-    offer.save(update_fields=["status", "responded_at", "reason"])
+    update_fields(offer, "status", "responded_at", "reason")
     _missed_streak_reset(user.pk)
     _offer_failed(offer, interaction, verb="declined")
     events.offer_closed(offer=offer, reason="declined")

@@ -134,3 +134,41 @@ def test_many_rows_violating_a_constraint_store_none():
     with pytest.raises(IntegrityError), transaction.atomic():
         insert_many(rows)
     assert not Message.objects.filter(interaction=chat.interaction).exists()
+
+
+def test_update_fields_writes_what_save_with_update_fields_would_and_nothing_else():
+    """Two twins changed alike, one saved with update_fields and one through
+    update_fields: the stored rows match, a foreign key and a datetime among the fields,
+    and a field changed but not named is not written."""
+    from django.utils import timezone
+
+    from chat.models import Interaction, InteractionStatus
+    from config.inserts import update_fields
+
+    first, second = make_live_chat(), make_live_chat()
+    now = timezone.now()
+    rows = []
+    for chat, write in (
+        (first, lambda i: i.save(update_fields=["status", "assigned_csr", "accepted_at"])),
+        (second, lambda i: update_fields(i, "status", "assigned_csr", "accepted_at")),
+    ):
+        interaction = Interaction.objects.get(pk=chat.interaction.pk)
+        interaction.status = InteractionStatus.ENDED
+        interaction.assigned_csr = second.csr
+        interaction.accepted_at = now
+        interaction.intent = "not written"
+        write(interaction)
+        rows.append(Interaction.objects.get(pk=interaction.pk))
+
+    saved, updated = rows
+    for row in rows:
+        assert (row.status, row.assigned_csr_id, row.accepted_at) == (
+            InteractionStatus.ENDED,
+            second.csr.pk,
+            now,
+        )
+        assert row.intent != "not written"
+    assert updated.intent == second.interaction.intent and saved.intent == first.interaction.intent
+    with CaptureQueriesContext(connection) as queries:
+        assert update_fields(updated, "status") == 1
+    assert len(queries.captured_queries) == 1

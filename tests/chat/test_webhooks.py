@@ -687,3 +687,25 @@ def test_retry_policy_comes_from_the_settings():
     assert webhooks.MAX_ATTEMPTS == portal["WEBHOOK_MAX_ATTEMPTS"] == 8
     assert webhooks.BACKOFF_BASE_SECONDS == portal["WEBHOOK_BACKOFF_BASE_SECONDS"] == 2
     assert webhooks.BACKOFF_CAP_SECONDS == portal["WEBHOOK_BACKOFF_CAP_SECONDS"] == 300
+
+
+@pytest.mark.django_db
+def test_a_system_message_schedules_its_webhook_without_reading_the_channel():
+    """Accepting a chat (which locks the interaction alone) adds "joined the chat": the
+    statement taking its seq brings the channel's webhook settings along."""
+    from django.db import transaction
+    from django.test.utils import CaptureQueriesContext
+
+    chat = make_chat(url="https://connector.example.com/hook")
+    interaction = Interaction.objects.get(pk=chat.interaction.pk)  # no channel loaded
+
+    with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        message = message_create(
+            interaction=interaction, sender_kind=SenderKind.SYSTEM, text="Alex joined the chat"
+        )
+
+    assert not [
+        q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "chat_channel"')
+    ]
+    delivery = WebhookDelivery.objects.get(message=message)
+    assert delivery.status == WebhookDelivery.Status.PENDING

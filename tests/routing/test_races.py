@@ -93,18 +93,8 @@ def test_routing_many_chats_concurrently_never_double_offers(make_csr, make_inte
     assert len(set(pending.values_list("interaction_id", flat=True))) == len(csrs)
 
 
-@pytest.mark.parametrize("route", ["interaction_route", "route_queue"])
-def test_routing_a_chat_waits_for_a_brief_row_lock_instead_of_skipping_it(
-    route, make_csr, make_interaction
-):
-    """A message or read mark holds the interaction's row for a moment: the chat's own
-    routing task, and a routing run of its queue, wait for it and make the offer
-    (skipping would leave a new or transferred chat to the next sweep, seconds later,
-    and no other run is asked for after a read mark)."""
-    if connection.vendor != "postgresql":
-        pytest.skip("row locks: run against PostgreSQL (as CI does)")
-    csr = make_csr()
-    interaction = make_interaction()
+def _hold_row_while(interaction, action):
+    """Run `action` while another connection holds the interaction's row for 0.5 s."""
     locked = threading.Event()
 
     def hold_the_row() -> None:
@@ -121,17 +111,62 @@ def test_routing_a_chat_waits_for_a_brief_row_lock_instead_of_skipping_it(
     holder = threading.Thread(target=hold_the_row)
     holder.start()
     assert locked.wait(timeout=10)
-    if route == "route_queue":
-        assert services.route_queue(queue_id=interaction.queue_id) == 1
-    else:
-        assert services.interaction_route(interaction_id=interaction.pk) is not None
-    holder.join(timeout=10)
+    try:
+        return action()
+    finally:
+        holder.join(timeout=10)
+
+
+def _offer_made(interaction, csr) -> None:
     offer = Offer.objects.get(interaction=interaction)
     assert (offer.interaction_id, offer.csr_id, offer.status) == (
         interaction.pk,
         csr.pk,
         OfferStatus.PENDING,
     )
+
+
+def test_routing_one_chat_waits_for_a_brief_row_lock_instead_of_skipping_it(
+    make_csr, make_interaction
+):
+    """A message or read mark holds the interaction's row for a moment: the chat's own
+    routing waits for it and makes the offer."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: run against PostgreSQL (as CI does)")
+    csr = make_csr()
+    interaction = make_interaction()
+
+    offer = _hold_row_while(
+        interaction, lambda: services.interaction_route(interaction_id=interaction.pk)
+    )
+
+    assert offer is not None
+    _offer_made(interaction, csr)
+
+
+def test_a_routing_run_skips_a_held_chat_and_asks_for_another_run(
+    make_csr, make_interaction, monkeypatch
+):
+    """A run does not wait for a held chat (two runs of a queue would queue behind each
+    other's offers chat by chat): it routes the others and asks for another run, which
+    makes the offer once the holder lets go."""
+    if connection.vendor != "postgresql":
+        pytest.skip("row locks: run against PostgreSQL (as CI does)")
+    csrs = [make_csr(), make_csr()]
+    held, other = make_interaction(), make_interaction()
+    requested = []
+    monkeypatch.setattr(
+        services, "routing_request", lambda *, queue_ids: requested.append(queue_ids)
+    )
+
+    offered = _hold_row_while(held, lambda: services.route_queue(queue_id=held.queue_id))
+
+    assert offered == 1
+    assert Offer.objects.get().interaction_id == other.pk
+    assert requested == [[held.queue_id]]
+    assert services.route_queue(queue_id=held.queue_id) == 1  # the run it asked for
+    assert {o.interaction_id for o in Offer.objects.all()} == {held.pk, other.pk}
+    assert {o.csr_id for o in Offer.objects.all()} == {c.pk for c in csrs}
 
 
 @pytest.mark.parametrize("attempt", range(3))
