@@ -10,8 +10,10 @@ run it and to attach the few related fields they read.
 
 from typing import Any, TypeVar
 
+from django.conf import settings
 from django.db import connection
 from django.db.models import Model
+from django.utils import timezone
 
 M = TypeVar("M", bound=Model)
 
@@ -54,3 +56,11 @@ def related_value(model: type[Model], fk: str, column: str = "name") -> str:
         f"(SELECT {other}.{quote(column)} FROM {other} "  # noqa: S608 - names from model metadata
         f"WHERE {other}.{target_key} = {table}.{key})"
     )
+
+
+def db_datetime(value: Any) -> Any:
+    """A datetime column read by a plain cursor, as the ORM would return it: SQLite gives
+    naive datetimes (the ORM's converters make them aware), PostgreSQL aware ones."""
+    if value is not None and settings.USE_TZ and timezone.is_naive(value):
+        return timezone.make_aware(value, connection.timezone)
+    return value

@@ -5,10 +5,10 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
+from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.db import connection
-from django.db.models import Count, Exists, Min, OuterRef, Q, QuerySet, Subquery
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Min, Q, QuerySet
 from django.utils import timezone
 
 from chat.models import (
@@ -18,7 +18,7 @@ from chat.models import (
     InteractionStatus,
 )
 from chat.selectors import QUEUE_ORDER, app_studio_settings_get
-from config.rawsql import quote, raw_first
+from config.rawsql import db_datetime, quote, raw_first
 from routing.models import (
     AwayReason,
     CSRProfile,
@@ -30,6 +30,8 @@ from routing.models import (
     QueueMembership,
     RoutingStrategy,
 )
+
+User = get_user_model()
 
 
 def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: str) -> Queue:
@@ -166,37 +168,17 @@ class MemberState:
 
 def queue_members_state(*, queue_id: int) -> list[MemberState]:
     """Every member of the queue with what routing needs to know, in one query whatever
-    the queue's size (plain values, no model instances: this runs often)."""
-    active_chats = (
-        Interaction.objects.filter(
-            status=InteractionStatus.ACTIVE, assigned_csr_id=OuterRef("user_id")
+    the queue's size (plain values, no model instances: this runs often).
+
+    A plain statement: every routing run reads it, and the ORM took about as long to
+    build the query (two correlated subqueries, three joins) as PostgreSQL took to run
+    it."""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _queue_members_state_sql(),
+            [InteractionStatus.ACTIVE, OfferStatus.PENDING, queue_id],
         )
-        .order_by()
-        .values("assigned_csr_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    pending_offer = Offer.objects.filter(status=OfferStatus.PENDING, csr_id=OuterRef("user_id"))
-    members = (
-        QueueMembership.objects.filter(queue_id=queue_id)
-        .annotate(
-            busy=Coalesce(Subquery(active_chats), 0),
-            has_pending_offer=Exists(pending_offer),
-        )
-        .order_by("user_id")
-        .values_list(
-            "user_id",
-            "joined",
-            "last_offered_at",
-            "user__username",
-            "user__is_active",
-            "user__csr_profile__status",
-            "user__csr_profile__capacity",
-            "user__csr_profile__idle_since",
-            "busy",
-            "has_pending_offer",
-        )
-    )
+        members = cursor.fetchall()
     default_capacity: int | None = None
     states = []
     for (
@@ -219,17 +201,37 @@ def queue_members_state(*, queue_id: int) -> list[MemberState]:
             MemberState(
                 user_id=user_id,
                 username=username,
-                is_active=is_active,
-                joined=joined,
+                is_active=bool(is_active),
+                joined=bool(joined),
                 status=status,
                 capacity=capacity,
                 busy=busy,
-                has_pending_offer=has_pending_offer,
-                idle_since=idle_since,
-                last_offered_at=last_offered_at,
+                has_pending_offer=bool(has_pending_offer),
+                idle_since=db_datetime(idle_since),
+                last_offered_at=db_datetime(last_offered_at),
             )
         )
     return states
+
+
+@functools.cache
+def _queue_members_state_sql() -> str:
+    memberships = quote(QueueMembership._meta.db_table)
+    users = quote(User._meta.db_table)
+    profiles = quote(CSRProfile._meta.db_table)
+    interactions = quote(Interaction._meta.db_table)
+    offers = quote(Offer._meta.db_table)
+    return (
+        "SELECT m.user_id, m.joined, m.last_offered_at, u.username, u.is_active, "  # noqa: S608 - our names
+        "p.status, p.capacity, p.idle_since, "
+        f"(SELECT COUNT(*) FROM {interactions} i "
+        "WHERE i.assigned_csr_id = m.user_id AND i.status = %s) AS busy, "
+        f"EXISTS(SELECT 1 FROM {offers} o WHERE o.csr_id = m.user_id AND o.status = %s) "
+        f"AS has_pending_offer FROM {memberships} m "
+        f"INNER JOIN {users} u ON u.id = m.user_id "
+        f"LEFT OUTER JOIN {profiles} p ON p.user_id = m.user_id "
+        "WHERE m.queue_id = %s ORDER BY m.user_id"
+    )
 
 
 def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str]]:

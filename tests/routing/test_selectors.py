@@ -96,3 +96,96 @@ def test_inactive_default_queue_is_no_queue():
 
     with pytest.raises(ValidationError, match="give channel 'web' a default queue"):
         queue_for_escalation(channel=channel, queue_slug=None, intent="")
+
+
+def test_the_members_state_statement_reads_what_the_orm_query_did():
+    """queue_members_state is one plain statement; its rows equal those of the ORM query
+    it replaced, for members in every state: busy, offered, not joined, away, disabled,
+    without a profile, and members of another queue left out."""
+    from datetime import timedelta
+
+    from django.db.models import Count, Exists, OuterRef, Subquery
+    from django.db.models.functions import Coalesce
+    from django.utils import timezone
+
+    from chat.models import Interaction, InteractionStatus
+    from chat.selectors import app_studio_settings_get
+    from portal.roles import Role
+    from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
+    from routing.selectors import queue_members_state
+    from tests.factories import interaction_factory, user_factory
+
+    queue, other = queue_factory(), queue_factory()
+    now = timezone.now()
+    users = [user_factory(role=Role.CSR) for _ in range(6)]
+    for n, user in enumerate(users[:5]):  # the sixth has no profile
+        CSRProfile.objects.create(
+            user=user,
+            status=[CSRStatus.AVAILABLE, CSRStatus.AWAY][n % 2],
+            capacity=[None, 3][n % 2],
+            idle_since=now - timedelta(minutes=n),
+        )
+    for n, user in enumerate(users):
+        QueueMembership.objects.create(
+            user=user, queue=queue, joined=n != 2, last_offered_at=now if n == 1 else None
+        )
+    QueueMembership.objects.create(user=user_factory(role=Role.CSR), queue=other, joined=True)
+    users[3].is_active = False
+    users[3].save()
+    for _ in range(2):
+        interaction_factory(queue=queue, status=InteractionStatus.ACTIVE, assigned_csr=users[0])
+    interaction_factory(queue=queue, status=InteractionStatus.ENDED, assigned_csr=users[0])
+    offered = interaction_factory(queue=queue, status=InteractionStatus.OFFERED)
+    Offer.objects.create(
+        interaction=offered, csr=users[1], queue=queue, expires_at=now + timedelta(seconds=30)
+    )
+
+    active_chats = (
+        Interaction.objects.filter(
+            status=InteractionStatus.ACTIVE, assigned_csr_id=OuterRef("user_id")
+        )
+        .order_by()
+        .values("assigned_csr_id")
+        .annotate(n=Count("id"))
+        .values("n")
+    )
+    pending = Offer.objects.filter(status=OfferStatus.PENDING, csr_id=OuterRef("user_id"))
+    expected = list(
+        QueueMembership.objects.filter(queue_id=queue.pk)
+        .annotate(busy=Coalesce(Subquery(active_chats), 0), has_pending_offer=Exists(pending))
+        .order_by("user_id")
+        .values_list(
+            "user_id",
+            "joined",
+            "last_offered_at",
+            "user__username",
+            "user__is_active",
+            "user__csr_profile__status",
+            "user__csr_profile__capacity",
+            "user__csr_profile__idle_since",
+            "busy",
+            "has_pending_offer",
+        )
+    )
+
+    got = [
+        (
+            m.user_id,
+            m.joined,
+            m.last_offered_at,
+            m.username,
+            m.is_active,
+            m.status,
+            m.capacity,
+            m.idle_since,
+            m.busy,
+            m.has_pending_offer,
+        )
+        for m in queue_members_state(queue_id=queue.pk)
+    ]
+    default = app_studio_settings_get().default_csr_capacity
+    # The statement's rows, with the default capacity filled in as the selector does.
+    assert [row[:6] + row[7:] for row in got] == [row[:6] + row[7:] for row in expected]
+    assert [row[6] for row in got] == [row[6] or default for row in expected]
+    assert {row[0] for row in got} == {user.pk for user in users}
+    assert got[0][8] == 2 and got[1][9] is True
