@@ -1,7 +1,7 @@
 """Reads of queues, intent rules, CSR presence and the routing engine's candidates."""
 
 import functools
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -236,13 +236,19 @@ def _queue_members_state_sql() -> str:
 
 def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str]]:
     """interaction id → {CSR id: "declined" or "expired"}: who refused which chat."""
+    ids = list(interaction_ids)
     refused: dict[int, dict[int, str]] = {}
-    rows = Offer.objects.filter(
-        interaction_id__in=list(interaction_ids),
-        status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
-    ).values_list("interaction_id", "csr_id", "status")
-    for interaction_id, csr_id, status in rows:
-        refused.setdefault(interaction_id, {})[csr_id] = status
+    if not ids:
+        return refused
+    offers = quote(Offer._meta.db_table)
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT interaction_id, csr_id, status FROM {offers} "  # noqa: S608 - our names; values are parameters
+            f"WHERE interaction_id IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s)",
+            [*ids, OfferStatus.DECLINED, OfferStatus.EXPIRED],
+        )
+        for interaction_id, csr_id, status in cursor.fetchall():
+            refused.setdefault(interaction_id, {})[csr_id] = status
     return refused
 
 
@@ -374,6 +380,31 @@ def waiting_interactions(*, queue_ids: Iterable[int] | None = None) -> QuerySet[
     if queue_ids is not None:
         qs = qs.filter(queue_id__in=list(queue_ids))
     return qs.order_by(*QUEUE_ORDER)
+
+
+def queue_waiting_page(*, queue_id: int, limit: int, exclude: Sequence[int] = ()) -> list[int]:
+    """waiting_interactions for one queue, by id, at most `limit`, leaving out `exclude`:
+    one plain statement, as a routing run reads it on every run."""
+    interactions, queues = quote(Interaction._meta.db_table), quote(Queue._meta.db_table)
+    not_in = f" AND i.id NOT IN ({', '.join(['%s'] * len(exclude))})" if exclude else ""
+    with connection.cursor() as cursor:
+        cursor.execute(
+            f"SELECT i.id FROM {interactions} i "  # noqa: S608 - our names; values are parameters
+            f"INNER JOIN {queues} q ON q.id = i.queue_id "
+            f"WHERE i.queue_id = %s AND i.status = %s AND q.active{not_in} "
+            f"ORDER BY {_queue_order_sql('i')} LIMIT %s",
+            [queue_id, InteractionStatus.QUEUED, *exclude, limit],
+        )
+        return [interaction_id for (interaction_id,) in cursor.fetchall()]
+
+
+@functools.cache
+def _queue_order_sql(alias: str) -> str:
+    """QUEUE_ORDER as an ORDER BY list."""
+    return ", ".join(
+        f"{alias}.{name[1:]} DESC" if name.startswith("-") else f"{alias}.{name} ASC"
+        for name in QUEUE_ORDER
+    )
 
 
 def queue_waiting_ids(*, queue_id: int) -> list[int]:

@@ -189,3 +189,37 @@ def test_the_members_state_statement_reads_what_the_orm_query_did():
     assert [row[6] for row in got] == [row[6] or default for row in expected]
     assert {row[0] for row in got} == {user.pk for user in users}
     assert got[0][8] == 2 and got[1][9] is True
+
+
+def test_the_waiting_page_is_the_waiting_line_in_routing_order():
+    """queue_waiting_page (a plain statement) lists what waiting_interactions does for
+    one queue, in the same order, within its limit and without the ids left out."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.models import InteractionStatus
+    from routing.selectors import queue_waiting_page, waiting_interactions
+    from tests.factories import interaction_factory
+
+    queue, other = queue_factory(), queue_factory()
+    now = timezone.now()
+    chats = [
+        interaction_factory(queue=queue, queued_at=now - timedelta(minutes=5)),
+        interaction_factory(queue=queue, queued_at=now - timedelta(minutes=1), priority=5),
+        interaction_factory(queue=queue, queued_at=now, at_front=True),
+        interaction_factory(queue=queue, queued_at=now - timedelta(minutes=9)),
+        interaction_factory(queue=queue, queued_at=now - timedelta(minutes=9)),  # tie: by id
+    ]
+    interaction_factory(queue=queue, status=InteractionStatus.OFFERED)
+    interaction_factory(queue=other, queued_at=now - timedelta(hours=1))
+
+    expected = list(waiting_interactions(queue_ids=[queue.pk]).values_list("id", flat=True))
+
+    assert expected == [chats[2].pk, chats[1].pk, chats[3].pk, chats[4].pk, chats[0].pk]
+    assert queue_waiting_page(queue_id=queue.pk, limit=10) == expected
+    assert queue_waiting_page(queue_id=queue.pk, limit=2) == expected[:2]
+    assert queue_waiting_page(queue_id=queue.pk, limit=10, exclude=expected[:3]) == expected[3:]
+    queue.active = False
+    queue.save()
+    assert queue_waiting_page(queue_id=queue.pk, limit=10) == []
