@@ -40,7 +40,14 @@ from config.cache import redis_client
 from config.inserts import insert, insert_many, insert_unless_conflict
 from config.oncommit import on_commit_robust
 from config.ratelimit import window_count
-from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
+from config.rawsql import (
+    for_update,
+    partial_instance,
+    placeholders,
+    quote,
+    raw_first,
+    related_value,
+)
 from config.taskqueue import enqueue
 from routing.selectors import queue_for_escalation
 
@@ -372,7 +379,7 @@ def _next_seq(interaction: Interaction) -> int:
     SQLite ≥ 3.35 both return the updated value); the row stays locked until commit.
     The same statement reads the channel's webhook settings: a caller whose copy lacks
     the channel gets them attached, so scheduling the webhook costs no query."""
-    taken = _seq_take_for_send(interaction.pk)
+    taken = _seq_take(interaction.pk)
     if taken is None:
         raise Interaction.DoesNotExist(f"No interaction {interaction.pk}")
     if not Interaction.channel.is_cached(interaction):  # type: ignore[attr-defined]
@@ -488,7 +495,7 @@ class _SendRefused(Exception):
         self.error = error
 
 
-def _seq_take_for_send(interaction_id: int) -> dict[str, Any] | None:
+def _seq_take(interaction_id: int) -> dict[str, Any] | None:
     """Lock the interaction row and take its next seq in one statement, returning what
     a send needs to decide (status, handler, the customer's name) and what its webhook
     needs (the channel's webhook settings); None when the interaction does not exist.
@@ -554,7 +561,7 @@ def message_send(
         raise ChatError("not_party", "Only the customer or the handling CSR may send.")
     try:
         with transaction.atomic():
-            taken = _seq_take_for_send(interaction_id)
+            taken = _seq_take(interaction_id)
             if taken is None:
                 raise _SendRefused(ChatError("not_found", "This chat does not exist."))
             interaction = taken["interaction"]
@@ -1030,7 +1037,7 @@ def _sentiment_scores_store(scored: list[_Scored]) -> set[int]:
     sql = (
         f"UPDATE {table} SET sentiment_label = {label_sql}, "  # noqa: S608 - our names; values are parameters
         f"sentiment_score = {score_sql}, sentiment_seq = {seq_sql} "
-        f"WHERE id IN ({', '.join(['%s'] * len(ids))}) AND sentiment_seq < {seq_sql} RETURNING id"
+        f"WHERE id IN ({placeholders(len(ids))}) AND sentiment_seq < {seq_sql} RETURNING id"
     )
     with connection.cursor() as cursor:
         cursor.execute(sql, [*label_params, *score_params, *seq_params, *ids, *seq_params])

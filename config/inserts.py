@@ -21,6 +21,8 @@ from typing import NamedTuple, TypeVar
 from django.db import connection
 from django.db.models import Model
 
+from config.rawsql import placeholders
+
 M = TypeVar("M", bound=Model)
 
 _statements: dict[tuple[str, type[Model], bool], "_Statement"] = {}
@@ -49,7 +51,7 @@ def _statement(model: type[Model], *, ignore_conflicts: bool) -> _Statement:
         _statements[key] = _Statement(
             # Names from the model's own metadata, quoted; every value is a parameter.
             head=f"INSERT INTO {quote(meta.db_table)} ({columns}) VALUES",
-            row=f"({', '.join(['%s'] * len(fields))})",
+            row=f"({placeholders(len(fields))})",
             tail=f"{on_conflict} RETURNING {pk_column}",
             fields=fields,
         )

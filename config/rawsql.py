@@ -40,6 +40,11 @@ def partial_instance(model: type[M], **values: Any) -> M:
     return model.from_db(connection.alias, list(values), list(values.values()))
 
 
+def placeholders(count: int) -> str:
+    """ "%s, %s, …": `count` parameter placeholders, for an IN list or a VALUES row."""
+    return ", ".join(["%s"] * count)
+
+
 def quote(name: str) -> str:
     return connection.ops.quote_name(name)
 

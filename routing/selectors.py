@@ -18,7 +18,7 @@ from chat.models import (
     InteractionStatus,
 )
 from chat.selectors import QUEUE_ORDER, app_studio_settings_get
-from config.rawsql import db_datetime, quote, raw_first
+from config.rawsql import db_datetime, placeholders, quote, raw_first
 from routing.models import (
     AwayReason,
     CSRProfile,
@@ -244,7 +244,7 @@ def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT interaction_id, csr_id, status FROM {offers} "  # noqa: S608 - our names; values are parameters
-            f"WHERE interaction_id IN ({', '.join(['%s'] * len(ids))}) AND status IN (%s, %s)",
+            f"WHERE interaction_id IN ({placeholders(len(ids))}) AND status IN (%s, %s)",
             [*ids, OfferStatus.DECLINED, OfferStatus.EXPIRED],
         )
         for interaction_id, csr_id, status in cursor.fetchall():
@@ -386,7 +386,7 @@ def queue_waiting_page(*, queue_id: int, limit: int, exclude: Sequence[int] = ()
     """waiting_interactions for one queue, by id, at most `limit`, leaving out `exclude`:
     one plain statement, as a routing run reads it on every run."""
     interactions, queues = quote(Interaction._meta.db_table), quote(Queue._meta.db_table)
-    not_in = f" AND i.id NOT IN ({', '.join(['%s'] * len(exclude))})" if exclude else ""
+    not_in = f" AND i.id NOT IN ({placeholders(len(exclude))})" if exclude else ""
     with connection.cursor() as cursor:
         cursor.execute(
             f"SELECT i.id FROM {interactions} i "  # noqa: S608 - our names; values are parameters

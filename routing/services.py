@@ -581,24 +581,19 @@ def _offer_create(
         return None
     interaction.status = InteractionStatus.OFFERED
     interaction.offered_at = now
-    offered_sql, membership_sql = _offer_made_sql()
+    update_fields(interaction, "status", "offered_at")
     with connection.cursor() as cursor:
-        cursor.execute(offered_sql, [interaction.status, now, interaction.pk])
-        cursor.execute(membership_sql, [now, csr_id, interaction.queue_id])
+        cursor.execute(_last_offered_sql(), [now, csr_id, interaction.queue_id])
     events.offer_made(offer=offer)
     return offer
 
 
 @functools.cache
-def _offer_made_sql() -> tuple[str, str]:
-    """The chat is offered; the CSR's membership records when (round robin's order).
-    Plain statements: an offer is the routing worker's most frequent write."""
-    interactions = quote(Interaction._meta.db_table)
+def _last_offered_sql() -> str:
+    """The CSR's membership records when they were last offered a chat (round robin's
+    order): a plain statement, as an offer is the routing worker's most frequent write."""
     memberships = quote(QueueMembership._meta.db_table)
-    return (
-        f"UPDATE {interactions} SET status = %s, offered_at = %s WHERE id = %s",  # noqa: S608 - our names
-        f"UPDATE {memberships} SET last_offered_at = %s WHERE user_id = %s AND queue_id = %s",  # noqa: S608 - our names
-    )
+    return f"UPDATE {memberships} SET last_offered_at = %s WHERE user_id = %s AND queue_id = %s"  # noqa: S608 - our names
 
 
 def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -> None:
