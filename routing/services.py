@@ -22,7 +22,13 @@ from chat import events as chat_events
 from chat.models import Channel, Customer, Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
-from config.inserts import insert, insert_unless_conflict, update_fields
+from config.durability import transient_commit_column
+from config.inserts import (
+    insert,
+    insert_unless_conflict_then,
+    update_fields,
+    update_fields_statement,
+)
 from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
 from config.taskqueue import enqueue
 from routing import events
@@ -361,7 +367,9 @@ def _lock_waiting(
     One plain statement, which also reads the customer's and channel's names for the
     offer: the ORM spent longer building the equivalent query (FOR UPDATE OF, three
     models joined) than PostgreSQL spent running it — a fifth of a routing worker's CPU
-    under the routing benchmark."""
+    under the routing benchmark. It also makes the routing transaction's commit skip
+    the wait for the disk: an offer lost in a database crash is routed again
+    (config/durability.py)."""
     interaction = raw_first(Interaction, _lock_waiting_sql(skip_locked), [interaction_id])
     if interaction is None:
         if skip_locked:
@@ -394,7 +402,8 @@ def _lock_waiting_sql(skip_locked: bool) -> str:
     # means "held by another transaction" (or deleted), never "not waiting".
     table = quote(Interaction._meta.db_table)
     return (
-        f"SELECT {table}.*, {related_value(Interaction, 'customer')} AS customer_name, "  # noqa: S608 - our names
+        f"SELECT {transient_commit_column()}{table}.*, "  # noqa: S608 - our names
+        f"{related_value(Interaction, 'customer')} AS customer_name, "
         f"{related_value(Interaction, 'channel')} AS channel_name "
         f"FROM {table} WHERE {table}.id = %s{for_update(skip_locked=skip_locked)}"
     )
@@ -565,7 +574,12 @@ def _offer_create(
     conflict instead of failing on it."""
     now = timezone.now()
     timeout = offer_timeout_seconds(queue=interaction.queue)
-    offer = insert_unless_conflict(
+    unoffered = interaction.status, interaction.offered_at
+    interaction.status = InteractionStatus.OFFERED
+    interaction.offered_at = now
+    # One statement on PostgreSQL: the offer, the chat marked offered and the CSR's
+    # last-offer time (round robin's order), the two updates only if the offer went in.
+    offer = insert_unless_conflict_then(
         Offer(
             interaction=interaction,
             csr_id=csr_id,
@@ -575,15 +589,13 @@ def _offer_create(
             direct=direct,
             created_at=now,
             expires_at=now + timedelta(seconds=timeout),
-        )
+        ),
+        update_fields_statement(interaction, "status", "offered_at"),
+        (_last_offered_sql(), [now, csr_id, interaction.queue_id]),
     )
     if offer is None:
+        interaction.status, interaction.offered_at = unoffered
         return None
-    interaction.status = InteractionStatus.OFFERED
-    interaction.offered_at = now
-    update_fields(interaction, "status", "offered_at")
-    with connection.cursor() as cursor:
-        cursor.execute(_last_offered_sql(), [now, csr_id, interaction.queue_id])
     events.offer_made(offer=offer)
     return offer
 

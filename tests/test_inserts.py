@@ -172,3 +172,30 @@ def test_update_fields_writes_what_save_with_update_fields_would_and_nothing_els
     with CaptureQueriesContext(connection) as queries:
         assert update_fields(updated, "status") == 1
     assert len(queries.captured_queries) == 1
+
+
+def test_insert_unless_conflict_then_runs_the_updates_only_when_the_row_went_in():
+    """A free unique value: the row and both updates written, in one statement on
+    PostgreSQL (one each elsewhere). A taken one: None, and neither update written."""
+    from chat.models import Customer
+    from config.inserts import insert_unless_conflict_then, update_fields_statement
+
+    ada = insert_unless_conflict(Customer(external_id="crm-1", name="Ada"))
+    grace = insert_unless_conflict(Customer(external_id="crm-2", name="Grace"))
+    ada.name, grace.name = "Ada L.", "Grace H."
+    updates = (update_fields_statement(ada, "name"), update_fields_statement(grace, "name"))
+
+    with CaptureQueriesContext(connection) as queries:
+        stored = insert_unless_conflict_then(Customer(external_id="crm-3", name="Alan"), *updates)
+    assert stored is not None and stored.pk is not None and not stored._state.adding
+    assert Customer.objects.get(pk=stored.pk).name == "Alan"
+    assert set(Customer.objects.values_list("name", flat=True)) == {"Ada L.", "Grace H.", "Alan"}
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+
+    ada.name, grace.name = "Not Ada", "Not Grace"
+    updates = (update_fields_statement(ada, "name"), update_fields_statement(grace, "name"))
+    with transaction.atomic():
+        impostor = Customer(external_id="crm-3", name="Impostor")
+        assert insert_unless_conflict_then(impostor, *updates) is None
+        assert Customer.objects.count() == 3  # the transaction is still usable
+    assert set(Customer.objects.values_list("name", flat=True)) == {"Ada L.", "Grace H.", "Alan"}
