@@ -9,8 +9,7 @@ from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
 from django.core.exceptions import PermissionDenied, ValidationError
 from django.db import connection
-from django.db.models import Count, F, Max, Min, Window
-from django.db.models.functions import RowNumber
+from django.db.models import Count, Max, Min
 from django.utils import timezone
 
 from chat import events, schemas, sentiment
@@ -27,7 +26,7 @@ from chat.models import (
 )
 from chat.schemas import ChatRole
 from chat.tokens import digests_match, token_digest
-from config.rawsql import partial_instance, quote, raw_first, related_value
+from config.rawsql import partial_instance, placeholders, quote, raw_first, related_value
 from portal.roles import is_csr_manager
 
 APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
@@ -369,22 +368,33 @@ def customer_messages_newest(interaction_id: int, *, until_seq: int | None = Non
 
 def customer_messages_newest_many(interaction_ids: list[int]) -> dict[int, list[Message]]:
     """customer_messages_newest for several chats in one query: interaction id → the
-    customer's last sentiment.TREND_LENGTH messages, oldest first (absent: none)."""
-    rows = (
-        Message.objects.filter(interaction_id__in=interaction_ids, sender_kind=SenderKind.CUSTOMER)
-        .annotate(
-            newest_rank=Window(
-                RowNumber(), partition_by=F("interaction_id"), order_by=F("seq").desc()
-            )
-        )
-        .filter(newest_rank__lte=sentiment.TREND_LENGTH)
-        .only("interaction_id", "seq", "text", "sentiment_score")
-        .order_by("interaction_id", "seq")
+    customer's last sentiment.TREND_LENGTH messages, oldest first (absent: none).
+
+    A prebuilt statement: the ORM wraps a filter on a window function in a subquery of
+    its own, and building that took three quarters of the read's CPU, a tenth of a
+    Celery worker's under the routing benchmark."""
+    if not interaction_ids:
+        return {}
+    rows = Message.objects.raw(
+        _customer_messages_newest_sql(len(interaction_ids)),
+        [SenderKind.CUSTOMER, *interaction_ids, sentiment.TREND_LENGTH],
     )
     recent: dict[int, list[Message]] = {}
     for message in rows:
         recent.setdefault(message.interaction_id, []).append(message)
     return recent
+
+
+@functools.lru_cache(maxsize=64)
+def _customer_messages_newest_sql(count: int) -> str:
+    messages = quote(Message._meta.db_table)
+    columns = "id, interaction_id, seq, text, sentiment_score"
+    return (
+        f"SELECT {columns} FROM (SELECT {columns}, ROW_NUMBER() OVER "  # noqa: S608 - our names
+        f"(PARTITION BY interaction_id ORDER BY seq DESC) AS newest_rank FROM {messages} "
+        f"WHERE sender_kind = %s AND interaction_id IN ({placeholders(count)})) AS ranked "
+        "WHERE newest_rank <= %s ORDER BY interaction_id, seq"
+    )
 
 
 def interaction_sentiment_state(

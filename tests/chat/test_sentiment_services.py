@@ -519,3 +519,39 @@ def test_one_run_stores_each_chat_its_own_score_and_leaves_newer_ones_alone():
         raced_before.sentiment_seq,
         raced_before.sentiment_score,
     )
+
+
+def test_the_newest_messages_of_many_chats_are_read_as_for_each_chat_alone():
+    """customer_messages_newest_many (one statement for a scoring run) returns, for each
+    chat, what customer_messages_newest returns for it: the customer's last TREND_LENGTH
+    messages, oldest first, scores included, CSR and system messages left out."""
+    from chat.selectors import customer_messages_newest, customer_messages_newest_many
+
+    long_chat, short_chat, quiet_chat = make_live_chat(), make_live_chat(), make_live_chat()
+    for n in range(TREND_LENGTH + 3):
+        customer_says(long_chat, f"message {n}")
+        message_create(
+            interaction=long_chat.interaction, sender_kind=SenderKind.SYSTEM, text=f"note {n}"
+        )
+    scored = customer_says(short_chat, ANGRY)
+    Message.objects.filter(pk=scored.pk).update(sentiment_score=-0.75)
+    customer_says(short_chat, HAPPY)
+
+    ids = [long_chat.interaction.pk, short_chat.interaction.pk, quiet_chat.interaction.pk]
+    with CaptureQueriesContext(connection) as queries:
+        many = customer_messages_newest_many(ids)
+    assert len(queries.captured_queries) == 1
+
+    def rows(messages):
+        return [(m.pk, m.seq, m.text, m.sentiment_score) for m in messages]
+
+    assert set(many) == {long_chat.interaction.pk, short_chat.interaction.pk}
+    for chat in (long_chat, short_chat):
+        assert rows(many[chat.interaction.pk]) == rows(
+            customer_messages_newest(chat.interaction.pk)
+        )
+    assert [m.text for m in many[long_chat.interaction.pk]] == [
+        f"message {n}" for n in range(3, TREND_LENGTH + 3)
+    ]
+    assert rows(many[short_chat.interaction.pk])[0][3] == -0.75
+    assert customer_messages_newest_many([]) == {}
