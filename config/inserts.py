@@ -100,6 +100,33 @@ def insert_unless_conflict_then(instance: M, *updates: tuple[str, list]) -> M | 
     return None if row is None else _stored(instance, row[0])
 
 
+def insert_many_unless_conflict(instances: list[M], *, key: str) -> list[M]:
+    """INSERT new rows of one model in one statement, skipping those a unique constraint
+    already holds a row like; returns the rows stored, keys set. `key` names a field
+    whose value differs from row to row of the call: it tells which rows went in."""
+    if not instances:
+        return []
+    model = type(instances[0])
+    assert all(type(i) is model and i.pk is None for i in instances), "new rows of one model"
+    if not connection.features.can_return_rows_from_bulk_insert:
+        return [row for i in instances if (row := _insert(i, ignore_conflicts=True)) is not None]
+    field = model._meta.get_field(key)
+    by_key = {getattr(i, field.attname): i for i in instances}  # type: ignore[union-attr]
+    assert len(by_key) == len(instances), f"{key} must differ from row to row"
+    statement = _statement(model, ignore_conflicts=True)
+    column = connection.ops.quote_name(str(field.column))  # type: ignore[union-attr]
+    size = max(1, connection.ops.bulk_batch_size(statement.fields, instances))
+    inserted: list[M] = []
+    with connection.cursor() as cursor:
+        for start in range(0, len(instances), size):
+            batch = instances[start : start + size]
+            values = [v for instance in batch for v in _db_values(instance, statement.fields)]
+            # Statement prebuilt from model metadata; every value is a parameter.
+            cursor.execute(f"{statement.sql(rows=len(batch))}, {column}", values)
+            inserted.extend(_stored(by_key[value], pk) for pk, value in cursor.fetchall())
+    return inserted
+
+
 def _insert_then_one_by_one(instance: M, updates: tuple[tuple[str, list], ...]) -> M | None:
     stored = _insert(instance, ignore_conflicts=True)
     if stored is not None:

@@ -10,12 +10,14 @@ Live events and follow-up routing are sent only after the transaction commits.
 import functools
 import logging
 from collections.abc import Iterable
+from dataclasses import dataclass
 from datetime import timedelta
 from enum import StrEnum
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import connection, transaction
+from django.db.models import Model
 from django.utils import timezone
 
 from chat import events as chat_events
@@ -25,11 +27,20 @@ from chat.services import message_create
 from config.durability import transient_commit_column
 from config.inserts import (
     insert,
+    insert_many,
+    insert_many_unless_conflict,
     insert_unless_conflict_then,
     update_fields,
     update_fields_statement,
 )
-from config.rawsql import for_update, partial_instance, quote, raw_first, related_value
+from config.rawsql import (
+    for_update,
+    partial_instance,
+    placeholders,
+    quote,
+    raw_first,
+    related_value,
+)
 from config.taskqueue import enqueue
 from routing import events
 from routing.models import (
@@ -353,36 +364,41 @@ def interaction_route(*, interaction_id: int) -> Offer | None:
         return _offer_to_best(interaction, routing_candidates(interaction=interaction))[0]
 
 
-class _ChatBusy(Exception):
-    """Another transaction holds the chat's row (see route_queue)."""
-
-
-def _lock_waiting(
-    interaction_id: int, *, queue: Queue | None = None, skip_locked: bool = False
-) -> Interaction | None:
-    """The interaction, locked, if it is still waiting in an active queue; with `queue`
-    (a routing run's copy, saving a read), only if it waits in that queue. A row another
-    transaction holds is waited for, or with `skip_locked` raises _ChatBusy at once.
-
-    One plain statement, which also reads the customer's and channel's names for the
-    offer: the ORM spent longer building the equivalent query (FOR UPDATE OF, three
-    models joined) than PostgreSQL spent running it — a fifth of a routing worker's CPU
-    under the routing benchmark. It also makes the routing transaction's commit skip
-    the wait for the disk: an offer lost in a database crash is routed again
-    (config/durability.py)."""
-    interaction = raw_first(Interaction, _lock_waiting_sql(skip_locked), [interaction_id])
+def _lock_waiting(interaction_id: int) -> Interaction | None:
+    """The interaction, locked (waiting for the lock if another transaction holds it),
+    if it is still waiting in an active queue."""
+    interaction = raw_first(Interaction, _lock_waiting_sql(1, skip_locked=False), [interaction_id])
     if interaction is None:
-        if skip_locked:
-            raise _ChatBusy(interaction_id)
         return None
-    if interaction.status != InteractionStatus.QUEUED:
+    return _routable(interaction, Queue.objects.get(pk=interaction.queue_id))
+
+
+def _lock_waiting_page(
+    interaction_ids: list[int], *, queue: Queue
+) -> tuple[dict[int, Interaction], bool]:
+    """The chats of `interaction_ids` still waiting in `queue` (a routing run's copy),
+    locked, by id; and whether any was left out because another transaction holds it
+    (SKIP LOCKED: not waited for)."""
+    rows = list(
+        Interaction.objects.raw(
+            _lock_waiting_sql(len(interaction_ids), skip_locked=True), interaction_ids
+        )
+    )
+    held = len(rows) < len(set(interaction_ids))
+    routable = {}
+    for row in rows:
+        if (interaction := _routable(row, queue)) is not None:
+            routable[interaction.pk] = interaction
+    return routable, held
+
+
+def _routable(interaction: Interaction, queue: Queue) -> Interaction | None:
+    """A locked interaction, with its queue and names attached, if it waits in `queue`
+    and that queue is active; else None."""
+    if interaction.status != InteractionStatus.QUEUED or not queue.active:
         return None
-    if queue is None:
-        queue = Queue.objects.get(pk=interaction.queue_id)
-    elif queue.pk != interaction.queue_id:
+    if queue.pk != interaction.queue_id:
         return None  # moved to another queue since the run read its list
-    if not queue.active:
-        return None
     interaction.queue = queue
     # Only the names are read here; any other field is loaded if ever asked for. (The
     # statement's extra columns are plain attributes of the raw() instance.)
@@ -396,16 +412,24 @@ def _lock_waiting(
     return interaction
 
 
-@functools.cache
-def _lock_waiting_sql(skip_locked: bool) -> str:
-    # No status condition: the row is locked whatever its status, so that a missing row
-    # means "held by another transaction" (or deleted), never "not waiting".
+@functools.lru_cache(maxsize=64)
+def _lock_waiting_sql(count: int, *, skip_locked: bool) -> str:
+    """The locking read of `count` chats, with the customer's and channel's names for
+    the offers. One plain statement: the ORM spent longer building the equivalent query
+    (FOR UPDATE OF, three models joined) than PostgreSQL spent running it — a fifth of a
+    routing worker's CPU under the routing benchmark. It also makes the routing
+    transaction's commit skip the wait for the disk: an offer lost in a database crash
+    is routed again (config/durability.py).
+
+    No status condition: the row is locked whatever its status, so that a missing row
+    means "held by another transaction" (or deleted), never "not waiting"."""
     table = quote(Interaction._meta.db_table)
     return (
         f"SELECT {transient_commit_column()}{table}.*, "  # noqa: S608 - our names
         f"{related_value(Interaction, 'customer')} AS customer_name, "
         f"{related_value(Interaction, 'channel')} AS channel_name "
-        f"FROM {table} WHERE {table}.id = %s{for_update(skip_locked=skip_locked)}"
+        f"FROM {table} WHERE {table}.id IN ({placeholders(count)})"
+        f"{for_update(skip_locked=skip_locked)}"
     )
 
 
@@ -452,11 +476,12 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     A concurrent run (another worker) may hold a stale copy; the database's one pending
     offer per CSR turns its clash into "try the next CSR".
 
+    The chats are routed a page at a time (ROUTE_PAGE_SIZE), each page one transaction.
     A chat locked by another transaction is skipped, not waited for: two runs of one
-    queue (two workers) would otherwise queue behind each other's offers chat by chat,
-    and under load they share the line instead. The lock may also be the chat's own
-    customer's message or read mark, after which no other run would be asked for: so a
-    run that skipped a chat asks for another run when it ends."""
+    queue (two workers) would otherwise queue behind each other's offers, and under load
+    they share the line instead. The lock may also be the chat's own customer's message
+    or read mark, after which no other run would be asked for: so a run that skipped a
+    chat asks for another run when it ends."""
     queue = raw_first(Queue, _queue_sql(), [queue_id])
     if queue is None:
         return 0
@@ -476,21 +501,13 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     try:
         while waiting:
             refused = refused_offers(interaction_ids=waiting)
-            for interaction_id in waiting:
-                visited.append(interaction_id)
-                try:
-                    offer, outcome = _route_chat(
-                        interaction_id, queue=queue, members=by_id, refused=refused
-                    )
-                except _ChatBusy:
-                    busy = True
-                    continue
-                if offer is not None:
-                    offered += 1
-                    member = by_id[offer.csr_id]
-                    member.has_pending_offer = True
-                    member.last_offered_at = offer.created_at
-                elif outcome == RouteOutcome.NO_FREE_CSR:
+            for start in range(0, len(waiting), ROUTE_PAGE_SIZE):
+                chats = waiting[start : start + ROUTE_PAGE_SIZE]
+                visited.extend(chats)
+                routed = _route_page(chats, queue=queue, members=by_id, refused=refused)
+                offered += routed.offered
+                busy = busy or routed.skipped_held
+                if routed.nobody_free:
                     return offered  # nobody can take any chat: the rest wait too
             if not free or len(visited) >= limit:
                 break
@@ -506,31 +523,168 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
             routing_request(queue_ids=[queue_id])
 
 
+# Chats routed in one transaction: their locks are held until it commits (a customer's
+# message to one of them waits that long).
+ROUTE_PAGE_SIZE = 25
+
+
 @functools.cache
 def _queue_sql() -> str:
     queues = quote(Queue._meta.db_table)
     return f"SELECT {queues}.* FROM {queues} WHERE {queues}.id = %s"  # noqa: S608 - our names
 
 
-def _route_chat(
-    interaction_id: int,
+@dataclass
+class _PageRouted:
+    offered: int
+    skipped_held: bool  # a chat was held by another transaction and left for later
+    nobody_free: bool  # the run stopped: no member could take any chat
+
+
+@dataclass
+class _Choice:
+    interaction: Interaction
+    candidates: list[Candidate]
+    chosen: Candidate | None
+    offer: Offer | None = None
+
+
+def _route_page(
+    interaction_ids: list[int],
     *,
     queue: Queue,
     members: dict[int, MemberState],
     refused: dict[int, dict[int, str]],
-) -> tuple[Offer | None, RouteOutcome]:
-    """One chat of a routing run, in a transaction of its own. Raises _ChatBusy when
-    another transaction holds the chat."""
+) -> _PageRouted:
+    """Route these chats (in routing order) in one transaction: one locking read, one
+    INSERT of every offer, one UPDATE of the chats and one of the memberships, one
+    INSERT of every routing decision. A routing run used to spend a transaction and
+    seven round trips to PostgreSQL per chat, and under load it fell behind the
+    escalations while waiting on them."""
     with transaction.atomic():
-        interaction = _lock_waiting(interaction_id, queue=queue, skip_locked=True)
-        if interaction is None:
-            return None, RouteOutcome.SKIPPED
-        candidates = candidates_from_members(
-            members.values(),
-            refused=refused.get(interaction_id, {}),
-            owner_id=interaction.assigned_csr_id,
+        locked, held = _lock_waiting_page(interaction_ids, queue=queue)
+        now = timezone.now()
+        choices: list[_Choice] = []
+        nobody_free = False
+        for interaction_id in interaction_ids:
+            interaction = locked.get(interaction_id)
+            if interaction is None:
+                continue
+            choice = _Choice(interaction, [], None)
+            _choose(choice, members=members, refused=refused.get(interaction_id, {}), now=now)
+            choices.append(choice)
+            if choice.chosen is None and not any(
+                c.eligible or c.excluded_for_this_chat for c in choice.candidates
+            ):
+                nobody_free = True
+                break
+        _offers_make([c for c in choices if c.chosen], members=members, refused=refused, now=now)
+        made = [c for c in choices if c.offer is not None]
+        _offered_mark(made, queue=queue, now=now)
+        insert_many(
+            [
+                _decision(c.interaction, c.candidates, chosen=c.offer.csr_id if c.offer else None)
+                for c in choices
+            ]
         )
-        return _offer_to_best(interaction, candidates, members=members)
+        for choice in made:
+            events.offer_made(offer=choice.offer)  # type: ignore[arg-type]
+    return _PageRouted(len(made), held, nobody_free)
+
+
+def _choose(
+    choice: _Choice, *, members: dict[int, MemberState], refused: dict[int, str], now
+) -> None:
+    """The best CSR for the chat from the run's copy of the members, which is marked as
+    holding the offer."""
+    interaction = choice.interaction
+    choice.candidates = candidates_from_members(
+        members.values(), refused=refused, owner_id=interaction.assigned_csr_id
+    )
+    ranked = routing_rank(strategy=interaction.queue.strategy, candidates=choice.candidates)
+    choice.chosen = ranked[0] if ranked else None
+    if choice.chosen is not None:
+        member = members[choice.chosen.user_id]
+        member.has_pending_offer = True
+        member.last_offered_at = now
+
+
+def _offers_make(
+    choices: list[_Choice],
+    *,
+    members: dict[int, MemberState],
+    refused: dict[int, dict[int, str]],
+    now,
+) -> None:
+    """INSERT the chosen offers in one statement, in CSR order (two runs inserting for
+    the same CSRs then wait for each other in one order, never in a cycle). A CSR given
+    an offer by another transaction since the run read the members refuses the insert:
+    that chat goes to its next best CSR, in another round."""
+    while choices:
+        queue = choices[0].interaction.queue
+        expires_at = now + timedelta(seconds=offer_timeout_seconds(queue=queue))
+        offers = [
+            Offer(
+                interaction=c.interaction,
+                csr_id=c.chosen.user_id,  # type: ignore[union-attr]
+                queue=queue,
+                transferred_by_id=c.interaction.transferred_by_id,
+                note=c.interaction.transfer_note,
+                created_at=now,
+                expires_at=expires_at,
+            )
+            for c in sorted(choices, key=lambda c: c.chosen.user_id)  # type: ignore[union-attr]
+        ]
+        stored = {
+            o.interaction_id: o for o in insert_many_unless_conflict(offers, key="interaction")
+        }
+        retry = []
+        for choice in choices:
+            choice.offer = stored.get(choice.interaction.pk)
+            if choice.offer is None:
+                # The CSR has another pending offer now (the run's copy marks it so).
+                interaction_id = choice.interaction.pk
+                _choose(choice, members=members, refused=refused.get(interaction_id, {}), now=now)
+                if choice.chosen is not None:
+                    retry.append(choice)
+        choices = retry
+
+
+def _offered_mark(made: list[_Choice], *, queue: Queue, now) -> None:
+    """The chats offered, and their CSRs' last offer (round robin's order)."""
+    if not made:
+        return
+    for choice in made:
+        choice.interaction.status = InteractionStatus.OFFERED
+        choice.interaction.offered_at = now
+    chat_ids = [c.interaction.pk for c in made]
+    csr_ids = sorted(c.offer.csr_id for c in made)  # type: ignore[union-attr]
+    with connection.cursor() as cursor:
+        cursor.execute(
+            _update_in_sql(
+                Interaction, "status = %s, offered_at = %s", "TRUE", "id", len(chat_ids)
+            ),
+            [InteractionStatus.OFFERED, now, *chat_ids],
+        )
+        cursor.execute(
+            _update_in_sql(
+                QueueMembership, "last_offered_at = %s", "queue_id = %s", "user_id", len(csr_ids)
+            ),
+            [now, queue.pk, *csr_ids],
+        )
+
+
+@functools.lru_cache(maxsize=128)
+def _update_in_sql(
+    model: type[Model], assignments: str, where: str, column: str, count: int
+) -> str:
+    """UPDATE `model`'s table SET `assignments` WHERE `where` AND `column` IN (`count`
+    placeholders): a prebuilt statement for a page's rows."""
+    table = quote(model._meta.db_table)
+    return (
+        f"UPDATE {table} SET {assignments} "  # noqa: S608 - our names; values are parameters
+        f"WHERE {where} AND {column} IN ({placeholders(count)})"
+    )
 
 
 def _offer_to_best(
@@ -609,6 +763,11 @@ def _last_offered_sql() -> str:
 
 
 def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -> None:
+    insert(_decision(interaction, candidates, chosen=chosen))
+
+
+def _decision(interaction: Interaction, candidates, *, chosen: int | None) -> RoutingDecision:
+    """The routing-log row (unsaved) of one decision: who was considered, who chosen."""
     if chosen is not None:
         name = next(c.username for c in candidates if c.user_id == chosen)
         summary = f"Offered to {name} ({interaction.queue.get_strategy_display()})."
@@ -616,15 +775,13 @@ def _log_decision(interaction: Interaction, candidates, *, chosen: int | None) -
         summary = "No CSR is a member of this queue."
     else:
         summary = "No eligible CSR; waiting in the queue."
-    insert(
-        RoutingDecision(
-            interaction=interaction,
-            queue=interaction.queue,
-            strategy=interaction.queue.strategy,
-            chosen_id=chosen,
-            candidates=[c.as_log() for c in candidates],
-            summary=summary,
-        )
+    return RoutingDecision(
+        interaction=interaction,
+        queue=interaction.queue,
+        strategy=interaction.queue.strategy,
+        chosen_id=chosen,
+        candidates=[c.as_log() for c in candidates],
+        summary=summary,
     )
 
 

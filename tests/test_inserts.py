@@ -199,3 +199,25 @@ def test_insert_unless_conflict_then_runs_the_updates_only_when_the_row_went_in(
         assert insert_unless_conflict_then(impostor, *updates) is None
         assert Customer.objects.count() == 3  # the transaction is still usable
     assert set(Customer.objects.values_list("name", flat=True)) == {"Ada L.", "Grace H.", "Alan"}
+
+
+def test_insert_many_unless_conflict_stores_the_free_rows_and_skips_the_taken():
+    """One statement; the rows stored come back with their keys, told apart by `key`;
+    a row a unique constraint already holds is skipped, and nothing else is lost."""
+    from chat.models import Customer
+    from config.inserts import insert_many_unless_conflict
+
+    taken = insert_unless_conflict(Customer(external_id="crm-2", name="Grace"))
+    rows = [Customer(external_id=f"crm-{n}", name=f"Customer {n}") for n in range(1, 5)]
+    with CaptureQueriesContext(connection) as queries:
+        stored = insert_many_unless_conflict(rows, key="external_id")
+    assert len(queries.captured_queries) == 1
+
+    assert sorted(c.external_id for c in stored) == ["crm-1", "crm-3", "crm-4"]
+    for customer in stored:
+        assert not customer._state.adding
+        assert Customer.objects.get(pk=customer.pk).name == customer.name
+    assert rows[1].pk is None  # the taken one
+    assert Customer.objects.get(external_id="crm-2").pk == taken.pk
+    assert Customer.objects.count() == 4
+    assert insert_many_unless_conflict([], key="external_id") == []

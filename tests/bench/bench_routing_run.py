@@ -6,11 +6,11 @@ Run: python tests/bench/bench_routing_run.py [--rounds 10] [--chats 100]
 Each round queues `--chats` chats for as many free CSRs, times one route_queue over
 them, then clears the offers. Rounds alternate between three modes, so that all see the
 same machine and the same disk:
-- as shipped: commits that do not wait for the disk (config/durability.py), and each
-  offer one statement with its two updates (config.inserts.insert_unless_conflict_then);
+- as shipped: chats routed a page (routing.services.ROUTE_PAGE_SIZE) per transaction,
+  with commits that do not wait for the disk (config/durability.py);
 - durable commits: the same with commits that wait for the disk flush;
-- one by one: as before both, durable commits and the offer's three statements sent
-  one after another.
+- chat by chat: one chat per transaction with durable commits, as routing runs worked
+  before the seventh session (a transaction and seven round trips per chat).
 Prints each mode's median and p90 wall time per offer, the median CPU per offer, and
 the disk probe's figures.
 """
@@ -31,7 +31,8 @@ from tests.bench.stack import (
     setup_django,
 )
 
-MODES = ("as shipped", "durable commits", "one by one")
+MODES = ("as shipped", "durable commits", "chat by chat")
+PAGE_SIZE = None  # as shipped, read at start
 
 
 def seed(chats: int):
@@ -62,19 +63,17 @@ def seed(chats: int):
 
 def _mode(mode: str) -> None:
     """Set the routing code up as `mode` says (see the module's docstring)."""
-    from config import durability, inserts
+    from config import durability
     from routing import services
 
+    global PAGE_SIZE
+    if PAGE_SIZE is None:
+        PAGE_SIZE = services.ROUTE_PAGE_SIZE
     services.transient_commit_column = (
         durability.transient_commit_column if mode == "as shipped" else lambda: ""
     )
     services._lock_waiting_sql.cache_clear()
-    if mode == "one by one":
-        services.insert_unless_conflict_then = lambda instance, *updates: (
-            inserts._insert_then_one_by_one(instance, updates)
-        )
-    else:
-        services.insert_unless_conflict_then = inserts.insert_unless_conflict_then
+    services.ROUTE_PAGE_SIZE = 1 if mode == "chat by chat" else PAGE_SIZE
 
 
 def one_round(queue, channel, customers) -> tuple[float, float]:

@@ -27,7 +27,7 @@ def test_a_routing_transaction_commits_without_waiting_and_only_it(queue, make_i
     chat = make_interaction()
     assert _synchronous_commit() == "on"
     with transaction.atomic():
-        assert services._lock_waiting(chat.pk, queue=queue, skip_locked=True) is not None
+        assert services._lock_waiting_page([chat.pk], queue=queue)[0]
         assert _synchronous_commit() == "off"
     # Transaction-local: the next transaction on this connection is durable again.
     with transaction.atomic():
