@@ -12,7 +12,6 @@ import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import timedelta
-from enum import StrEnum
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -345,13 +344,6 @@ def _requeue(interaction: Interaction, *, at_front: bool) -> None:
     interaction.at_front = at_front or interaction.at_front
 
 
-class RouteOutcome(StrEnum):
-    OFFERED = "offered"
-    SKIPPED = "skipped"  # not waiting any more, or another worker is routing it now
-    NO_FREE_CSR = "no_free_csr"  # nobody in the queue could take any chat
-    ALL_EXCLUDED = "all_excluded"  # free CSRs exist, but not for this chat
-
-
 def interaction_route(*, interaction_id: int) -> Offer | None:
     """Offer a queued interaction to the best eligible CSR of its queue, if there is one.
 
@@ -361,7 +353,7 @@ def interaction_route(*, interaction_id: int) -> Offer | None:
         interaction = _lock_waiting(interaction_id)
         if interaction is None:
             return None
-        return _offer_to_best(interaction, routing_candidates(interaction=interaction))[0]
+        return _offer_to_best(interaction, routing_candidates(interaction=interaction))
 
 
 def _lock_waiting(interaction_id: int) -> Interaction | None:
@@ -687,12 +679,9 @@ def _update_in_sql(
     )
 
 
-def _offer_to_best(
-    interaction: Interaction,
-    candidates: list[Candidate],
-    *,
-    members: dict[int, MemberState] | None = None,
-) -> tuple[Offer | None, RouteOutcome]:
+def _offer_to_best(interaction: Interaction, candidates: list[Candidate]) -> Offer | None:
+    """Offer the (locked) chat to its best candidate who has no pending offer, and log
+    the decision; None when nobody could take it."""
     ranked = routing_rank(strategy=interaction.queue.strategy, candidates=candidates)
     for candidate in ranked:
         offer = _offer_create(
@@ -702,16 +691,11 @@ def _offer_to_best(
             note=interaction.transfer_note,
         )
         if offer is None:
-            # Someone else gave this CSR an offer a moment ago: try the next one.
-            if members is not None:
-                members[candidate.user_id].has_pending_offer = True
-            continue
+            continue  # someone else gave this CSR an offer a moment ago: try the next one
         _log_decision(interaction, candidates, chosen=candidate.user_id)
-        return offer, RouteOutcome.OFFERED
+        return offer
     _log_decision(interaction, candidates, chosen=None)
-    if any(c.eligible or c.excluded_for_this_chat for c in candidates):
-        return None, RouteOutcome.ALL_EXCLUDED
-    return None, RouteOutcome.NO_FREE_CSR
+    return None
 
 
 def _offer_create(
