@@ -477,16 +477,23 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     queue = raw_first(Queue, _queue_sql(), [queue_id])
     if queue is None:
         return 0
+    asked = min(ROUTE_PAGE_SIZE, limit)
+    waiting = queue_waiting_page(queue_id=queue_id, limit=asked)
+    if not waiting:
+        return 0  # nothing waits (as after most accepts): the members need not be read
+    exhausted = len(waiting) < asked
     members = queue_members_state(queue_id=queue_id)
     by_id = {member.user_id: member for member in members}
     free = sum(1 for member in members if member_is_free(member))
     # With nobody free only the first chat is visited, so that its decision records
-    # why it waits; otherwise the chats read (and their refusals) are about as many as
-    # the free CSRs can take, more only if some of those chats are refused by them all.
-    # Under load most runs start after an accept frees one CSR: reading the whole
-    # line every time cost more than the offer.
-    page = free + ROUTE_PAGE_SLACK if free else 1
-    waiting = queue_waiting_page(queue_id=queue_id, limit=min(page, limit))
+    # why it waits; otherwise the chats routed (and their refusals read) are about as
+    # many as the free CSRs can take, more only if some of those chats are refused by
+    # them all. Under load most runs start after an accept frees one CSR: reading the
+    # whole line every time cost more than the offer.
+    if not free:
+        waiting, exhausted = waiting[:1], True
+    elif len(waiting) > free + ROUTE_PAGE_SLACK:
+        waiting, exhausted = waiting[: free + ROUTE_PAGE_SLACK], False
     offered = 0
     visited: list[int] = []
     busy = False
@@ -501,14 +508,12 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
                 busy = busy or routed.skipped_held
                 if routed.nobody_free:
                     return offered  # nobody can take any chat: the rest wait too
-            if not free or len(visited) >= limit:
+            if exhausted or len(visited) >= limit:
                 break
-            # Free CSRs are left, but refused every chat read: read on.
-            waiting = queue_waiting_page(
-                queue_id=queue_id,
-                limit=min(ROUTE_PAGE_SLACK * 5, limit - len(visited)),
-                exclude=visited,
-            )
+            # Free CSRs are left and more chats may wait: read on.
+            asked = min(ROUTE_PAGE_SLACK * 5, limit - len(visited))
+            waiting = queue_waiting_page(queue_id=queue_id, limit=asked, exclude=visited)
+            exhausted = len(waiting) < asked
         return offered
     finally:
         if busy:
