@@ -473,7 +473,7 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     queue (two workers) would otherwise queue behind each other's offers, and under load
     they share the line instead. The lock may also be the chat's own customer's message
     or read mark, after which no other run would be asked for: so a run that skipped a
-    chat asks for another run when it ends."""
+    chat asks for another run, half a second later (routing_retry_soon)."""
     queue = raw_first(Queue, _queue_sql(), [queue_id])
     if queue is None:
         return 0
@@ -517,7 +517,33 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
         return offered
     finally:
         if busy:
-            routing_request(queue_ids=[queue_id])
+            routing_retry_soon(queue_id=queue_id)
+
+
+ROUTE_RETRY_KEY = "routing-retry:{queue_id}"
+ROUTE_RETRY_DELAY_SECONDS = 0.5
+
+
+def routing_retry_soon(*, queue_id: int) -> None:
+    """A run passed over chats another transaction held: route the queue again in half
+    a second, with at most one such retry pending per queue. Not at once: the holder is
+    most often another run offering those very chats, and under load an immediate
+    retry found them still held, again and again while that run worked, each time
+    reading the members for nothing. Where the holder was a customer's message or read
+    mark (milliseconds), half a second later the chat is free; the sweeper remains the
+    backstop."""
+    from django.core.cache import cache
+
+    from routing import tasks
+
+    try:
+        first = cache.add(ROUTE_RETRY_KEY.format(queue_id=queue_id), 1, timeout=1)
+    except Exception:  # the cache is down: ask for a run the usual way
+        logger.warning("Routing retry for queue %s not scheduled", queue_id, exc_info=True)
+        routing_request(queue_ids=[queue_id])
+        return
+    if first:
+        tasks.route_queue.apply_async((queue_id,), countdown=ROUTE_RETRY_DELAY_SECONDS)
 
 
 # Chats routed in one transaction: their locks are held until it commits (a customer's

@@ -300,3 +300,24 @@ def test_a_routing_task_marks_its_queue_while_it_runs(
 
     assert seen == [True]
     assert cache.get(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk)) is None
+
+
+def test_a_retry_after_held_chats_comes_half_a_second_later_once_per_queue(queue, monkeypatch):
+    """Two runs passing over held chats in the same second schedule one retry, delayed:
+    an immediate one would mostly find the same chats still held by the run offering
+    them."""
+    from django.core.cache import cache
+
+    scheduled = []
+    monkeypatch.setattr(
+        tasks.route_queue,
+        "apply_async",
+        lambda args, countdown: scheduled.append((args, countdown)),
+    )
+    cache.delete(services.ROUTE_RETRY_KEY.format(queue_id=queue.pk))
+
+    services.routing_retry_soon(queue_id=queue.pk)
+    services.routing_retry_soon(queue_id=queue.pk)
+
+    assert scheduled == [((queue.pk,), services.ROUTE_RETRY_DELAY_SECONDS)]
+    assert 0 < services.ROUTE_RETRY_DELAY_SECONDS <= 1

@@ -148,15 +148,15 @@ def test_a_routing_run_skips_a_held_chat_and_asks_for_another_run(
     make_csr, make_interaction, monkeypatch
 ):
     """A run does not wait for a held chat (two runs of a queue would queue behind each
-    other's offers chat by chat): it routes the others and asks for another run, which
-    makes the offer once the holder lets go."""
+    other's offers chat by chat): it routes the others and asks for another run soon,
+    which makes the offer once the holder lets go."""
     if connection.vendor != "postgresql":
         pytest.skip("row locks: run against PostgreSQL (as CI does)")
     csrs = [make_csr(), make_csr()]
     held, other = make_interaction(), make_interaction()
     requested = []
     monkeypatch.setattr(
-        services, "routing_request", lambda *, queue_ids: requested.append(queue_ids)
+        services, "routing_retry_soon", lambda *, queue_id: requested.append([queue_id])
     )
 
     offered = _hold_row_while(held, lambda: services.route_queue(queue_id=held.queue_id))
