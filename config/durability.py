@@ -2,8 +2,9 @@
 
 A commit normally waits until PostgreSQL has flushed its write-ahead log to disk. On
 this machine that flush takes 1–4 ms at the median and up to hundreds of milliseconds
-when the disk stalls, and a routing run commits once per chat: under load the runs
-spent more time waiting for the disk than working, and chats queued behind them.
+when the disk stalls, and routing commits often (every page of chats, and until the
+seventh session every chat): under load the runs spent more time waiting for the
+disk than working, and chats queued behind them.
 
 A routing transaction holds only state the portal rebuilds on its own: an offer, the
 chat marked offered, the CSR's last-offer time and the decision's log row. Committed

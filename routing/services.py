@@ -11,7 +11,7 @@ import functools
 import logging
 from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser
@@ -616,7 +616,11 @@ def _route_page(
 
 
 def _choose(
-    choice: _Choice, *, members: dict[int, MemberState], refused: dict[int, str], now
+    choice: _Choice,
+    *,
+    members: dict[int, MemberState],
+    refused: dict[int, str],
+    now: datetime,
 ) -> None:
     """The best CSR for the chat from the run's copy of the members, which is marked as
     holding the offer."""
@@ -637,24 +641,22 @@ def _offers_make(
     *,
     members: dict[int, MemberState],
     refused: dict[int, dict[int, str]],
-    now,
+    now: datetime,
 ) -> None:
     """INSERT the chosen offers in one statement, in CSR order (two runs inserting for
     the same CSRs then wait for each other in one order, never in a cycle). A CSR given
     an offer by another transaction since the run read the members refuses the insert:
     that chat goes to its next best CSR, in another round."""
     while choices:
-        queue = choices[0].interaction.queue
-        expires_at = now + timedelta(seconds=offer_timeout_seconds(queue=queue))
+        timeout = offer_timeout_seconds(queue=choices[0].interaction.queue)
         offers = [
-            Offer(
-                interaction=c.interaction,
-                csr_id=c.chosen.user_id,  # type: ignore[union-attr]
-                queue=queue,
+            _offer_new(
+                c.interaction,
+                c.chosen.user_id,  # type: ignore[union-attr]
+                now=now,
                 transferred_by_id=c.interaction.transferred_by_id,
                 note=c.interaction.transfer_note,
-                created_at=now,
-                expires_at=expires_at,
+                timeout=timeout,
             )
             for c in sorted(choices, key=lambda c: c.chosen.user_id)  # type: ignore[union-attr]
         ]
@@ -673,7 +675,7 @@ def _offers_make(
         choices = retry
 
 
-def _offered_mark(made: list[_Choice], *, queue: Queue, now) -> None:
+def _offered_mark(made: list[_Choice], *, queue: Queue, now: datetime) -> None:
     """The chats offered, and their CSRs' last offer (round robin's order)."""
     if not made:
         return
@@ -684,14 +686,16 @@ def _offered_mark(made: list[_Choice], *, queue: Queue, now) -> None:
     csr_ids = sorted(c.offer.csr_id for c in made)  # type: ignore[union-attr]
     with connection.cursor() as cursor:
         cursor.execute(
-            _update_in_sql(
-                Interaction, "status = %s, offered_at = %s", "TRUE", "id", len(chat_ids)
-            ),
+            _update_in_sql(Interaction, "status = %s, offered_at = %s", "id", len(chat_ids)),
             [InteractionStatus.OFFERED, now, *chat_ids],
         )
         cursor.execute(
             _update_in_sql(
-                QueueMembership, "last_offered_at = %s", "queue_id = %s", "user_id", len(csr_ids)
+                QueueMembership,
+                "last_offered_at = %s",
+                "user_id",
+                len(csr_ids),
+                also="queue_id = %s",
             ),
             [now, queue.pk, *csr_ids],
         )
@@ -699,14 +703,15 @@ def _offered_mark(made: list[_Choice], *, queue: Queue, now) -> None:
 
 @functools.lru_cache(maxsize=128)
 def _update_in_sql(
-    model: type[Model], assignments: str, where: str, column: str, count: int
+    model: type[Model], assignments: str, column: str, count: int, *, also: str = ""
 ) -> str:
-    """UPDATE `model`'s table SET `assignments` WHERE `where` AND `column` IN (`count`
+    """UPDATE `model`'s table SET `assignments` WHERE [`also` AND] `column` IN (`count`
     placeholders): a prebuilt statement for a page's rows."""
     table = quote(model._meta.db_table)
+    condition = f"{also} AND " if also else ""
     return (
         f"UPDATE {table} SET {assignments} "  # noqa: S608 - our names; values are parameters
-        f"WHERE {where} AND {column} IN ({placeholders(count)})"
+        f"WHERE {condition}{column} IN ({placeholders(count)})"
     )
 
 
@@ -742,22 +747,19 @@ def _offer_create(
     transfer offered them a chat a moment ago). No savepoint: the insert skips the
     conflict instead of failing on it."""
     now = timezone.now()
-    timeout = offer_timeout_seconds(queue=interaction.queue)
     unoffered = interaction.status, interaction.offered_at
     interaction.status = InteractionStatus.OFFERED
     interaction.offered_at = now
     # One statement on PostgreSQL: the offer, the chat marked offered and the CSR's
     # last-offer time (round robin's order), the two updates only if the offer went in.
     offer = insert_unless_conflict_then(
-        Offer(
-            interaction=interaction,
-            csr_id=csr_id,
-            queue=interaction.queue,
+        _offer_new(
+            interaction,
+            csr_id,
+            now=now,
             transferred_by_id=transferred_by_id,
             note=note,
             direct=direct,
-            created_at=now,
-            expires_at=now + timedelta(seconds=timeout),
         ),
         update_fields_statement(interaction, "status", "offered_at"),
         (_last_offered_sql(), [now, csr_id, interaction.queue_id]),
@@ -767,6 +769,32 @@ def _offer_create(
         return None
     events.offer_made(offer=offer)
     return offer
+
+
+def _offer_new(
+    interaction: Interaction,
+    csr_id: int,
+    *,
+    now: datetime,
+    transferred_by_id: int | None,
+    note: str,
+    direct: bool = False,
+    timeout: int | None = None,
+) -> Offer:
+    """An unsaved pending offer of the chat to the CSR, expiring after the queue's offer
+    timeout (`timeout`, when the caller has read it already for several offers)."""
+    if timeout is None:
+        timeout = offer_timeout_seconds(queue=interaction.queue)
+    return Offer(
+        interaction=interaction,
+        csr_id=csr_id,
+        queue=interaction.queue,
+        transferred_by_id=transferred_by_id,
+        note=note,
+        direct=direct,
+        created_at=now,
+        expires_at=now + timedelta(seconds=timeout),
+    )
 
 
 @functools.cache
