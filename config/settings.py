@@ -109,6 +109,17 @@ elif env_bool("DATABASE_POOL", True):
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
     }
+if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env_bool(
+    "DATABASE_PREPARED_STATEMENTS", True
+):
+    # Parameters sent apart from the SQL, and a statement a connection has run five times
+    # kept planned by PostgreSQL: the portal's statements are few and repeated, and
+    # parsing and planning them again was ~40% of PostgreSQL's CPU per escalation. Off
+    # for a pooler that cannot keep a session's prepared statements (PgBouncer in
+    # transaction mode without max_prepared_statements).
+    DATABASES["default"].setdefault("OPTIONS", {}).update(
+        server_side_binding=True, prepare_threshold=5
+    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ----------------------------------------------
