@@ -9,6 +9,8 @@ from dataclasses import dataclass
 
 from django.core.cache import cache
 
+from config.cache import redis_client
+
 
 @dataclass(frozen=True)
 class WindowCount:
@@ -20,12 +22,13 @@ def window_count(key: str, *, window_seconds: int) -> WindowCount:
     """Count one more event under `key` in the current `window_seconds` window."""
     now = time.time()
     window = int(now // window_seconds)
-    window_key = f"{key}:{window}"
-    timeout = window_seconds + 5
-    cache.add(window_key, 0, timeout=timeout)
-    try:
-        count = cache.incr(window_key)
-    except ValueError:  # expired between add and incr: start it again (or join whoever did)
-        count = 1 if cache.add(window_key, 1, timeout=timeout) else cache.incr(window_key)
+    window_key = cache.make_key(f"{key}:{window}")
+    # One round trip, every bot API request: the window's counter is made with its
+    # expiry if it is new, then counted, atomically (through Django's cache API it was
+    # three: add, the existence check of incr, and the increment).
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.set(window_key, 0, nx=True, ex=window_seconds + 5)
+    pipe.incr(window_key)
+    _, count = pipe.execute()
     retry_after = max(1, int((window + 1) * window_seconds - now + 0.999))
     return WindowCount(count=count, retry_after=retry_after)
