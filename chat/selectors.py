@@ -26,7 +26,7 @@ from chat.models import (
 )
 from chat.schemas import ChatRole
 from chat.tokens import digests_match, token_digest
-from config.rawsql import partial_instance, placeholders, quote, raw_first, related_value
+from config.rawsql import partial_instance, placeholders, quote, raw_all, raw_first, related_value
 from portal.roles import is_csr_manager
 
 APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
@@ -375,7 +375,8 @@ def customer_messages_newest_many(interaction_ids: list[int]) -> dict[int, list[
     Celery worker's under the routing benchmark."""
     if not interaction_ids:
         return {}
-    rows = Message.objects.raw(
+    rows = raw_all(
+        Message,
         _customer_messages_newest_sql(len(interaction_ids)),
         [SenderKind.CUSTOMER, *interaction_ids, sentiment.TREND_LENGTH],
     )

@@ -37,6 +37,7 @@ from config.rawsql import (
     partial_instance,
     placeholders,
     quote,
+    raw_all,
     raw_first,
     related_value,
 )
@@ -371,10 +372,8 @@ def _lock_waiting_page(
     """The chats of `interaction_ids` still waiting in `queue` (a routing run's copy),
     locked, by id; and whether any was left out because another transaction holds it
     (SKIP LOCKED: not waited for)."""
-    rows = list(
-        Interaction.objects.raw(
-            _lock_waiting_sql(len(interaction_ids), skip_locked=True), interaction_ids
-        )
+    rows = raw_all(
+        Interaction, _lock_waiting_sql(len(interaction_ids), skip_locked=True), interaction_ids
     )
     held = len(rows) < len(set(interaction_ids))
     routable = {}
