@@ -8,7 +8,9 @@ by a prebuilt statement through `raw()`. Callers keep their SQL in a cached func
 run it and to attach the few related fields they read.
 """
 
+import contextlib
 import functools
+from collections.abc import Iterator
 from typing import Any, TypeVar
 
 from django.conf import settings
@@ -91,6 +93,29 @@ def _plan_for(vendor: str, model: type[Model], columns: tuple[str, ...]) -> _Row
 
 def _row_plan(model: type[Model], columns: tuple[str, ...]) -> _RowPlan:
     return _plan_for(connection.vendor, model, columns)
+
+
+@contextlib.contextmanager
+def unprepared() -> Iterator[None]:
+    """Statements run inside are planned anew on every run on PostgreSQL, never kept
+    prepared (config/settings.py prepares the others after five runs).
+
+    For a statement whose best plan changes as its tables grow: a prepared statement's
+    generic plan is made once per connection, from the table statistics of that moment,
+    and kept until the next ANALYZE. Made while the tables were nearly empty, the
+    routing members' read kept scanning every active chat once per member: 14 ms a
+    run, against 1.1 ms planned anew, under the routing benchmark."""
+    if connection.vendor != "postgresql":
+        yield
+        return
+    connection.ensure_connection()
+    driver = connection.connection
+    threshold = driver.prepare_threshold
+    driver.prepare_threshold = None
+    try:
+        yield
+    finally:
+        driver.prepare_threshold = threshold
 
 
 def for_update(*, skip_locked: bool = False) -> str:

@@ -18,7 +18,7 @@ from chat.models import (
     InteractionStatus,
 )
 from chat.selectors import QUEUE_ORDER, app_studio_settings_get
-from config.rawsql import db_datetime, placeholders, quote, raw_first
+from config.rawsql import db_datetime, placeholders, quote, raw_first, unprepared
 from routing.models import (
     AwayReason,
     CSRProfile,
@@ -172,8 +172,9 @@ def queue_members_state(*, queue_id: int) -> list[MemberState]:
 
     A plain statement: every routing run reads it, and the ORM took about as long to
     build the query (two correlated subqueries, three joins) as PostgreSQL took to run
-    it."""
-    with connection.cursor() as cursor:
+    it. Planned anew on every run (config.rawsql.unprepared): the best plan for it
+    changes as the chats and offers pile up."""
+    with connection.cursor() as cursor, unprepared():
         cursor.execute(
             _queue_members_state_sql(),
             [InteractionStatus.ACTIVE, OfferStatus.PENDING, queue_id],

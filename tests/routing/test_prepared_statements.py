@@ -9,9 +9,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from django.db import connection
+from django.db import DatabaseError, connection, transaction
 
 from chat.selectors import interaction_queue_position
+from config.rawsql import unprepared
+from routing.selectors import queue_members_state
 
 ROOT = Path(__file__).resolve().parents[2]
 
@@ -69,3 +71,30 @@ def test_a_statement_run_again_is_kept_planned_by_postgresql(make_interaction):
         cursor.execute("SELECT statement FROM pg_prepared_statements")
         prepared = [row[0] for row in cursor.fetchall()]
     assert any("COUNT(*)" in statement and "queue_id = $1" in statement for statement in prepared)
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+@pytest.mark.django_db
+def test_the_members_read_is_planned_anew_every_run(queue, make_csr, make_interaction):
+    make_csr()
+    chat = make_interaction()
+    for _ in range(8):
+        assert len(queue_members_state(queue_id=queue.pk)) == 1
+        interaction_queue_position(interaction=chat)
+    with connection.cursor() as cursor:
+        cursor.execute("SELECT statement FROM pg_prepared_statements")
+        prepared = [row[0] for row in cursor.fetchall()]
+    assert not any("has_pending_offer" in statement for statement in prepared)
+    # Only inside: the connection goes on preparing the others.
+    assert any("COUNT(*)" in statement and "queue_id = $1" in statement for statement in prepared)
+    assert connection.connection.prepare_threshold == 5
+
+
+@pytest.mark.skipif(connection.vendor != "postgresql", reason="PostgreSQL's prepared statements")
+@pytest.mark.django_db
+def test_unprepared_gives_the_threshold_back_when_the_statement_fails():
+    with pytest.raises(DatabaseError), transaction.atomic(), unprepared():
+        assert connection.connection.prepare_threshold is None
+        with connection.cursor() as cursor:
+            cursor.execute("SELECT no_such_column FROM auth_user")
+    assert connection.connection.prepare_threshold == 5
