@@ -337,6 +337,10 @@ def csr_chat_ended(*, user_id: int) -> None:
 # --- Routing --------------------------------------------------------------------------
 
 
+# What _requeue changes.
+REQUEUE_FIELDS = ("status", "offered_at", "at_front")
+
+
 def _requeue(interaction: Interaction, *, at_front: bool) -> None:
     """Back to waiting. A chat whose offer failed keeps its place in line (its queued_at):
     the customer has waited all along, and the next free CSR is offered it first."""
@@ -965,32 +969,52 @@ def offer_decline(*, offer_id: int, user: AbstractBaseUser, reason: str = "") ->
 
 @transaction.atomic
 def offer_expire(*, offer_id: int) -> bool:
-    """An unattended offer times out; the CSR may be set Away after too many in a row."""
-    due = Offer.objects.filter(
-        pk=offer_id, status=OfferStatus.PENDING, expires_at__lte=timezone.now()
-    ).exists()
-    if not due:
+    """An unattended offer times out; the CSR may be set Away after too many in a row.
+    False when it is no longer pending or not due (checked under the locks)."""
+    try:
+        offer, interaction = _lock_offer_and_interaction(offer_id)
+    except (RoutingError, Offer.DoesNotExist):
         return False
-    offer, interaction = _lock_offer_and_interaction(offer_id)
     if offer.status != OfferStatus.PENDING or offer.expires_at > timezone.now():
         return False
     offer.status = OfferStatus.EXPIRED
     offer.responded_at = timezone.now()
-    offer.save(update_fields=["status", "responded_at"])
+    update_fields(offer, "status", "responded_at")
     _offer_failed(offer, interaction, verb="did not answer")
     events.offer_closed(offer=offer, reason="expired")
-    profile = _lock_profile(offer.csr_id)
-    profile.missed_in_a_row += 1
-    profile.save(update_fields=["missed_in_a_row"])
+    missed, status = _missed_streak_extend(offer.csr_id)
     limit = app_studio_settings_get().missed_offers_before_away
-    if profile.missed_in_a_row >= limit and profile.status == CSRStatus.AVAILABLE:
+    if missed >= limit and status == CSRStatus.AVAILABLE:
         _status_change(
             user_id=offer.csr_id,
             status=CSRStatus.AWAY,
             reason=_system_away_reason(MISSED_OFFERS_REASON_CODE),
-            note=f"You were set Away after missing {profile.missed_in_a_row} chats in a row.",
+            note=f"You were set Away after missing {missed} chats in a row.",
         )
     return True
+
+
+def _missed_streak_extend(user_id: int) -> tuple[int, str]:
+    """One more offer the CSR left unanswered: (their run of missed offers now, their
+    status), counted by one UPDATE that holds the profile's row to the transaction's end."""
+    with connection.cursor() as cursor:
+        cursor.execute(_missed_streak_extend_sql(), [user_id])
+        row = cursor.fetchone()
+    if row is None:  # no profile yet: made as _lock_profile makes it
+        profile = _lock_profile(user_id)
+        profile.missed_in_a_row += 1
+        update_fields(profile, "missed_in_a_row")
+        return profile.missed_in_a_row, profile.status
+    return row[0], row[1]
+
+
+@functools.cache
+def _missed_streak_extend_sql() -> str:
+    profiles = quote(CSRProfile._meta.db_table)
+    return (
+        f"UPDATE {profiles} SET missed_in_a_row = missed_in_a_row + 1 "  # noqa: S608 - our names
+        "WHERE user_id = %s RETURNING missed_in_a_row, status"
+    )
 
 
 def offers_expire_overdue(*, now=None) -> int:
@@ -1009,7 +1033,7 @@ def _offer_failed(offer: Offer, interaction: Interaction, *, verb: str) -> None:
     if interaction.status != InteractionStatus.OFFERED:
         return
     _requeue(interaction, at_front=offer.direct)
-    interaction.save()
+    update_fields(interaction, *REQUEUE_FIELDS)
     if offer.direct:
         message_create(
             interaction=interaction,

@@ -194,6 +194,30 @@ def test_missing_offers_in_a_row_sets_the_csr_away(make_csr, make_interaction, r
     assert profile.away_reason.code == "missed-offers"
 
 
+def test_an_expired_offer_to_a_csr_without_a_profile_starts_their_count(
+    make_csr, make_interaction, run
+):
+    csr = make_csr()
+    offer = run(services.interaction_route, interaction_id=make_interaction().pk)
+    CSRProfile.objects.filter(user=csr).delete()
+    Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now())
+    assert run(services.offer_expire, offer_id=offer.pk) is True
+    assert CSRProfile.objects.get(user=csr).missed_in_a_row == 1
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.EXPIRED
+
+
+def test_an_offer_already_answered_does_not_expire(make_csr, make_interaction, run):
+    csr = make_csr()
+    interaction = make_interaction()
+    offer = run(services.interaction_route, interaction_id=interaction.pk)
+    run(services.offer_accept, offer_id=offer.pk, user=csr)
+    Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+    assert run(services.offer_expire, offer_id=offer.pk) is False
+    assert run(services.offer_expire, offer_id=10**9) is False  # no such offer
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.ACCEPTED
+    assert CSRProfile.objects.get(user=csr).missed_in_a_row == 0
+
+
 def test_accepting_resets_the_missed_count(make_csr, make_interaction, run):
     csr = make_csr()
     offer = run(services.interaction_route, interaction_id=make_interaction().pk)
