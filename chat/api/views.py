@@ -51,6 +51,8 @@ TAGS = ["escalations"]
 # The types of the computed output fields, for the OpenAPI document.
 POSITION_FIELD = serializers.IntegerField(min_value=1, allow_null=True)
 WAIT_FIELD = serializers.IntegerField(min_value=0, allow_null=True)
+# Formats datetimes as DRF's DateTimeField does (ISO 8601 in TIME_ZONE, Z for UTC).
+DATETIME_FIELD = serializers.DateTimeField()
 
 
 # --- Pieces shared by the two endpoints ---------------------------------------------
@@ -342,6 +344,31 @@ class EscalationCreateApi(BotApiView):
                 interaction_id=result.interaction.pk,
                 token=result.customer_token,
             )
+
+        def to_representation(self, result: EscalationResult) -> dict[str, Any]:
+            """The fields above, written out: DRF copies every declared field of a
+            serializer for each instance, and rendering this one that way was a sixth
+            of an escalation's CPU. The fields still describe it in the OpenAPI
+            document, and a test holds the two to the same output."""
+            interaction = result.interaction
+            position = _position(self.context, interaction)
+            return {
+                "id": interaction.pk,
+                "status": interaction.status,
+                "queue": {"slug": interaction.queue.slug, "name": interaction.queue.name},
+                "position": position,
+                "estimated_wait_seconds": interaction_estimated_wait_seconds(
+                    interaction=interaction, position=position
+                ),
+                "customer_token": result.customer_token,
+                "customer_ws_url": self.get_customer_ws_url(result),
+                "created_at": DATETIME_FIELD.to_representation(interaction.created_at),
+                "authenticated": interaction.authenticated,
+                "warnings": [
+                    {"code": warning.code, "field": warning.field, "message": warning.message}
+                    for warning in result.warnings
+                ],
+            }
 
     @extend_schema(
         operation_id="escalations_create",
