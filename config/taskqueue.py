@@ -21,10 +21,18 @@ class _Queued:
         self.id = id
 
 
-def enqueue(task: Task, *args: Any) -> None:
-    """Queue `task(*args)` on its default queue; its result is ignored."""
+def enqueue(task: Task, *args: Any, countdown: float | None = None) -> None:
+    """Queue `task(*args)` on its default queue, to run at once or `countdown` seconds
+    from now; its result is ignored."""
     app = task.app
     if app.conf.task_always_eager:
         task.apply_async(args)
         return
-    app.send_task(task.name, args, ignore_result=True, reply_to=app.oid, result_cls=_Queued)
+    app.send_task(
+        task.name,
+        args,
+        countdown=countdown,
+        ignore_result=True,
+        reply_to=app.oid,
+        result_cls=_Queued,
+    )

@@ -1,5 +1,7 @@
 """config.taskqueue.enqueue: the message a worker gets, and eager mode."""
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from config.celery_app import app
@@ -33,6 +35,16 @@ def test_a_queued_task_reaches_the_broker_as_celery_sends_it(through_the_broker)
     # What a worker needs to run it and nothing to wait on: no result is stored.
     assert message.headers["ignore_result"] is True
     assert message.properties["reply_to"] == app.oid
+
+
+def test_a_task_queued_with_a_countdown_carries_its_eta(through_the_broker):
+    before = datetime.now(UTC)
+    enqueue(tasks.route_queue, 4243, countdown=0.25)
+
+    message = through_the_broker.get(timeout=5)
+    message.ack()
+    eta = datetime.fromisoformat(message.headers["eta"])
+    assert before + timedelta(seconds=0.2) < eta < before + timedelta(seconds=5)
 
 
 def test_in_eager_mode_the_task_runs_at_once(monkeypatch):

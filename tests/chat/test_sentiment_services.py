@@ -271,6 +271,32 @@ def test_messages_arriving_while_a_run_waits_join_it(
     assert scoring_tasks == [chats[1].id]  # no run queued any more: this one ran at once
 
 
+def test_a_run_is_queued_to_start_a_moment_later_gathering_what_asks_meanwhile(monkeypatch):
+    """Through the broker: the request that finds no run queued sends one with an ETA
+    SENTIMENT_COALESCE_SECONDS away; the ones after it only join the pending set."""
+    from config.celery_app import app
+
+    sent = []
+    monkeypatch.setattr(
+        app, "send_task", lambda name, args, **options: sent.append((name, options))
+    )
+    redis_client().delete(cache.make_key(SENTIMENT_QUEUED_KEY))
+    chats = [make_live_chat() for _ in range(3)]
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        for chat in chats:
+            chat_services.sentiment_request(interaction_id=chat.id)
+    finally:
+        app.conf.task_always_eager = eager
+    assert [name for name, _ in sent] == [sentiment_score_pending.name]
+    assert sent[0][1]["countdown"] == chat_services.SENTIMENT_COALESCE_SECONDS > 0
+    assert pending_ids() == {chat.id for chat in chats}
+    redis_client().delete(
+        cache.make_key(SENTIMENT_QUEUED_KEY), cache.make_key(SENTIMENT_PENDING_KEY)
+    )
+
+
 def test_a_run_leaves_what_is_over_its_limit_to_a_new_run(monkeypatch, scoring_tasks):
     """A run takes at most SENTIMENT_RUN_LIMIT chats and queues another for the rest."""
     monkeypatch.setattr(chat_services, "SENTIMENT_RUN_LIMIT", 2)
