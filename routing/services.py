@@ -9,6 +9,7 @@ Live events and follow-up routing are sent only after the transaction commits.
 
 import functools
 import logging
+import time
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -23,6 +24,7 @@ from chat import events as chat_events
 from chat.models import Channel, Customer, Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.selectors import app_studio_settings_get
 from chat.services import message_create
+from config.cache import redis_client
 from config.durability import transient_commit_column
 from config.inserts import (
     insert,
@@ -109,30 +111,48 @@ ROUTE_PENDING_KEY = "routing-pending:{queue_id}"
 # A run that never starts (its worker died) blocks new requests this long; the sweeper
 # routes everything meanwhile.
 ROUTE_PENDING_SECONDS = 10
-# Set while a routing task routes a queue; a run killed midway stops counting after this.
+# Set while a routing task routes a queue, renewed on each of its passes; a run killed
+# midway stops counting after this (one sweep, ROUTING_SWEEP_SECONDS' default).
 ROUTE_RUNNING_KEY = "routing-running:{queue_id}"
-ROUTE_RUNNING_SECONDS = 30
+ROUTE_RUNNING_SECONDS = 3
+# A task routes its queue again while requests keep coming in during its passes, for
+# this long at most; then it hands over to a new task.
+ROUTE_RUN_BUDGET_SECONDS = 2.0
 
 
 def routing_request(*, queue_ids: Iterable[int]) -> None:
-    """Queue a routing run for each queue (call it after commit). Requests coalesce: while
-    a queue's run waits for a worker, more requests add nothing, and the run, once
-    started, sees every change committed before it. A burst of escalations, accepts and
-    declines is a few runs, each reading the queue's members once, not a task each."""
-    from django.core.cache import cache
-
+    """Ask for a routing run of each queue (call it after commit). Requests coalesce:
+    while a queue's run waits for a worker, more requests add nothing, and the run, once
+    started, sees every change committed before it. A request made while a run is
+    routing queues no task either: that run routes the queue once more when it is done
+    (route_queue_run). A burst of escalations, accepts and declines is a few runs, each
+    reading the queue's members once, not a task each."""
     from routing import tasks
 
     for queue_id in sorted(set(queue_ids)):
         try:
-            first = cache.add(
-                ROUTE_PENDING_KEY.format(queue_id=queue_id), 1, timeout=ROUTE_PENDING_SECONDS
-            )
+            first, running = _route_request_mark(queue_id)
         except Exception:  # the cache is down: route anyway, uncoalesced
             logger.warning("Routing request for queue %s not coalesced", queue_id, exc_info=True)
-            first = True
-        if first:
+            first, running = True, False
+        if first and not running:
             enqueue(tasks.route_queue, queue_id)
+
+
+def _route_request_mark(queue_id: int) -> tuple[bool, bool]:
+    """Mark the queue's request, in one atomic round trip: (whether this call made the
+    mark, whether a run is routing the queue now)."""
+    pipe = redis_client().pipeline(transaction=True)
+    pipe.set(_route_key(ROUTE_PENDING_KEY, queue_id), 1, nx=True, ex=ROUTE_PENDING_SECONDS)
+    pipe.exists(_route_key(ROUTE_RUNNING_KEY, queue_id))
+    made, running = pipe.execute()
+    return bool(made), bool(running)
+
+
+def _route_key(key: str, queue_id: int) -> str:
+    from django.core.cache import cache
+
+    return cache.make_key(key.format(queue_id=queue_id))
 
 
 # --- Presence -------------------------------------------------------------------------
@@ -434,23 +454,54 @@ ROUTE_PAGE_SLACK = 10
 
 
 def route_queue_run(*, queue_id: int) -> int:
-    """The routing task: take this queue's pending request, then route it. Requests made
-    from now on queue another run."""
-    from django.core.cache import cache
+    """The routing task: take this queue's pending request and route the queue; again
+    while requests came in during the pass (they queued no task of their own, see
+    routing_request), for ROUTE_RUN_BUDGET_SECONDS at most. Returns the offers made.
 
-    running = ROUTE_RUNNING_KEY.format(queue_id=queue_id)
-    try:
-        cache.delete(ROUTE_PENDING_KEY.format(queue_id=queue_id))
-        cache.set(running, 1, timeout=ROUTE_RUNNING_SECONDS)
-    except Exception:
-        logger.warning("Could not clear the routing request of queue %s", queue_id, exc_info=True)
-    try:
-        return route_queue(queue_id=queue_id)
-    finally:
+    Under load most requests arrive while a pass runs: routing them in the same task
+    saves each one a task's queueing and Celery's own cost per task, and serves it as
+    soon as the pass is over."""
+    from routing import tasks
+
+    started = time.monotonic()
+    offered = 0
+    while True:
+        _route_run_mark(queue_id)
         try:
-            cache.delete(running)
-        except Exception:
-            logger.warning("Could not clear the run mark of queue %s", queue_id, exc_info=True)
+            offered += route_queue(queue_id=queue_id)
+        except BaseException:
+            if _route_run_unmark(queue_id):
+                enqueue(tasks.route_queue, queue_id)  # that request is not lost with this run
+            raise
+        if not _route_run_unmark(queue_id):
+            return offered
+        if time.monotonic() - started > ROUTE_RUN_BUDGET_SECONDS:
+            enqueue(tasks.route_queue, queue_id)  # its requests saw this run: hand them on
+            return offered
+
+
+def _route_run_mark(queue_id: int) -> None:
+    """Take the queue's pending request and mark it as being routed, atomically."""
+    try:
+        pipe = redis_client().pipeline(transaction=True)
+        pipe.delete(_route_key(ROUTE_PENDING_KEY, queue_id))
+        pipe.set(_route_key(ROUTE_RUNNING_KEY, queue_id), 1, ex=ROUTE_RUNNING_SECONDS)
+        pipe.execute()
+    except Exception:
+        logger.warning("Could not take the routing request of queue %s", queue_id, exc_info=True)
+
+
+def _route_run_unmark(queue_id: int) -> bool:
+    """Clear the run's mark; whether a request came in meanwhile, atomically with the
+    clearing: a request made after it queues a task of its own."""
+    try:
+        pipe = redis_client().pipeline(transaction=True)
+        pipe.delete(_route_key(ROUTE_RUNNING_KEY, queue_id))
+        pipe.exists(_route_key(ROUTE_PENDING_KEY, queue_id))
+        return bool(pipe.execute()[1])
+    except Exception:
+        logger.warning("Could not clear the run mark of queue %s", queue_id, exc_info=True)
+        return False
 
 
 def _queue_run_in_progress(queue_id: int) -> bool:

@@ -2,9 +2,11 @@
 chats, requests for the same queue coalesce, and a run with a stale view of the members
 still makes only valid offers."""
 
+import time
 from datetime import timedelta
 
 import pytest
+from django.conf import settings
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
@@ -144,6 +146,97 @@ def test_routing_requests_for_a_queue_coalesce_until_its_run_starts(queue, monke
     services.route_queue_run(queue_id=queue.pk)  # the run starts: later changes need a new one
     services.routing_request(queue_ids=[queue.pk])
     assert queued == [queue.pk, queue.pk]
+
+
+def _queued_route_tasks(monkeypatch) -> list[int]:
+    queued: list[int] = []
+    monkeypatch.setattr(
+        services,
+        "enqueue",
+        lambda task, *args: queued.append(args[0]) if task is tasks.route_queue else None,
+    )
+    return queued
+
+
+def test_a_request_made_while_a_run_routes_is_served_by_that_run(
+    queue, make_csr, make_interaction, monkeypatch
+):
+    """No task for it: the run routes the queue once more, and offers the chat that
+    came in during its first pass."""
+    queued = _queued_route_tasks(monkeypatch)
+    make_csr()
+    make_csr()
+    first_chat = make_interaction()
+    late: list[int] = []
+    real_route_queue = services.route_queue
+
+    def a_pass(*, queue_id):
+        offered = real_route_queue(queue_id=queue_id)
+        if not late:  # an escalation commits while the first pass runs
+            late.append(make_interaction().pk)
+            services.routing_request(queue_ids=[queue_id])
+        return offered
+
+    monkeypatch.setattr(services, "route_queue", a_pass)
+    assert services.route_queue_run(queue_id=queue.pk) == 2
+    assert queued == []
+    assert set(_offers_by_interaction()) == {first_chat.pk, late[0]}
+
+    services.routing_request(queue_ids=[queue.pk])  # the run is over: a task again
+    assert queued == [queue.pk]
+
+
+def test_a_run_hands_over_to_a_new_task_after_its_budget(queue, monkeypatch):
+    queued = _queued_route_tasks(monkeypatch)
+    monkeypatch.setattr(services, "ROUTE_RUN_BUDGET_SECONDS", 0)
+    passes = []
+
+    def a_pass(*, queue_id):
+        passes.append(queue_id)
+        services.routing_request(queue_ids=[queue_id])  # requests never stop
+        time.sleep(0.01)
+        return 0
+
+    monkeypatch.setattr(services, "route_queue", a_pass)
+    services.route_queue_run(queue_id=queue.pk)
+    assert passes == [queue.pk]
+    assert queued == [queue.pk]  # the next task takes the requests over
+
+
+def test_a_failed_pass_does_not_lose_the_request_made_during_it(queue, monkeypatch):
+    queued = _queued_route_tasks(monkeypatch)
+
+    def a_pass(*, queue_id):
+        services.routing_request(queue_ids=[queue_id])
+        raise RuntimeError("database gone")
+
+    monkeypatch.setattr(services, "route_queue", a_pass)
+    with pytest.raises(RuntimeError):
+        services.route_queue_run(queue_id=queue.pk)
+    assert queued == [queue.pk]
+    assert not services._queue_run_in_progress(queue.pk)
+
+
+def test_the_run_mark_outlives_a_killed_worker_by_one_sweep_at_most(queue, monkeypatch):
+    from django.core.cache import cache
+
+    from config.cache import redis_client
+
+    ttls = []
+    monkeypatch.setattr(
+        services,
+        "route_queue",
+        lambda *, queue_id: (
+            ttls.append(
+                redis_client().ttl(
+                    cache.make_key(services.ROUTE_RUNNING_KEY.format(queue_id=queue_id))
+                )
+            )
+            or 0
+        ),
+    )
+    services.route_queue_run(queue_id=queue.pk)
+    assert 0 < ttls[0] <= settings.PORTAL["ROUTING_SWEEP_SECONDS"]
 
 
 def test_a_declined_chat_keeps_its_place_in_line(queue, make_csr, make_interaction):
