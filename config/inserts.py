@@ -100,6 +100,27 @@ def insert_unless_conflict_then(instance: M, *updates: tuple[str, list]) -> M | 
     return None if row is None else _stored(instance, row[0])
 
 
+def execute_together(*statements: tuple[str, list]) -> None:
+    """Run these data-modifying statements (`(sql, params)` pairs, each an UPDATE,
+    INSERT or DELETE without RETURNING, e.g. from update_fields_statement) as one
+    statement on PostgreSQL: all but the last as WITH clauses. Only for statements that
+    touch different rows, as each sees the database as it was before the statement
+    began. Elsewhere they run one after another. Saves a round trip and ~0.3 ms of CPU
+    in Django and psycopg per statement joined."""
+    if not statements:
+        return
+    with connection.cursor() as cursor:
+        if connection.vendor != "postgresql":
+            for sql, params in statements:
+                cursor.execute(sql, params)
+            return
+        *first, (last_sql, last_params) = statements
+        clauses = [f"together_{n} AS ({sql})" for n, (sql, _) in enumerate(first)]
+        params = [value for _, statement_params in first for value in statement_params]
+        sql = f"WITH {', '.join(clauses)} {last_sql}" if clauses else last_sql
+        cursor.execute(sql, [*params, *last_params])
+
+
 def insert_many_unless_conflict(instances: list[M], *, key: str) -> list[M]:
     """INSERT new rows of one model in one statement, skipping those a unique constraint
     already holds a row like; returns the rows stored, keys set. `key` names a field

@@ -201,6 +201,33 @@ def test_insert_unless_conflict_then_runs_the_updates_only_when_the_row_went_in(
     assert set(Customer.objects.values_list("name", flat=True)) == {"Ada L.", "Grace H.", "Alan"}
 
 
+def test_execute_together_writes_each_statement_in_one_on_postgresql():
+    """Updates of rows of two tables, each with its own parameters: all written, in one
+    statement on PostgreSQL (one each elsewhere); nothing to run, nothing run."""
+    from chat.models import Customer, Interaction
+    from config.inserts import execute_together, update_fields_statement
+
+    first, second = make_live_chat(), make_live_chat()
+    customer = Customer.objects.get(pk=first.interaction.customer_id)
+    customer.name = "Ada L."
+    interactions = [Interaction.objects.get(pk=c.interaction.pk) for c in (first, second)]
+    interactions[0].intent, interactions[1].intent = "billing", "shipping"
+
+    with CaptureQueriesContext(connection) as queries:
+        execute_together(
+            update_fields_statement(interactions[0], "intent"),
+            update_fields_statement(customer, "name"),
+            update_fields_statement(interactions[1], "intent"),
+        )
+        execute_together()
+    assert len(queries.captured_queries) == (1 if connection.vendor == "postgresql" else 3)
+    assert Customer.objects.get(pk=customer.pk).name == "Ada L."
+    assert [Interaction.objects.get(pk=i.pk).intent for i in interactions] == [
+        "billing",
+        "shipping",
+    ]
+
+
 def test_insert_many_unless_conflict_stores_the_free_rows_and_skips_the_taken():
     """One statement; the rows stored come back with their keys, told apart by `key`;
     a row a unique constraint already holds is skipped, and nothing else is lost."""
