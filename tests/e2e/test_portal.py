@@ -629,6 +629,45 @@ def test_declined_goes_to_the_next_csr_and_two_missed_offers_set_away(
     assert dialogs == []
 
 
+def test_an_offer_shown_before_the_join_reply_arrives_stays_on_screen(
+    page: Page, portal_server, demo, dialogs
+):
+    """Joining a queue with a chat waiting offers it at once. With a real worker the
+    offer reaches the socket while the join's reply, whose state was read before the
+    offer existed, is still on its way: that reply must not close the pop-up. (Here the
+    worker runs inline, so the reply is held and given the state it would have had.)"""
+    from routing.services import csr_status_set
+
+    csr_status_set(user=demo_user("csr1"), status="available")
+    escalate(demo, name="Early Bird")  # waits: nobody has joined Billing
+    log_in(page, portal_server.url, "csr1", "csr1-demo")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+
+    held = []
+
+    def hold(route):
+        reply = route.fetch()
+        state = reply.json()
+        assert state["pending_offer"] is not None  # the worker ran inline
+        held.append((route, reply, {**state, "pending_offer": None}))
+
+    page.route("**/api/v1/agent/queues/billing/join/", hold)
+    billing = page.locator('.queue[data-queue="billing"]')
+    billing.get_by_role("switch").click()
+    expect(page.locator("#offer")).to_contain_text("Early Bird", timeout=TIMEOUT_MS)
+    for _ in range(50):
+        if held:
+            break
+        page.wait_for_timeout(100)
+    route, reply, stale = held[0]
+    route.fulfill(response=reply, json=stale)
+    expect(billing.get_by_role("switch")).to_have_attribute("aria-checked", "true")
+    page.wait_for_timeout(500)
+    expect(page.locator("#offer")).to_be_visible()
+    expect(page.locator("#offer")).to_contain_text("Early Bird")
+    assert dialogs == []
+
+
 def test_transfer_to_a_csr_picked_from_the_searchable_list(
     page: Page, browser, portal_server, demo, dialogs
 ):

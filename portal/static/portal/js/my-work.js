@@ -51,7 +51,7 @@ select.addEventListener("change", async () => {
   const [status, reason] = select.value.split(":");
   try {
     const state = await postJSON("/api/v1/agent/status/", { status, reason: reason || "" });
-    renderState(state);
+    renderState(state, { reply: true });
   } catch (e) {
     toast(e.message);
   }
@@ -78,7 +78,7 @@ function renderQueues(list) {
       const joined = toggle.getAttribute("aria-checked") === "true";
       toggle.disabled = true;
       try {
-        renderState(await postJSON(`/api/v1/agent/queues/${encodeURIComponent(q.slug)}/${joined ? "leave" : "join"}/`));
+        renderState(await postJSON(`/api/v1/agent/queues/${encodeURIComponent(q.slug)}/${joined ? "leave" : "join"}/`), { reply: true });
       } catch (e) { toast(e.message); }
       finally { toggle.disabled = false; queues.get(q.id)?.toggle.focus(); }
     });
@@ -105,7 +105,10 @@ function renderJoined(list) {
   }
 }
 
-function renderState(state) {
+// `reply`: the state as the reply to this tab's own request saw it. The socket may have
+// shown an offer made since (joining a queue with chats waiting offers one at once, often
+// before the reply arrives): a reply shows an offer, but never closes one.
+function renderState(state, { reply = false } = {}) {
   capacity = state.capacity;
   renderAwayReasons(state.away_reasons || []);
   renderStatus(state);
@@ -114,7 +117,7 @@ function renderState(state) {
   // On every (re)connect: open what this workspace missed while it was away.
   for (const id of state.active_chat_ids || []) if (!chats.has(id)) openChat(id, false);
   if (state.pending_offer) showOffer(state.pending_offer);
-  else if (offer) hideOffer();
+  else if (offer && !reply) hideOffer();
 }
 function renderCapacity(active) {
   const open = [...chats.values()].filter((entry) => !("ended" in entry.tab.dataset)).length;
@@ -123,7 +126,9 @@ function renderCapacity(active) {
 
 // --- The incoming chat pop-up ------------------------------------------------------------
 const dialog = $("offer");
+const closedOffers = new Set(); // ids the socket said were closed: a late reply cannot reopen them
 function showOffer(o) {
+  if (closedOffers.has(o.offer_id)) return;
   if (offer && offer.offer_id === o.offer_id) return;
   offer = { ...o, receivedAt: Date.now(), total: Math.max(1, o.expires_in_seconds) };
   dialog.removeAttribute("data-closed");
@@ -347,6 +352,7 @@ new LiveSocket({
       case "queue.counts": renderCounts(frame.queue); break;
       case "offer": showOffer(frame); break;
       case "offer.closed":
+        closedOffers.add(frame.offer_id);
         offerClosed(frame);
         if (frame.reason === "accepted") openChat(frame.interaction_id, false);
         break;
