@@ -14,7 +14,6 @@ at the end; no worker runs them.
 
 import argparse
 import asyncio
-import json
 import statistics
 import sys
 import time
@@ -24,7 +23,7 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench.bench_routing import seed
+from tests.bench.bench_routing import escalation_body, seed
 from tests.bench.stack import BENCH_REDIS_URL, PRODUCTION_LIKE, prepare_database, setup_django
 
 WARM_UP = 20
@@ -43,14 +42,7 @@ def postgres_cpu_seconds() -> float:
 
 
 async def post(application, token: str, n: int) -> None:
-    body = json.dumps(
-        {
-            "channel": "bench-web",
-            "customer": {"external_id": f"bench-customer-{n}", "name": f"Customer {n}"},
-            "intent": "general",
-            "transcript": [{"from": "customer", "text": "Hello"}, {"from": "bot", "text": "Hi"}],
-        }
-    ).encode()
+    body = escalation_body(n)
     scope = {
         "type": "http",
         "asgi": {"version": "3.0"},

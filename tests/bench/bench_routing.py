@@ -112,8 +112,9 @@ async def csr_client(url: str, cookie: str, name: str, rec: Recorder, stop: asyn
                 rec.errors[message.get("code")] += 1
 
 
-def escalate(base_url: str, token: str, n: int) -> int:
-    body = json.dumps(
+def escalation_body(n: int) -> bytes:
+    """The benchmark's n-th escalation: a new customer, an intent, two transcript lines."""
+    return json.dumps(
         {
             "channel": "bench-web",
             "customer": {"external_id": f"bench-customer-{n}", "name": f"Customer {n}"},
@@ -121,6 +122,10 @@ def escalate(base_url: str, token: str, n: int) -> int:
             "transcript": [{"from": "customer", "text": "Hello"}, {"from": "bot", "text": "Hi"}],
         }
     ).encode()
+
+
+def escalate(base_url: str, token: str, n: int) -> int:
+    body = escalation_body(n)
     request = urllib.request.Request(
         f"{base_url}/api/v1/escalations/",
         data=body,
