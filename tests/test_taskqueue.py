@@ -11,12 +11,14 @@ from routing import tasks
 
 @pytest.fixture
 def through_the_broker():
-    """Eager mode off (the tests' settings turn it on), a private queue name, and the
-    broker's default queue drained of this test's messages afterwards."""
+    """Eager mode off (the tests' settings turn it on), and the broker's default queue
+    emptied before (a task another test's process left there would be read first) and
+    drained of this test's messages afterwards."""
     saved = app.conf.task_always_eager
     app.conf.task_always_eager = False
     with app.connection_for_write() as broker:
         queue = broker.SimpleQueue(app.conf.task_default_queue)
+        queue.clear()
         try:
             yield queue
         finally:
