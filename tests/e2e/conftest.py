@@ -205,6 +205,15 @@ def _wait_for_daphne(process: subprocess.Popen, log: Path) -> str:
 
 
 @pytest.fixture
+def page(transactional_db, page):
+    """pytest-playwright's page, opened once the test database is set up, so that it is
+    closed before the database is flushed: a page still open at teardown (a late request
+    of its own) ran a query in the live server while the flush's TRUNCATE took its
+    locks, and PostgreSQL ended the flush as a deadlock (seen once in CI)."""
+    return page
+
+
+@pytest.fixture
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS
