@@ -86,7 +86,10 @@ def insert_unless_conflict_then(instance: M, *updates: tuple[str, list]) -> M | 
     Django and psycopg. Elsewhere the statements run one after another."""
     assert instance.pk is None, "only rows with a database-generated primary key"
     if connection.vendor != "postgresql":
-        return _insert_then_one_by_one(instance, updates)
+        stored = _insert(instance, ignore_conflicts=True)
+        if stored is not None:
+            execute_together(*updates)  # one by one here
+        return stored
     statement = _statement(type(instance), ignore_conflicts=True)
     clauses = [f"inserted AS ({statement.sql()})"]
     params = _db_values(instance, statement.fields)
@@ -146,15 +149,6 @@ def insert_many_unless_conflict(instances: list[M], *, key: str) -> list[M]:
             cursor.execute(f"{statement.sql(rows=len(batch))}, {column}", values)
             inserted.extend(_stored(by_key[value], pk) for pk, value in cursor.fetchall())
     return inserted
-
-
-def _insert_then_one_by_one(instance: M, updates: tuple[tuple[str, list], ...]) -> M | None:
-    stored = _insert(instance, ignore_conflicts=True)
-    if stored is not None:
-        with connection.cursor() as cursor:
-            for sql, params in updates:
-                cursor.execute(sql, params)
-    return stored
 
 
 def insert_many(instances: list[M]) -> list[M]:

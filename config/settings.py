@@ -112,7 +112,7 @@ elif env_bool("DATABASE_POOL", True):
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
     }
-if DATABASES["default"]["ENGINE"] != "django.db.backends.sqlite3" and env_bool(
+if DATABASES["default"]["ENGINE"] == "config.postgresql" and env_bool(
     "DATABASE_PREPARED_STATEMENTS", True
 ):
     # Parameters sent apart from the SQL, and a statement a connection has run five times

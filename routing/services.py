@@ -507,10 +507,8 @@ def _route_run_unmark(queue_id: int) -> bool:
 
 def _queue_run_in_progress(queue_id: int) -> bool:
     """Whether a routing task is routing this queue now (the sweeper leaves it be)."""
-    from django.core.cache import cache
-
     try:
-        return bool(cache.get(ROUTE_RUNNING_KEY.format(queue_id=queue_id)))
+        return bool(redis_client().exists(_route_key(ROUTE_RUNNING_KEY, queue_id)))
     except Exception:
         return False
 
@@ -936,7 +934,8 @@ def _lock_offer_sql() -> tuple[str, str]:
 def _missed_streak_reset(user_id: int) -> None:
     """The CSR answered an offer: their run of missed offers is over (one conditional
     UPDATE, which writes nothing when there was no run)."""
-    execute_together(_missed_streak_reset_statement(user_id))
+    with connection.cursor() as cursor:
+        cursor.execute(*_missed_streak_reset_statement(user_id))
 
 
 def _missed_streak_reset_statement(user_id: int) -> tuple[str, list]:
