@@ -12,7 +12,9 @@ django_asgi_app = get_asgi_application()
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
+from django.urls import get_resolver  # noqa: E402
 
+from config.gcfreeze import freeze_startup_objects  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 application = ProtocolTypeRouter(
@@ -23,3 +25,8 @@ application = ProtocolTypeRouter(
         ),
     }
 )
+
+# The URLconf (and with it every view, the admin and the API schema) loads on the first
+# request; load it now so that it is part of the start-up heap frozen below.
+get_resolver().url_patterns  # noqa: B018 - the property imports them
+freeze_startup_objects()

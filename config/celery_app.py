@@ -3,7 +3,9 @@
 import os
 
 from celery import Celery, Task
-from celery.signals import task_postrun, task_prerun
+from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_ready
+
+from config.gcfreeze import freeze_startup_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
@@ -29,6 +31,15 @@ def _connections_release(sender: Task | None = None, **kwargs) -> None:
     from django.db import close_old_connections
 
     close_old_connections()
+
+
+@worker_init.connect
+@worker_ready.connect
+@beat_init.connect
+def _freeze_startup_objects(**kwargs) -> None:
+    # Before the pool forks (its children inherit the frozen heap) and again once the
+    # worker is up; beat once it has its schedule. See config/gcfreeze.py.
+    freeze_startup_objects()
 
 
 @app.on_after_finalize.connect
