@@ -181,6 +181,8 @@ CACHES = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
+if urlsplit(CELERY_BROKER_URL).scheme == "redis":
+    CELERY_BROKER_TRANSPORT = "config.broker:Transport"  # a client kept for publishing
 # No result backend: every task ignores its result. Celery keeps the backend per thread,
 # and daphne runs each request on a thread of its own, so with a Redis backend every
 # request that queued a task built a backend and its connection pool first.

@@ -4,6 +4,7 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from config.broker import Channel
 from config.celery_app import app
 from config.taskqueue import enqueue
 from routing import tasks
@@ -57,3 +58,32 @@ def test_in_eager_mode_the_task_runs_at_once(monkeypatch):
     enqueue(tasks.route_queue, 7)
 
     assert ran == [{"queue_id": 7}]
+
+
+def test_publishing_keeps_one_redis_client_per_channel(through_the_broker):
+    with app.connection_for_write() as broker:
+        channel = broker.default_channel
+        assert isinstance(channel, Channel)  # settings: CELERY_BROKER_TRANSPORT
+        client = channel._create_client()
+        assert channel._create_client() is client
+        assert channel._create_client(asynchronous=True) is not client  # the consumer's
+
+
+def test_messages_published_on_the_kept_client_all_arrive_in_order(through_the_broker):
+    for queue_id in (11, 12, 13):
+        enqueue(tasks.route_queue, queue_id)
+    # Its connections dropped (a Redis restart, an idle timeout): the next publish
+    # reconnects through the same client.
+    with app.producer_pool.acquire(block=True) as producer:  # the one that published
+        client = producer.channel._create_client()
+        client.connection_pool.disconnect()
+    enqueue(tasks.route_queue, 14)
+    with app.producer_pool.acquire(block=True) as producer:
+        assert producer.channel._create_client() is client
+
+    received = []
+    for _ in range(4):
+        message = through_the_broker.get(timeout=5)
+        message.ack()
+        received.append(message.decode()[0][0])
+    assert received == [11, 12, 13, 14]
