@@ -1258,19 +1258,24 @@ SWEEP_LOCK_KEY = "routing-sweep-lock"
 
 
 def routing_sweep() -> dict[str, int] | None:
-    """Expire overdue offers, enforce presence, route everything waiting and refresh the
-    queue counts. One sweep at a time across all workers; a sweep that finds another
-    running skips."""
+    """Enforce presence, route everything waiting and refresh the queue counts. One
+    sweep at a time across all workers; a sweep that finds another running skips.
+
+    Overdue offers are the expiry task's, every second (offers_expire_overdue). The
+    sweep expired them too until the ninth session: both are beat entries, so it caught
+    nothing the other missed, and every third second the two ran together over the same
+    offers, the second waiting on the first one's locks. That held both worker
+    processes of a 2-core machine at once, and routing runs queued behind them (the
+    routing benchmark's slowest chats came in those moments)."""
     from django.core.cache import cache
 
     if not cache.add(SWEEP_LOCK_KEY, "1", timeout=30):
         return None
     try:
-        expired = offers_expire_overdue()  # the expiry beat entry does this too
         presence = presence_sweep()
         offered = route_waiting()
         for queue_id in Queue.objects.filter(active=True).values_list("id", flat=True):
             events.queue_state_publish(queue_id=queue_id)
-        return {"expired": expired, "offered": offered, **presence}
+        return {"offered": offered, **presence}
     finally:
         cache.delete(SWEEP_LOCK_KEY)

@@ -8,6 +8,7 @@ from django.utils import timezone
 from chat.models import InteractionStatus, Message, SystemEvent
 from chat.selectors import app_studio_settings_get
 from routing import services
+from routing import tasks as routing_tasks
 from routing.models import (
     CSRProfile,
     CSRStatus,
@@ -455,3 +456,17 @@ def test_the_sweeper_routes_what_was_missed(make_csr, make_interaction, run):
     result = run(services.routing_sweep)
     assert result["offered"] == 1
     assert _pending(interaction).csr == csr
+
+
+def test_the_sweeper_leaves_overdue_offers_to_the_expiry_task(make_csr, make_interaction, run):
+    # Both are beat entries: the sweep expiring them too only raced the expiry task for
+    # the same rows' locks.
+    make_csr()
+    offer = run(services.interaction_route, interaction_id=make_interaction().pk)
+    Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now() - timedelta(seconds=1))
+
+    run(services.routing_sweep)
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.PENDING
+
+    run(routing_tasks.offers_expire)
+    assert Offer.objects.get(pk=offer.pk).status == OfferStatus.EXPIRED
