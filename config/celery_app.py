@@ -56,8 +56,8 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
         },
         "offers-expire": {
             "task": "routing.tasks.offers_expire",
-            "schedule": 1.0,
-            "options": {"expires": 3},
+            "schedule": float(settings.PORTAL["OFFER_EXPIRY_SECONDS"]),
+            "options": {"expires": max(3.0, settings.PORTAL["OFFER_EXPIRY_SECONDS"] * 3)},
         },
         "webhook-requeue-overdue": {
             "task": "chat.tasks.webhook_requeue_overdue",

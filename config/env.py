@@ -34,6 +34,23 @@ def env_int(name: str, default: int) -> int:
         raise ValueError(f"{name}={raw!r} is not a whole number.") from None
 
 
+def env_seconds(name: str, default: float, *, low: float, high: float) -> float:
+    """A duration in seconds, fractions allowed, with low < value <= high."""
+    raw = os.environ.get(name)
+    if raw is None or raw.strip() == "":
+        return default
+    try:
+        value = float(raw)
+    except ValueError:
+        raise ValueError(f"{name}={raw!r} is not a number of seconds.") from None
+    if not low < value <= high:  # also refuses nan
+        raise ValueError(
+            f"{name}={raw!r} is out of range: use more than {low:g} and at most {high:g} "
+            "seconds."
+        )
+    return value
+
+
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_str, local_secret_key
+from config.env import env_bool, env_int, env_list, env_seconds, env_str, local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -284,6 +284,7 @@ class PortalSettings(TypedDict):
     PRESENCE_GRACE_SECONDS: int
     ACTIVE_CHAT_GRACE_SECONDS: int
     ROUTING_SWEEP_SECONDS: int
+    OFFER_EXPIRY_SECONDS: float
     CUSTOMER_TOKEN_GRACE_SECONDS: int
     DEMO_SITE_ENABLED: bool
     APP_STUDIO_CACHE_SECONDS: int
@@ -308,8 +309,11 @@ PORTAL: PortalSettings = {
     "PRESENCE_GRACE_SECONDS": env_int("PRESENCE_GRACE_SECONDS", 30),
     # An Offline CSR's active chats go back to the front of their queue after this long.
     "ACTIVE_CHAT_GRACE_SECONDS": env_int("ACTIVE_CHAT_GRACE_SECONDS", 120),
-    # How often Celery beat runs the routing sweeper (expiry, presence, stranded chats).
+    # How often Celery beat runs the routing sweeper (presence, everything waiting).
     "ROUTING_SWEEP_SECONDS": env_int("ROUTING_SWEEP_SECONDS", 3),
+    # How often Celery beat expires overdue offers. Often, so that offers made in a burst
+    # expire in small groups, not in one lump a second (docs/routing.md).
+    "OFFER_EXPIRY_SECONDS": env_seconds("OFFER_EXPIRY_SECONDS", 0.25, low=0, high=60),
     # A customer's token keeps opening the (read-only) chat this long after it ended.
     "CUSTOMER_TOKEN_GRACE_SECONDS": env_int("CUSTOMER_TOKEN_GRACE_SECONDS", 600),
     # The public demo website at /demo/ (a bank's help page with the widget and a bot).
