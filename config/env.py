@@ -45,8 +45,7 @@ def env_seconds(name: str, default: float, *, low: float, high: float) -> float:
         raise ValueError(f"{name}={raw!r} is not a number of seconds.") from None
     if not low < value <= high:  # also refuses nan
         raise ValueError(
-            f"{name}={raw!r} is out of range: use more than {low:g} and at most {high:g} "
-            "seconds."
+            f"{name}={raw!r} is out of range: use more than {low:g} and at most {high:g} seconds."
         )
     return value
 
