@@ -2,7 +2,11 @@
 
 import os
 import secrets
+from collections.abc import Callable
 from pathlib import Path
+from typing import TypeVar
+
+T = TypeVar("T", int, float)
 
 TRUE_WORDS = {"1", "true", "yes", "on"}
 FALSE_WORDS = {"0", "false", "no", "off", ""}
@@ -24,28 +28,31 @@ def env_bool(name: str, default: bool) -> bool:
     raise ValueError(f"{name}={raw!r} is not a boolean: use true or false.")
 
 
-def env_int(name: str, default: int) -> int:
+def _env_number(name: str, parse: Callable[[str], T], what: str) -> T | None:
+    """The variable parsed, or None when it is unset or blank."""
     raw = os.environ.get(name)
     if raw is None or raw.strip() == "":
-        return default
+        return None
     try:
-        return int(raw)
+        return parse(raw)
     except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a whole number.") from None
+        raise ValueError(f"{name}={raw!r} is not {what}.") from None
+
+
+def env_int(name: str, default: int) -> int:
+    value = _env_number(name, int, "a whole number")
+    return default if value is None else value
 
 
 def env_seconds(name: str, default: float, *, low: float, high: float) -> float:
     """A duration in seconds, fractions allowed, with low < value <= high."""
-    raw = os.environ.get(name)
-    if raw is None or raw.strip() == "":
+    value = _env_number(name, float, "a number of seconds")
+    if value is None:
         return default
-    try:
-        value = float(raw)
-    except ValueError:
-        raise ValueError(f"{name}={raw!r} is not a number of seconds.") from None
     if not low < value <= high:  # also refuses nan
         raise ValueError(
-            f"{name}={raw!r} is out of range: use more than {low:g} and at most {high:g} seconds."
+            f"{name}={os.environ[name]!r} is out of range: use more than {low:g} and at most "
+            f"{high:g} seconds."
         )
     return value
 

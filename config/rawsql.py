@@ -26,20 +26,19 @@ def raw_first(model: type[M], sql: str, params: list[Any]) -> M | None:
     model's become its fields (those left out are read if ever asked for, as with
     `only()`; the primary key must be there); any other column becomes a plain
     attribute."""
-    with connection.cursor() as cursor:
-        cursor.execute(sql, params)
-        row = cursor.fetchone()
-        if row is None:
-            return None
-        plan = _row_plan(model, tuple(column[0] for column in cursor.description))
-    return plan.instance(row)
+    return next(iter(_instances(model, sql, params, limit=1)), None)
 
 
 def raw_all(model: type[M], sql: str, params: list[Any]) -> list[M]:
     """Every row of `sql` as a `model` instance, as raw_first makes them."""
+    return _instances(model, sql, params)
+
+
+def _instances(model: type[M], sql: str, params: list[Any], *, limit: int = 0) -> list[M]:
+    """The rows of `sql` (the first `limit` of them, when given) as `model` instances."""
     with connection.cursor() as cursor:
         cursor.execute(sql, params)
-        rows = cursor.fetchall()
+        rows = cursor.fetchmany(limit) if limit else cursor.fetchall()
         if not rows:
             return []
         plan = _row_plan(model, tuple(column[0] for column in cursor.description))

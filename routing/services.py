@@ -1261,12 +1261,10 @@ def routing_sweep() -> dict[str, int] | None:
     """Enforce presence, route everything waiting and refresh the queue counts. One
     sweep at a time across all workers; a sweep that finds another running skips.
 
-    Overdue offers are the expiry task's, every OFFER_EXPIRY_SECONDS
-    (offers_expire_overdue). The sweep expired them too until the ninth session: both
-    are beat entries, so it caught nothing the other missed, and every third second the
-    two ran together over the same offers, the second waiting on the first one's locks.
-    That held both worker processes of a 2-core machine at once, and routing runs
-    queued behind them (the routing benchmark's slowest chats came in those moments)."""
+    Overdue offers are left to the expiry task, every OFFER_EXPIRY_SECONDS
+    (offers_expire_overdue): both are beat entries, so the sweep would catch nothing the
+    other missed, and the two would expire the same offers together, the second waiting
+    on the first one's locks while routing runs queue behind both."""
     from django.core.cache import cache
 
     if not cache.add(SWEEP_LOCK_KEY, "1", timeout=30):
