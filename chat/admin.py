@@ -18,10 +18,10 @@ from chat.models import (
     Message,
     WebhookDelivery,
 )
-from chat.selectors import app_studio_settings_get
-from chat.services import bot_client_create, bot_client_rotate_token
+from chat.selectors.settings import app_studio_settings_get
+from chat.services.bot_clients import bot_client_create, bot_client_rotate_token
 from chat.webhooks import deliveries_retry_failed
-from portal.admin import ReadOnlyAdmin
+from config.admin import ReadOnlyAdmin
 
 # CustomerToken is deliberately not registered: it holds only a digest and its
 # interaction, nothing an administrator can read or should edit; tokens are minted by

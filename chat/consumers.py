@@ -6,7 +6,7 @@ truth and the channel layer only a doorbell (channels-redis delivers at most onc
 socket replays what its client has not seen, then streams live events, reading from the
 database any message the layer dropped, so the client gets every message once and in
 order. The consumers check who is connected and the shape of what arrives, and call one
-chat service per client message; state changes and events belong to chat.services.
+chat service per client message; state changes and events belong to the services.
 They reach the ORM only through config.sockets.db (no per-message thread hop).
 """
 
@@ -21,13 +21,17 @@ from urllib.parse import parse_qs
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
-from chat import events, selectors, services
+from chat import events
+from chat.errors import ChatError
 from chat.models import OPEN_INTERACTION_STATUSES as OPEN
 from chat.models import Interaction, SenderKind
 from chat.schemas import ChatRole
-from chat.services import ChatError
+from chat.selectors import interactions as selectors
+from chat.selectors.messages import REPLAY_PAGE_SIZE, messages_after
+from chat.services.authentication import interaction_authenticate
+from chat.services.interactions import interaction_end
+from chat.services.messages import interaction_mark_read, interaction_typing, message_send
 from config.sockets import PortalJsonConsumer, db
-from routing.events import agent_group
 
 # Close codes, sent after the handshake so that browsers see them; the same as
 # /ws/agent/'s (docs/websocket-protocol.md).
@@ -102,7 +106,7 @@ def _stored_payloads(
 ) -> list[dict[str, Any]]:
     return [
         dict(events.message_payload(message))
-        for message in selectors.messages_after(
+        for message in messages_after(
             interaction_id=interaction_id, after_seq=after_seq, until_seq=until_seq
         )
     ]
@@ -245,7 +249,7 @@ class ChatConsumer(PortalJsonConsumer):
             for payload in page:
                 await self.send_message(payload)
                 self.last_seq = payload["seq"]
-            if len(page) < selectors.REPLAY_PAGE_SIZE:
+            if len(page) < REPLAY_PAGE_SIZE:
                 return
 
     # --- client → server --------------------------------------------------------------
@@ -265,7 +269,7 @@ class ChatConsumer(PortalJsonConsumer):
             )
             return
         result, error = await _call(
-            services.message_send,
+            message_send,
             interaction_id=self.interaction_id,
             sender_kind=self.side,
             text=content.get("text"),
@@ -309,7 +313,7 @@ class ChatConsumer(PortalJsonConsumer):
                 return  # the other side was told a moment ago
             self.typing_published_at = now
         _, error = await _call(
-            services.interaction_typing,
+            interaction_typing,
             interaction_id=self.interaction_id,
             by=self.side,
             active=active,
@@ -327,7 +331,7 @@ class ChatConsumer(PortalJsonConsumer):
             await self.send_error("read_only", "You are watching this chat read-only.")
             return
         _, error = await _call(
-            services.interaction_mark_read,
+            interaction_mark_read,
             interaction_id=self.interaction_id,
             by=self.side,
             seq=seq,
@@ -353,7 +357,7 @@ class ChatConsumer(PortalJsonConsumer):
             await self.send_error("read_only", "You are watching this chat read-only.")
             return
         _, error = await _call(
-            services.interaction_end,
+            interaction_end,
             interaction_id=self.interaction_id,
             by=self.side,
             user=self.user,
@@ -468,7 +472,7 @@ class CustomerChatConsumer(ChatConsumer):
             )
             return
         interaction, error = await _call(
-            services.interaction_authenticate, interaction_id=self.interaction_id, token=token
+            interaction_authenticate, interaction_id=self.interaction_id, token=token
         )
         if error is not None:
             retry = getattr(error, "retry_after", None)
@@ -508,7 +512,7 @@ class CsrChatConsumer(ChatConsumer):
     async def after_replay(self, interaction: Interaction) -> None:
         """The stored sentiment: a `sentiment` event lost while the socket was away is
         not replayed with the messages, so a reconnecting panel is brought up to date."""
-        state = await db(selectors.interaction_sentiment_state)(
+        state = await db(events.interaction_sentiment_state)(
             interaction_id=interaction.pk,
             label=interaction.sentiment_label,
             score=interaction.sentiment_score,
@@ -520,7 +524,7 @@ class CsrChatConsumer(ChatConsumer):
     def groups_to_join(self) -> list[str]:
         # Routing tells a CSR who loses a chat on their own group (chat.revoked); the
         # role is not known yet, so observers join it too and ignore what comes.
-        return [*super().groups_to_join(), agent_group(self.user.pk)]  # type: ignore[union-attr]
+        return [*super().groups_to_join(), events.csr_group(self.user.pk)]  # type: ignore[union-attr]
 
     async def recheck_access(self) -> None:
         """Re-read what this user may do here: nothing → closed with 4403; a CSR

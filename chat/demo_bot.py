@@ -25,6 +25,7 @@ logger = logging.getLogger(__name__)
 # The demo data (portal.services.demo_seed) creates this channel, intent rules for these
 # intents, and writes the bot's clear-text token to VAR_DIR / DEMO_BOT_TOKEN_FILE_NAME.
 DEMO_CHANNEL = "web-messaging"
+DEMO_BOT_TOKEN_FILE_NAME = "demo_bot_token"  # noqa: S105 (a file name, not a secret)
 INTENT_BILLING = "billing"
 INTENT_TECHNICAL = "technical"
 INTENT_GENERAL = "general"

@@ -5,7 +5,9 @@ interaction's group; every payload that changes the conversation carries `seq`."
 
 from chat import schemas, sentiment
 from chat.models import Interaction, Message
+from chat.selectors.messages import customer_messages_newest
 from config.realtime import publish_on_commit
+from config.users import display_name
 
 INTERACTION_HANDLER = "interaction.event"
 
@@ -14,8 +16,10 @@ def interaction_group(interaction_id: int) -> str:
     return f"interaction.{interaction_id}"
 
 
-def _display_name(user) -> str:
-    return user.get_full_name() or user.get_username()
+def csr_group(user_id: int) -> str:
+    """A CSR's own group: their /ws/agent/ socket and their chat panels listen on it
+    (routing sends offers, presence and `chat.revoked` there)."""
+    return f"agent.{user_id}"
 
 
 def message_payload(message: Message) -> schemas.MessagePayload:
@@ -52,7 +56,7 @@ def interaction_status_payload(interaction: Interaction) -> schemas.InteractionS
         "type": "interaction.status",
         "interaction_id": interaction.pk,
         "status": interaction.status,
-        "assigned_csr": _display_name(csr) if csr else None,
+        "assigned_csr": display_name(csr) if csr else None,
         "authenticated": interaction.authenticated,
         "ended_by": interaction.ended_by,
         "last_seq": interaction.last_seq,
@@ -87,7 +91,7 @@ def hello_payload(interaction: Interaction, role: schemas.ChatRole) -> schemas.H
         "interaction": {
             "id": interaction.pk,
             "status": interaction.status,
-            "assigned_csr": _display_name(csr) if csr else None,
+            "assigned_csr": display_name(csr) if csr else None,
             "authenticated": interaction.authenticated,
             "channel": interaction.channel.name,
             "queue": interaction.queue.name,
@@ -165,6 +169,19 @@ def sentiment_changed(*, payload: schemas.SentimentPayload) -> None:
 
 # Texts in `sentiment` events are cut to this length.
 SENTIMENT_EXCERPT_CHARS = 200
+
+
+def interaction_sentiment_state(
+    *, interaction_id: int, label: str, score: float | None, seq: int
+) -> schemas.SentimentPayload | None:
+    """The stored sentiment as the chat panel shows it, in one query. None when the
+    interaction was never scored."""
+    if not label or score is None or not seq:
+        return None
+    recent = customer_messages_newest(interaction_id, until_seq=seq)
+    return sentiment_state_payload(
+        interaction_id=interaction_id, label=label, score=score, seq=seq, recent=recent
+    )
 
 
 def sentiment_state_payload(

@@ -3,7 +3,8 @@
 from celery import shared_task
 from celery.signals import worker_process_init
 
-from chat import sentiment, services, webhooks
+from chat import sentiment, webhooks
+from chat.services import sentiment as scoring
 
 
 @shared_task(ignore_result=True)
@@ -23,14 +24,14 @@ def webhook_requeue_overdue() -> None:
 def sentiment_score_pending() -> list[int]:
     """Queued when a customer message commits and no run waits: score every chat with
     customer messages not scored yet. Returns their ids (for tests and logs)."""
-    return services.sentiment_score_pending()
+    return scoring.sentiment_score_pending()
 
 
 @shared_task(ignore_result=True)
 def interaction_sentiment_score(interaction_id: int) -> None:
     """Score one chat's latest customer messages: used when the cache is down (and by
     tasks queued before scoring runs were coalesced)."""
-    services.interaction_sentiment_update(interaction_id=interaction_id)
+    scoring.interaction_sentiment_update(interaction_id=interaction_id)
 
 
 @worker_process_init.connect

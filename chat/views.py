@@ -25,7 +25,6 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from chat import demo_bot, identity
 from chat.models import Channel
 from config.ratelimit import window_count
-from portal.services import DEMO_BOT_TOKEN_FILE_NAME
 
 logger = logging.getLogger(__name__)
 
@@ -161,7 +160,7 @@ def _escalate(
     turn: demo_bot.Turn,
     client: dict[str, str],
 ) -> dict[str, Any]:
-    token = demo_bot.bot_token_read(path=settings.VAR_DIR / DEMO_BOT_TOKEN_FILE_NAME)
+    token = demo_bot.bot_token_read(path=settings.VAR_DIR / demo_bot.DEMO_BOT_TOKEN_FILE_NAME)
     call = demo_bot.escalation_request(
         before=before,
         turn=turn,

@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from chat.models import Channel, Message, SenderKind, WebhookDelivery
 from config.oncommit import on_commit_robust
+from config.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
 
@@ -195,10 +196,8 @@ def delivery_schedule(*, message: Message) -> WebhookDelivery | None:
 
 
 def _queue(delivery_id: int, *, at: datetime | None = None) -> None:
-    from chat.tasks import webhook_deliver  # the task module imports this one
-
     countdown = max(0.0, (at - timezone.now()).total_seconds()) if at is not None else 0.0
-    webhook_deliver.apply_async((delivery_id,), countdown=countdown)
+    task_enqueue("chat.tasks.webhook_deliver", delivery_id, countdown=countdown)
 
 
 def _queue_on_commit(delivery_id: int, *, at: datetime | None = None) -> None:

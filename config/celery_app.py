@@ -4,6 +4,8 @@ import os
 
 from celery import Celery, Task
 from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_ready
+from django.conf import settings
+from django.db import close_old_connections
 
 from config.gcfreeze import freeze_startup_objects
 
@@ -13,12 +15,10 @@ app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
 
-# Celery's Django fixup closes every database connection before and after each task,
-# and in a prefork child it closes the whole connection pool too: every task opened a
-# new PostgreSQL connection, which cost more than the task (a sentiment task took 25 ms
-# in a prefork child, 9 ms with the pool kept). With a reuse limit the fixup closes only
-# once every DB_REUSE_MAX tasks; between tasks the connection goes back to the child's
-# pool (or is dropped if broken) the way Django does it after each request.
+# Celery's Django fixup closes every database connection around each task (and a
+# prefork child's whole pool), so every task would open a new PostgreSQL session, which
+# costs more than most tasks. With a reuse limit it closes them only every DB_REUSE_MAX
+# tasks; between tasks a connection goes back to the pool, as after a request.
 DB_REUSE_MAX = 1000
 app.conf.update(CELERY_DB_REUSE_MAX=DB_REUSE_MAX)
 
@@ -28,8 +28,6 @@ app.conf.update(CELERY_DB_REUSE_MAX=DB_REUSE_MAX)
 def _connections_release(sender: Task | None = None, **kwargs) -> None:
     if sender is None or getattr(sender.request, "is_eager", False):
         return  # an eager task runs inside its caller's transaction
-    from django.db import close_old_connections
-
     close_old_connections()
 
 
@@ -45,8 +43,6 @@ def _freeze_startup_objects(**kwargs) -> None:
 @app.on_after_finalize.connect
 def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
     """Periodic work; each entry is a thin task that calls a service."""
-    from django.conf import settings
-
     sender.conf.beat_schedule = {
         # Chats whose scoring run was lost with a worker: scored within this long.
         "sentiment-pending": {
@@ -54,16 +50,13 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
             "schedule": 15.0,
             "options": {"expires": 30},
         },
-        "offers-expire": {
-            "task": "routing.tasks.offers_expire",
-            "schedule": float(settings.PORTAL["OFFER_EXPIRY_SECONDS"]),
-            "options": {"expires": max(3.0, settings.PORTAL["OFFER_EXPIRY_SECONDS"] * 3)},
-        },
         "webhook-requeue-overdue": {
             "task": "chat.tasks.webhook_requeue_overdue",
             "schedule": 60.0,
             "options": {"expires": 120},
         },
+        # Presence, and the backstop for offers whose timer and chats whose routing
+        # request were lost with a worker or during a Redis outage.
         "routing-sweep": {
             "task": "routing.tasks.routing_sweep",
             "schedule": float(settings.PORTAL["ROUTING_SWEEP_SECONDS"]),

@@ -8,8 +8,7 @@ import time
 from dataclasses import dataclass
 
 from django.core.cache import cache
-
-from config.cache import redis_client
+from django_redis import get_redis_connection
 
 
 @dataclass(frozen=True)
@@ -23,10 +22,9 @@ def window_count(key: str, *, window_seconds: int) -> WindowCount:
     now = time.time()
     window = int(now // window_seconds)
     window_key = cache.make_key(f"{key}:{window}")
-    # One round trip, every bot API request: the window's counter is made with its
-    # expiry if it is new, then counted, atomically (through Django's cache API it was
-    # three: add, the existence check of incr, and the increment).
-    pipe = redis_client().pipeline(transaction=True)
+    # One atomic round trip: the window's counter is made with its expiry if it is new,
+    # then counted.
+    pipe = get_redis_connection("default").pipeline(transaction=True)
     pipe.set(window_key, 0, nx=True, ex=window_seconds + 5)
     pipe.incr(window_key)
     _, count = pipe.execute()

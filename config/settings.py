@@ -9,7 +9,7 @@ from urllib.parse import urlsplit, urlunsplit
 
 import dj_database_url
 
-from config.env import env_bool, env_int, env_list, env_seconds, env_str, local_secret_key
+from config.env import env_bool, env_int, env_list, env_str, local_secret_key
 
 BASE_DIR = Path(__file__).resolve().parent.parent
 VAR_DIR = Path(env_str("PORTAL_VAR_DIR", str(BASE_DIR / "var")))
@@ -47,7 +47,7 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
-    "config.static_middleware.StaticFilesMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.common.CommonMiddleware",
     "django.middleware.csrf.CsrfViewMiddleware",
@@ -84,9 +84,6 @@ DATABASES = {
         conn_health_checks=env_bool("DATABASE_CONN_HEALTH_CHECKS", True),
     )
 }
-if DATABASES["default"]["ENGINE"] == "django.db.backends.postgresql":
-    # Django's, with psycopg's C loader for timestamps (config/postgresql/base.py).
-    DATABASES["default"]["ENGINE"] = "config.postgresql"
 if DATABASES["default"]["ENGINE"] == "django.db.backends.sqlite3":
     # daphne, the Celery worker and beat all write to the same file: wait for the lock
     # instead of failing, and take it up front so two writers never deadlock.
@@ -112,17 +109,6 @@ elif env_bool("DATABASE_POOL", True):
         "max_size": env_int("DATABASE_POOL_MAX_SIZE", 20),
         "timeout": env_int("DATABASE_POOL_TIMEOUT", 10),
     }
-if DATABASES["default"]["ENGINE"] == "config.postgresql" and env_bool(
-    "DATABASE_PREPARED_STATEMENTS", True
-):
-    # Parameters sent apart from the SQL, and a statement a connection has run five times
-    # kept planned by PostgreSQL: the portal's statements are few and repeated, and
-    # parsing and planning them again was ~40% of PostgreSQL's CPU per escalation. Off
-    # for a pooler that cannot keep a session's prepared statements (PgBouncer in
-    # transaction mode without max_prepared_statements).
-    DATABASES["default"].setdefault("OPTIONS", {}).update(
-        server_side_binding=True, prepare_threshold=5
-    )
 DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
 
 # --- Redis: channel layer, cache, Celery ----------------------------------------------
@@ -173,16 +159,23 @@ else:
 
 CACHES = {
     "default": {
-        "BACKEND": "config.cache.SharedPoolRedisCache",
+        # django-redis: one connection pool per process, shared by every thread, and a
+        # plain redis-py client (get_redis_connection) for the few structures Django's
+        # cache API has no verb for (sets, atomic pipelines).
+        "BACKEND": "django_redis.cache.RedisCache",
         "LOCATION": env_str("CACHE_URL", REDIS_URL),
         "KEY_PREFIX": env_str("CACHE_KEY_PREFIX", "portal"),
         "TIMEOUT": 300,
+        "OPTIONS": {
+            # A Redis that is down answers at once; one that hangs must not hold a
+            # request for long either (every caller has a path for a cache failure).
+            "SOCKET_CONNECT_TIMEOUT": 2,
+            "SOCKET_TIMEOUT": 2,
+        },
     }
 }
 
 CELERY_BROKER_URL = REDIS_URL
-if urlsplit(CELERY_BROKER_URL).scheme == "redis":
-    CELERY_BROKER_TRANSPORT = "config.broker:Transport"  # a client kept for publishing
 # No result backend: every task ignores its result. Celery keeps the backend per thread,
 # and daphne runs each request on a thread of its own, so with a Redis backend every
 # request that queued a task built a backend and its connection pool first.
@@ -191,8 +184,24 @@ CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_TASK_ALWAYS_EAGER = False
 CELERY_BROKER_CONNECTION_RETRY_ON_STARTUP = True
+# A Redis restart must not stop a worker: it reconnects for as long as it takes.
+CELERY_BROKER_CONNECTION_MAX_RETRIES = None
+CELERY_BROKER_CHANNEL_ERROR_RETRY = True
+CELERY_BROKER_TRANSPORT_OPTIONS = {
+    "socket_connect_timeout": 2,
+    "socket_timeout": 10,
+    "retry_on_timeout": True,
+    "health_check_interval": 10,
+}
+# Queueing a task from a request or a socket while Redis is down gives up quickly: the
+# work it stands for is in the database and a sweep picks it up (docs/operations.md).
+CELERY_TASK_PUBLISH_RETRY_POLICY = {
+    "max_retries": 2,
+    "interval_start": 0,
+    "interval_step": 0.2,
+    "interval_max": 0.5,
+}
 CELERY_TIMEZONE = "UTC"
-CELERY_BEAT_SCHEDULER = "config.beat:Scheduler"  # Celery's, without its busy-wait
 
 # --- Auth, sessions, security ---------------------------------------------------------
 AUTH_PASSWORD_VALIDATORS = [
@@ -285,7 +294,6 @@ class PortalSettings(TypedDict):
     PRESENCE_GRACE_SECONDS: int
     ACTIVE_CHAT_GRACE_SECONDS: int
     ROUTING_SWEEP_SECONDS: int
-    OFFER_EXPIRY_SECONDS: float
     CUSTOMER_TOKEN_GRACE_SECONDS: int
     DEMO_SITE_ENABLED: bool
     APP_STUDIO_CACHE_SECONDS: int
@@ -312,9 +320,6 @@ PORTAL: PortalSettings = {
     "ACTIVE_CHAT_GRACE_SECONDS": env_int("ACTIVE_CHAT_GRACE_SECONDS", 120),
     # How often Celery beat runs the routing sweeper (presence, everything waiting).
     "ROUTING_SWEEP_SECONDS": env_int("ROUTING_SWEEP_SECONDS", 3),
-    # How often Celery beat expires overdue offers. Often, so that offers made in a burst
-    # expire in small groups, not in one lump a second (docs/routing.md).
-    "OFFER_EXPIRY_SECONDS": env_seconds("OFFER_EXPIRY_SECONDS", 0.25, low=0, high=60),
     # A customer's token keeps opening the (read-only) chat this long after it ended.
     "CUSTOMER_TOKEN_GRACE_SECONDS": env_int("CUSTOMER_TOKEN_GRACE_SECONDS", 600),
     # The public demo website at /demo/ (a bank's help page with the widget and a bot).
@@ -339,5 +344,13 @@ LOGGING = {
     "formatters": {"plain": {"format": "%(asctime)s %(levelname)s %(name)s %(message)s"}},
     "handlers": {"console": {"class": "logging.StreamHandler", "formatter": "plain"}},
     "root": {"handlers": ["console"], "level": env_str("LOG_LEVEL", "INFO")},
-    "loggers": {"django.channels.server": {"level": "WARNING"}},
+    "loggers": {
+        "django.channels.server": {"level": "WARNING"},
+        # Celery's line for every task received and run, and beat's for every entry it
+        # sends: at INFO the log is the portal's business events (escalated, offered,
+        # accepted, ended) and errors. Failed tasks are still logged, at ERROR.
+        "celery.worker.strategy": {"level": "WARNING"},
+        "celery.app.trace": {"level": "WARNING"},
+        "celery.beat": {"level": "WARNING"},
+    },
 }

@@ -6,9 +6,10 @@ from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET, require_POST
 
-from chat.services import ChatError, interaction_request_authentication
+from chat.errors import ChatError
+from chat.services.authentication import interaction_request_authentication
+from config.users import Role, user_roles
 from portal import selectors
-from portal.roles import Role, user_roles
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:

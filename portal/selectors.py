@@ -10,14 +10,12 @@ from django.db import connection
 from django.db.models import QuerySet
 from django.urls import reverse
 
+from chat.events import interaction_sentiment_state
 from chat.models import OPEN_INTERACTION_STATUSES, Interaction, InteractionStatus, Message
-from chat.selectors import app_studio_settings_get, interaction_sentiment_state
-from chat.services import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
-from chat.services import (
-    auth_request_unavailable,
-    channel_auth_request_unavailable,
-)
-from portal.roles import Role
+from chat.selectors.settings import app_studio_settings_get
+from chat.services.authentication import auth_request_unavailable, channel_auth_request_unavailable
+from chat.services.messages import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
+from config.users import Role
 
 
 def health_report() -> dict:
@@ -77,7 +75,7 @@ def portal_interaction_get(*, interaction_id: int) -> Interaction | None:
 
 
 def portal_panel_mode(*, interaction: Interaction, user, roles: set[Role]) -> PanelMode | None:
-    """What `user` (with `roles`, from portal.roles.user_roles) may do with this
+    """What `user` (with `roles`, from config.users.user_roles) may do with this
     interaction in the portal; None: nothing (403).
 
     The CSR it is assigned to works it while it is open and reads it once closed; a CSR

@@ -14,10 +14,11 @@ from django.contrib.auth.models import Group, User
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 
+from chat.demo_bot import DEMO_BOT_TOKEN_FILE_NAME
 from chat.models import AppStudioSettings, BotClient, Channel, ChannelKind
-from chat.services import bot_client_create, bot_client_rotate_token
+from chat.services.bot_clients import bot_client_create, bot_client_rotate_token
 from chat.tokens import digests_match, token_digest
-from portal.roles import Role
+from config.users import Role
 from routing.models import AwayReason, CSRProfile, IntentRule, Queue, QueueMembership
 
 # --- Roles ----------------------------------------------------------------------------
@@ -73,7 +74,6 @@ def roles_sync(*, apps: Apps | None = None, using: str = DEFAULT_DB_ALIAS) -> No
 # --- Demo data ------------------------------------------------------------------------
 
 DEMO_BOT_NAME = "Demo bot"
-DEMO_BOT_TOKEN_FILE_NAME = "demo_bot_token"  # noqa: S105 (a file name, not a secret)
 
 # slug, name, kind
 DEMO_CHANNELS = (

@@ -9,8 +9,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_GET
 
+from config.users import Role, user_roles
 from portal import selectors
-from portal.roles import Role, user_roles
 from portal.selectors import PanelMode, health_report
 
 

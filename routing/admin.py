@@ -6,8 +6,8 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import HttpRequest
 
-from portal.admin import ReadOnlyAdmin
-from portal.roles import Role
+from config.admin import ReadOnlyAdmin
+from config.users import Role
 from routing.models import (
     AwayReason,
     CSRProfile,

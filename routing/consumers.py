@@ -9,11 +9,13 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
+from chat.events import csr_group
 from config.sockets import PortalJsonConsumer, db
-from portal.roles import Role, is_csr, user_roles
-from routing import selectors, services
-from routing.events import agent_group, queue_group
-from routing.services import RoutingError
+from config.users import Role, is_csr, user_roles
+from routing.errors import RoutingError
+from routing.events import csr_state_payload, queue_group
+from routing.selectors.csrs import csr_memberships
+from routing.services import answers, presence
 
 # Close codes, sent after the handshake so that browsers see them (a socket closed
 # before it is accepted reaches the browser only as an HTTP 403 and code 1006).
@@ -33,9 +35,9 @@ def _open_session(user: AbstractBaseUser) -> tuple[bool, list[int], dict[str, An
     """Whether the user may route chats, the queues whose counts they see, their state."""
     routes = is_csr(user)
     if routes:
-        services.csr_heartbeat(user=user)
-    queue_ids = [m.queue_id for m in selectors.csr_memberships(user_id=user.pk)]
-    return routes, queue_ids, selectors.csr_state(user=user)
+        presence.csr_heartbeat(user=user)
+    queue_ids = [m.queue_id for m in csr_memberships(user_id=user.pk)]
+    return routes, queue_ids, csr_state_payload(user=user)
 
 
 def _call(fn, **kwargs):
@@ -77,7 +79,7 @@ class AgentConsumer(PortalJsonConsumer):
         self.routes_chats, queue_ids, state = await _open_session(user)
         # Subscribe before reading anything the client will be shown, so no event that
         # follows the snapshot is missed.
-        self.group_name = agent_group(user.pk)
+        self.group_name = csr_group(user.pk)
         self.queue_groups = tuple(queue_group(queue_id) for queue_id in queue_ids)
         for group in (self.group_name, *self.queue_groups):
             await self.channel_layer.group_add(group, self.channel_name)
@@ -98,7 +100,7 @@ class AgentConsumer(PortalJsonConsumer):
     # --- client → server --------------------------------------------------------------
     async def on_heartbeat(self, content: dict[str, Any]) -> None:
         if self.routes_chats:
-            await db(services.csr_heartbeat)(user=self.scope["user"])
+            await db(presence.csr_heartbeat)(user=self.scope["user"])
         await self.send_json({"type": "heartbeat.ack", "at": timezone.now().isoformat()})
 
     async def on_accept(self, content: dict[str, Any]) -> None:
@@ -106,7 +108,7 @@ class AgentConsumer(PortalJsonConsumer):
         if offer_id is None:
             return
         interaction, error = await _call(
-            services.offer_accept, offer_id=offer_id, user=self.scope["user"]
+            answers.offer_accept, offer_id=offer_id, user=self.scope["user"]
         )
         if error is not None:
             await self.send_error(error.code, error.message, offer_id=offer_id)
@@ -126,7 +128,7 @@ class AgentConsumer(PortalJsonConsumer):
             )
             return
         _, error = await _call(
-            services.offer_decline, offer_id=offer_id, user=self.scope["user"], reason=reason
+            answers.offer_decline, offer_id=offer_id, user=self.scope["user"], reason=reason
         )
         if error is not None:
             await self.send_error(error.code, error.message, offer_id=offer_id)
@@ -142,7 +144,7 @@ class AgentConsumer(PortalJsonConsumer):
             await self.send_error("bad_status", "Send a status and, for Away, a reason code.")
             return
         _, error = await _call(
-            services.csr_status_set,
+            presence.csr_status_set,
             user=self.scope["user"],
             status=status,
             away_reason_code=reason,

@@ -1,20 +1,40 @@
 """Payload builders for the routing engine's live events, and where they go.
 
-Every function here publishes after the current transaction commits."""
+Every function that publishes does so after the current transaction commits."""
 
+import contextlib
+import logging
+
+from django.core.cache import cache
 from django.utils import timezone
 
-from chat.events import INTERACTION_HANDLER, interaction_group
+from chat.events import INTERACTION_HANDLER, csr_group, interaction_group
 from chat.models import Interaction
+from chat.selectors.interactions import (
+    estimated_wait_seconds,
+    queue_seconds_per_acceptance,
+    waiting_in_queue,
+)
+from config.oncommit import on_commit_robust
 from config.realtime import group_send_many, publish_on_commit
+from config.redis import REDIS_ERRORS
+from config.tasks import task_enqueue
+from config.users import display_name
 from routing import schemas
-from routing.models import CSRProfile, Offer, QueueMembership
+from routing.models import CSRProfile, CSRStatus, Offer, Queue, QueueMembership
+from routing.selectors.csrs import (
+    away_reasons_selectable,
+    csr_active_chat_ids,
+    csr_capacity,
+    csr_memberships,
+    csr_pending_offer,
+    csr_profile_or_default,
+)
+from routing.selectors.queues import queue_counts
+
+logger = logging.getLogger(__name__)
 
 AGENT_HANDLER = "agent.event"
-
-
-def agent_group(user_id: int) -> str:
-    return f"agent.{user_id}"
 
 
 def queue_group(queue_id: int) -> str:
@@ -37,47 +57,49 @@ def offer_payload(offer: Offer) -> schemas.OfferPayload:
         "expires_at": offer.expires_at.isoformat(),
         "expires_in_seconds": max(0, int((offer.expires_at - now).total_seconds())),
         "transfer": transferred_by is not None,
-        "transferred_by": (transferred_by.get_full_name() or transferred_by.get_username())
-        if transferred_by
-        else None,
+        "transferred_by": display_name(transferred_by) if transferred_by else None,
         "note": offer.note,
     }
 
 
 def offer_made(*, offer: Offer) -> None:
-    publish_on_commit(agent_group(offer.csr_id), AGENT_HANDLER, offer_payload(offer))
+    publish_on_commit(csr_group(offer.csr_id), AGENT_HANDLER, offer_payload(offer))
+
+
+OFFER_CLOSED_MESSAGES = {
+    "accepted": "You accepted this chat.",
+    "declined": "You declined this chat.",
+    "expired": "The offer expired before it was accepted.",
+    "withdrawn": "The offer was withdrawn.",
+}
 
 
 def offer_closed(*, offer: Offer, reason: str, message: str = "") -> None:
-    default_messages = {
-        "accepted": "You accepted this chat.",
-        "declined": "You declined this chat.",
-        "expired": "The offer expired before it was accepted.",
-        "withdrawn": "The offer was withdrawn.",
-    }
     payload: schemas.OfferClosedPayload = {
         "type": "offer.closed",
         "offer_id": offer.pk,
         "interaction_id": offer.interaction_id,
         "reason": reason,  # type: ignore[typeddict-item]
-        "message": message or default_messages[reason],
+        "message": message or OFFER_CLOSED_MESSAGES[reason],
     }
-    publish_on_commit(agent_group(offer.csr_id), AGENT_HANDLER, payload)
+    publish_on_commit(csr_group(offer.csr_id), AGENT_HANDLER, payload)
 
 
 def status_payload(profile: CSRProfile, note: str = "") -> schemas.StatusPayload:
+    reason = profile.away_reason
     return {
         "type": "status",
         "status": profile.status,
         "status_label": profile.get_status_display(),
-        "away_reason": profile.away_reason.label if profile.away_reason else None,
+        "away_reason": reason.label if reason and profile.status == CSRStatus.AWAY else None,
+        "reason": {"code": reason.code, "label": reason.label} if reason else None,
         "note": note,
         "changed_at": profile.status_changed_at.isoformat(),
     }
 
 
 def status_changed(*, profile: CSRProfile, note: str = "") -> None:
-    publish_on_commit(agent_group(profile.user_id), AGENT_HANDLER, status_payload(profile, note))
+    publish_on_commit(csr_group(profile.user_id), AGENT_HANDLER, status_payload(profile, note))
 
 
 def queues_payload(user_id: int) -> schemas.QueuesPayload:
@@ -94,7 +116,7 @@ def queues_payload(user_id: int) -> schemas.QueuesPayload:
 
 
 def memberships_changed(*, user_id: int) -> None:
-    publish_on_commit(agent_group(user_id), AGENT_HANDLER, queues_payload(user_id))
+    publish_on_commit(csr_group(user_id), AGENT_HANDLER, queues_payload(user_id))
 
 
 def chat_revoked(*, user_id: int, interaction_id: int, reason: str) -> None:
@@ -103,7 +125,31 @@ def chat_revoked(*, user_id: int, interaction_id: int, reason: str) -> None:
         "interaction_id": interaction_id,
         "reason": reason,
     }
-    publish_on_commit(agent_group(user_id), AGENT_HANDLER, payload)
+    publish_on_commit(csr_group(user_id), AGENT_HANDLER, payload)
+
+
+def csr_state_payload(*, user) -> dict:
+    """Everything the CSR's workspace shows about routing: status (and why), capacity,
+    queues with live counts, active chats and the pending offer. Sent on connect and by
+    GET /api/v1/agent/state/."""
+    profile = csr_profile_or_default(user_id=user.pk)
+    offer = csr_pending_offer(user_id=user.pk)
+    queues = [
+        {**queue_counts(queue=membership.queue), "joined": membership.joined}
+        for membership in csr_memberships(user_id=user.pk)
+    ]
+    # The ids let a workspace that was offline open the chats it missed being given.
+    active_ids = csr_active_chat_ids(user_id=user.pk)
+    return {
+        **status_payload(profile),
+        "type": "state",
+        "capacity": csr_capacity(profile=profile),
+        "active_chats": len(active_ids),
+        "active_chat_ids": active_ids,
+        "queues": queues,
+        "pending_offer": offer_payload(offer) if offer else None,
+        "away_reasons": [{"code": r.code, "label": r.label} for r in away_reasons_selectable()],
+    }
 
 
 QUEUE_PUBLISH_DEBOUNCE_SECONDS = 1
@@ -112,18 +158,18 @@ QUEUE_PUBLISH_DEBOUNCE_SECONDS = 1
 def queue_changed(*, queue_id: int) -> None:
     """Counts and customers' positions in this queue changed: refresh them after commit,
     at most once a second per queue (a burst of changes is one refresh)."""
-    from django.core.cache import cache
-    from django.db import transaction
+    on_commit_robust(_queue_state_publish_soon, queue_id)
 
-    from routing import tasks
 
-    def schedule() -> None:
-        if cache.add(f"queue-publish:{queue_id}", 1, timeout=QUEUE_PUBLISH_DEBOUNCE_SECONDS):
-            tasks.queue_state_publish_task.apply_async(
-                (queue_id,), countdown=QUEUE_PUBLISH_DEBOUNCE_SECONDS
-            )
-
-    transaction.on_commit(schedule)
+def _queue_state_publish_soon(queue_id: int) -> None:
+    try:
+        first = cache.add(f"queue-publish:{queue_id}", 1, timeout=QUEUE_PUBLISH_DEBOUNCE_SECONDS)
+    except REDIS_ERRORS:
+        return  # the routing sweep publishes every queue's counts meanwhile
+    if first:
+        task_enqueue(
+            "routing.tasks.queue_state_publish", queue_id, countdown=QUEUE_PUBLISH_DEBOUNCE_SECONDS
+        )
 
 
 POSITIONS_KEY = "queue-positions:{queue_id}"
@@ -132,12 +178,6 @@ POSITIONS_KEY = "queue-positions:{queue_id}"
 def queue_state_publish(*, queue_id: int) -> None:
     """Send a queue's counts to the CSRs who may work it, and each waiting customer their
     new position, only to those whose position changed since the last send."""
-    from django.core.cache import cache
-
-    from chat.selectors import estimated_wait_seconds, queue_seconds_per_acceptance
-    from routing.models import Queue
-    from routing.selectors import queue_counts, queue_waiting_ids
-
     queue = Queue.objects.filter(pk=queue_id).first()
     if queue is None:
         return
@@ -148,9 +188,13 @@ def queue_state_publish(*, queue_id: int) -> None:
     messages = [(queue_group(queue_id), {"type": AGENT_HANDLER, "payload": counts_payload})]
     pace = queue_seconds_per_acceptance(queue_id=queue_id)
     key = POSITIONS_KEY.format(queue_id=queue_id)
-    previous: dict[int, int] = cache.get(key) or {}
+    try:
+        previous: dict[int, int] = cache.get(key) or {}
+    except REDIS_ERRORS:
+        previous = {}  # every waiting customer is told their place
     current: dict[int, int] = {}
-    for position, interaction_id in enumerate(queue_waiting_ids(queue_id=queue_id), start=1):
+    waiting = waiting_in_queue(queue_id=queue_id).values_list("pk", flat=True)
+    for position, interaction_id in enumerate(waiting, start=1):
         current[interaction_id] = position
         if previous.get(interaction_id) == position:
             continue
@@ -165,5 +209,6 @@ def queue_state_publish(*, queue_id: int) -> None:
         messages.append(
             (interaction_group(interaction_id), {"type": INTERACTION_HANDLER, "payload": payload})
         )
-    cache.set(key, current, timeout=3600)
+    with contextlib.suppress(*REDIS_ERRORS):
+        cache.set(key, current, timeout=3600)
     group_send_many(messages)

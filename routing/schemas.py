@@ -27,11 +27,18 @@ class OfferClosedPayload(TypedDict):
     message: str
 
 
+class StatusReason(TypedDict):
+    code: str
+    label: str
+
+
 class StatusPayload(TypedDict):
     type: Literal["status"]
     status: str
     status_label: str
     away_reason: str | None
+    # Why the CSR is Away, or Offline when the portal set them so (code "disconnected").
+    reason: StatusReason | None
     note: str
     changed_at: str
 

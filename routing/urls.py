@@ -1,10 +1,13 @@
-"""URLs of the CSR routing endpoints, under /api/v1/."""
+"""URLs of the routing app, under /api/v1/: the bot's escalation and the CSR's routing
+endpoints."""
 
 from django.urls import path
 
-from routing import api
+from routing.api import agent as api
+from routing.api.escalations import EscalationCreateApi
 
 urlpatterns = [
+    path("escalations/", EscalationCreateApi.as_view(), name="escalation-create"),
     path("agent/state/", api.StateView.as_view(), name="agent-state"),
     path("agent/status/", api.StatusView.as_view(), name="agent-status"),
     path("agent/queues/<slug:slug>/join/", api.QueueJoinView.as_view(), name="agent-queue-join"),

@@ -3,14 +3,14 @@
 import pytest
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
-from django.core.cache import cache
 from django.db import connection
+from django_redis import get_redis_connection
 
 
 def _clear_own_cache_keys() -> None:
     # RedisCache.clear() would FLUSHDB, wiping other test processes' keys too: delete
     # only this process's keys (settings_test gives each process its own prefix).
-    client = cache._cache.get_client(write=True)  # type: ignore[attr-defined]
+    client = get_redis_connection("default")
     prefix = settings.CACHES["default"]["KEY_PREFIX"]
     keys = list(client.scan_iter(match=f"{prefix}:*", count=500))
     if keys:

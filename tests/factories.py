@@ -6,9 +6,10 @@ import itertools
 from django.contrib.auth.models import Group, User
 
 from chat.models import BotClient, Channel, ChannelKind, Customer, Interaction
-from chat.services import bot_client_create
-from portal.roles import Role
-from routing.models import IntentRule, Queue
+from chat.services.bot_clients import bot_client_create
+from config.users import Role
+from routing.models import IntentRule, Offer, OfferStatus, Queue
+from routing.services.engine import route_queue
 
 _counter = itertools.count(1)
 
@@ -74,3 +75,11 @@ def user_factory(*, role: Role | None = None, password: str = "pass-word-123", *
             user.is_staff = True
             user.save(update_fields=["is_staff"])
     return user
+
+
+def route_chat(*, interaction_id: int) -> Offer | None:
+    """Route the chat's queue as its routing run would, and return the chat's offer
+    (None when it got none). Earlier chats of the queue are routed first."""
+    queue_id = Interaction.objects.values_list("queue_id", flat=True).get(pk=interaction_id)
+    route_queue(queue_id=queue_id)
+    return Offer.objects.filter(interaction_id=interaction_id, status=OfferStatus.PENDING).first()

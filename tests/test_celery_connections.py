@@ -35,9 +35,9 @@ def _queue_length(name: str = "celery") -> int:
 
 
 def _send(queue: str) -> None:
-    """Through the broker (send_task is never eager): offers_expire runs one query and
-    writes nothing when no offer is due."""
-    app.send_task("routing.tasks.offers_expire", queue=queue, expires=60)
+    """Through the broker (send_task is never eager): an expiry timer of an offer that
+    does not exist runs one query and writes nothing."""
+    app.send_task("routing.tasks.offers_expire", args=[[0]], queue=queue, expires=60)
 
 
 def _wait(predicate, *, timeout: float, what: str) -> None:

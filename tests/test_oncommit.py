@@ -19,7 +19,7 @@ def test_an_escalation_whose_routing_request_fails_is_still_created(monkeypatch,
     def broker_down(**kwargs):
         raise ConnectionError("broker unreachable")
 
-    monkeypatch.setattr("routing.services.routing_request", broker_down)
+    monkeypatch.setattr("routing.services.escalations.routing_request", broker_down)
     with caplog.at_level(logging.ERROR, logger="django.db.backends.base"):
         reply = bot.escalate(build_escalation_body())
 

@@ -2,7 +2,7 @@
 
 import pytest
 
-from chat.selectors import app_studio_settings_get
+from chat.selectors.settings import app_studio_settings_get
 
 
 @pytest.mark.django_db

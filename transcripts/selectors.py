@@ -13,8 +13,8 @@ from django.db.models import Exists, JSONField, OuterRef, Value
 from django.db.models.functions import NullIf
 
 from chat.models import BotClient, Interaction, Message, SenderKind, SystemEvent
-from chat.selectors import app_studio_settings_get
-from portal.roles import Role
+from chat.selectors.settings import app_studio_settings_get
+from config.users import Role
 from routing.models import Offer, OfferStatus
 from transcripts.formats import Phase, Transcript, TranscriptEntry, TranscriptHeader
 
@@ -83,7 +83,7 @@ def transcript_user_may_download(
     interactions they handle or handled before (a transfer moved it on); nobody else.
 
     `interaction` comes from `transcript_interaction_get(csr=user)`; `roles` from
-    portal.roles.user_roles."""
+    config.users.user_roles."""
     if not user.is_authenticated:
         return False
     if Role.CSR_MANAGER in roles:

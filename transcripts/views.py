@@ -10,7 +10,7 @@ from django.core.exceptions import PermissionDenied
 from django.http import Http404, HttpRequest, StreamingHttpResponse
 from django.views.decorators.http import require_GET
 
-from portal.roles import user_roles
+from config.users import user_roles
 from transcripts import selectors
 from transcripts.streaming import TranscriptFormat, transcript_response
 

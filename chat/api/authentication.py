@@ -5,8 +5,8 @@ from rest_framework.authentication import BaseAuthentication, get_authorization_
 from rest_framework.request import Request
 
 from chat.models import BotClient
-from chat.selectors import bot_client_get_by_token
-from chat.services import bot_client_touch
+from chat.selectors.channels import bot_client_get_by_token
+from chat.services.bot_clients import bot_client_touch
 
 KEYWORD = "Bearer"
 

@@ -23,7 +23,7 @@ from rest_framework.serializers import as_serializer_error
 from rest_framework.settings import api_settings
 from rest_framework.views import exception_handler, set_rollback
 
-from chat.services import IdempotencyKeyConflict
+from chat.errors import IdempotencyKeyConflict
 
 logger = logging.getLogger("django.request")
 

@@ -1,20 +1,19 @@
-"""URLs of the REST API, version 1."""
+"""URLs of the chat app's part of the bot API, under /api/v1/ (escalating is routing's:
+routing/urls.py)."""
 
 from django.urls import path
 
-from chat.api.views import (
+from chat.api.connector import (
     EscalationAuthenticationApi,
     EscalationAuthenticationNoSlashApi,
-    EscalationCreateApi,
-    EscalationDetailApi,
     EscalationEndApi,
     EscalationMessagesApi,
 )
+from chat.api.escalations import EscalationDetailApi
 
 app_name = "api"
 
 urlpatterns = [
-    path("escalations/", EscalationCreateApi.as_view(), name="escalation-create"),
     path("escalations/<int:pk>/", EscalationDetailApi.as_view(), name="escalation-detail"),
     path(
         "escalations/<int:pk>/messages/",

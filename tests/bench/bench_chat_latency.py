@@ -412,7 +412,7 @@ def main() -> int:
             chats = bench_stack.live_chats_create(total, csrs=min(total, 100))
             print(f"created {total} live chats in {time.monotonic() - started:.1f} s")
             if args.no_sentiment:
-                from chat.selectors import app_studio_settings_get
+                from chat.selectors.settings import app_studio_settings_get
 
                 record = app_studio_settings_get()
                 record.sentiment_enabled = False

@@ -46,8 +46,8 @@ def seed(csr_count: int) -> tuple[list, str]:
     from django.contrib.auth.models import Group, User
 
     from chat.models import Channel, ChannelKind
-    from chat.services import bot_client_create
-    from portal.roles import Role
+    from chat.services.bot_clients import bot_client_create
+    from config.users import Role
     from routing.models import CSRProfile, CSRStatus, Queue, QueueMembership
 
     queue = Queue.objects.create(name="Bench", slug="bench", offer_timeout_seconds=5)

@@ -39,7 +39,7 @@ def seed(chats: int):
     from django.contrib.auth.models import Group, User
 
     from chat.models import Channel, ChannelKind, Customer
-    from portal.roles import Role
+    from config.users import Role
     from routing.models import CSRProfile, CSRStatus, Queue, QueueMembership
 
     queue = Queue.objects.create(name="Run bench", slug="run-bench", offer_timeout_seconds=30)

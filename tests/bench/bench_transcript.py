@@ -55,8 +55,8 @@ def seed(message_count: int) -> tuple[int, str, str]:
         SenderKind,
         SystemEvent,
     )
-    from chat.services import bot_client_create
-    from portal.roles import Role
+    from chat.services.bot_clients import bot_client_create
+    from config.users import Role
     from portal.services import roles_sync
     from routing.models import Queue
 

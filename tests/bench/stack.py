@@ -338,7 +338,7 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
         SenderKind,
         SystemEvent,
     )
-    from portal.roles import Role
+    from config.users import Role
     from routing.models import Queue
 
     queue = Queue.objects.create(name="Bench chat", slug="bench-chat")

@@ -18,7 +18,7 @@ from chat.models import BotClient, Channel, CustomerToken, Interaction, Interact
 from chat.tokens import CUSTOMER_TOKEN_PREFIX, token_digest, token_new
 from config.asgi import application
 from config.celery_app import app as celery_app
-from portal.roles import Role
+from config.users import Role
 from tests.factories import bot_client_factory, channel_factory, interaction_factory, user_factory
 from tests.layers import PatientReceiver, layer_close
 from tests.routing.conftest import ORIGIN_HEADER, login_headers

@@ -228,14 +228,15 @@ def test_routing_task_is_queued_after_commit(
 
 def test_escalation_query_count_is_pinned(bot, escalation_body, django_assert_num_queries):
     """An escalation with a three-line transcript costs a fixed number of queries: the
-    client, the channel (with the permission), the intent rule, the customer (a locking
-    read, then one INSERT … ON CONFLICT DO NOTHING), the interaction, the messages in
-    one insert, the token, and the position and wait estimate for the reply (the queue's
-    pace is then cached, so the next escalation of the queue reads one less)."""
+    client, the channel (with the permission), the queue (intent rule or default), the
+    customer (a locking read, then its insert in a savepoint), the interaction, the
+    messages in one insert, the token, and the position and wait estimate for the reply
+    (the queue's pace is then cached, so the next escalation of the queue reads one
+    less). The escalation's own transaction is a savepoint here, inside the test's."""
     bot.client.last_used_at = timezone.now()
     BotClient.objects.filter(pk=bot.client.pk).update(last_used_at=bot.client.last_used_at)
 
-    with django_assert_num_queries(12):
+    with django_assert_num_queries(14):
         response = bot.escalate(escalation_body(), **{"Idempotency-Key": "conv-q"})
 
     assert response.status_code == 201

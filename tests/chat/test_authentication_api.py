@@ -8,8 +8,8 @@ from django.utils import timezone
 
 from chat import identity
 from chat.models import Customer, Interaction, InteractionStatus, Message, SystemEvent
+from config.users import Role
 from portal import selectors
-from portal.roles import Role
 from tests.chat.conftest import ESCALATIONS_URL, build_escalation_body, make_bot, make_live_chat
 from tests.chat.test_api import assert_error
 from tests.factories import channel_factory, customer_factory, user_factory

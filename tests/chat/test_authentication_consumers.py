@@ -8,7 +8,7 @@ from channels.db import database_sync_to_async
 
 from chat import identity, schemas
 from chat.models import Interaction, Message, SystemEvent
-from chat.services import interaction_request_authentication
+from chat.services.authentication import interaction_request_authentication
 from tests.chat.conftest import CUSTOMER_HEADERS, assert_shape, chat_socket, make_live_chat
 from tests.factories import channel_factory, customer_factory
 from tests.routing.conftest import login_headers

@@ -8,6 +8,7 @@ from channels.db import database_sync_to_async
 from django.utils import timezone
 
 from chat import identity, schemas
+from chat.errors import ChatError, ChatRateLimited
 from chat.events import interaction_group
 from chat.models import (
     ChannelKind,
@@ -18,16 +19,14 @@ from chat.models import (
     SystemEvent,
     WebhookDelivery,
 )
-from chat.services import (
+from chat.services.authentication import (
     AUTH_REQUESTED_TEXT,
     AUTHENTICATED_TEXT,
-    ChatError,
-    ChatRateLimited,
-    bot_client_create,
     interaction_authenticate,
     interaction_request_authentication,
 )
-from portal.roles import Role
+from chat.services.bot_clients import bot_client_create
+from config.users import Role
 from tests.chat.conftest import assert_shape, group_listener, make_live_chat
 from tests.factories import channel_factory, customer_factory, user_factory
 

@@ -1,4 +1,4 @@
-"""chat.selectors.chat_interaction_get reads, in one plain statement, what a chat socket
+"""chat.chat_interaction_get reads, in one plain statement, what a chat socket
 shows: the same interaction and names the ORM's select_related would give."""
 
 import pytest
@@ -6,10 +6,11 @@ from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
-from chat import events, selectors
+from chat import events
 from chat.models import Interaction, InteractionStatus
 from chat.schemas import ChatRole
-from portal.roles import Role
+from chat.selectors.interactions import chat_interaction_get
+from config.users import Role
 from tests.factories import interaction_factory, user_factory
 
 pytestmark = pytest.mark.django_db
@@ -35,7 +36,7 @@ def test_the_hello_is_the_one_the_orm_would_give_in_one_query(names):
     )
 
     with CaptureQueriesContext(connection) as queries:
-        got = selectors.chat_interaction_get(interaction_id=chat.pk)
+        got = chat_interaction_get(interaction_id=chat.pk)
         hello = events.hello_payload(got, ChatRole.CSR)
     assert len(queries.captured_queries) == 1
 
@@ -51,7 +52,7 @@ def test_the_hello_is_the_one_the_orm_would_give_in_one_query(names):
 
 def test_a_chat_without_csr_and_an_unknown_one():
     chat = interaction_factory()
-    got = selectors.chat_interaction_get(interaction_id=chat.pk)
+    got = chat_interaction_get(interaction_id=chat.pk)
     assert got is not None and got.assigned_csr is None
     assert events.hello_payload(got, ChatRole.CUSTOMER)["interaction"]["assigned_csr"] is None
-    assert selectors.chat_interaction_get(interaction_id=chat.pk + 1000) is None
+    assert chat_interaction_get(interaction_id=chat.pk + 1000) is None

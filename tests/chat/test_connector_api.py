@@ -8,8 +8,8 @@ from django.core.management import call_command
 from django.utils import timezone
 
 from chat.models import Interaction, InteractionStatus, Message, SenderKind, SystemEvent
-from chat.services import MAX_MESSAGE_CHARS
-from portal.roles import Role
+from chat.services.messages import MAX_MESSAGE_CHARS
+from config.users import Role
 from tests.chat.test_api import assert_error
 from tests.factories import user_factory
 

@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat import events, schemas, services
+from chat import events, schemas
 from chat.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_GONE,
@@ -25,10 +25,13 @@ from chat.consumers import (
 )
 from chat.events import interaction_group
 from chat.models import Interaction, InteractionStatus, Message, SenderKind, SystemEvent
-from chat.services import MAX_MESSAGE_CHARS, message_create, message_send
-from portal.roles import Role
+from chat.services.interactions import interaction_end
+from chat.services.messages import MAX_MESSAGE_CHARS, message_create, message_send
+from config.users import Role
 from routing.models import CSRStatus, Offer, OfferStatus, QueueMembership
-from routing.services import csr_profile_ensure, interaction_transfer_to_csr, offer_accept
+from routing.services.answers import offer_accept
+from routing.services.presence import csr_profile_ensure
+from routing.services.transfers import interaction_transfer_to_csr
 from tests.chat.conftest import (
     CUSTOMER_HEADERS,
     assert_shape,
@@ -546,7 +549,7 @@ async def test_an_open_customer_socket_is_closed_with_4410_when_the_grace_ends(s
     settings.PORTAL = {**settings.PORTAL, "CUSTOMER_TOKEN_GRACE_SECONDS": 1}
     chat = await new_chat()
     async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
-        await database_sync_to_async(services.interaction_end)(
+        await database_sync_to_async(interaction_end)(
             interaction_id=chat.id, by=SenderKind.CUSTOMER
         )
         frames = await customer.until_type("interaction.status")

@@ -11,7 +11,7 @@ from django.test import Client
 
 from chat import demo_bot
 from chat.models import Interaction, Message, SenderKind
-from chat.services import bot_client_create
+from chat.services.bot_clients import bot_client_create
 from chat.views import BOT_RATE_LIMIT
 from tests.factories import channel_factory, intent_rule_factory, queue_factory
 

@@ -7,16 +7,13 @@ import pytest
 from django.db import DataError, connection
 from django.utils import timezone
 
+from chat.errors import IdempotencyKeyConflict
 from chat.models import BotClient, Customer, CustomerToken, Interaction, InteractionStatus, Message
-from chat.selectors import interaction_queue_position
-from chat.services import (
-    IdempotencyKeyConflict,
-    bot_client_touch,
-    escalation_create,
-    escalation_fingerprint,
-)
+from chat.selectors.interactions import interaction_queue_position
+from chat.services.bot_clients import bot_client_touch
 from routing.models import RoutingDecision
-from routing.tasks import route_interaction
+from routing.services.escalations import escalation_create, escalation_fingerprint
+from routing.tasks import route_queue
 from tests.factories import (
     bot_client_factory,
     channel_factory,
@@ -190,14 +187,13 @@ def test_queue_position_follows_routing_order():
     }
 
 
-def test_routing_task_routes_the_interaction(client_and_channel):
-    """The task calls the routing engine, which records its decision; a vanished
-    interaction is ignored."""
+def test_routing_task_routes_the_queue(client_and_channel):
+    """The task runs the routing engine on the queue, which records its decision; a
+    vanished queue is ignored."""
     client, _ = client_and_channel
     interaction = escalate(client).interaction
 
-    route_interaction(interaction.pk)
-    route_interaction(interaction.pk + 1000)
+    route_queue(interaction.queue_id)
+    route_queue(interaction.queue_id + 1000)
 
     assert RoutingDecision.objects.filter(interaction=interaction).count() == 1
-    assert not RoutingDecision.objects.filter(interaction_id=interaction.pk + 1000).exists()

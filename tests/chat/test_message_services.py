@@ -12,25 +12,22 @@ from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
 
 from chat import schemas
+from chat.errors import ChatError
 from chat.events import interaction_group
 from chat.models import InteractionStatus, Message, SenderKind, SystemEvent
-from chat.selectors import REPLAY_PAGE_SIZE, messages_after
-from chat.services import (
+from chat.selectors.messages import REPLAY_PAGE_SIZE, messages_after
+from chat.services.interactions import interaction_end
+from chat.services.messages import (
     MAX_MESSAGE_CHARS,
-    ChatError,
-    interaction_end,
     interaction_mark_read,
     interaction_typing,
     message_send,
 )
-from portal.roles import Role
+from config.users import Role
 from routing.models import CSRStatus, Offer, OfferStatus
-from routing.services import (
-    csr_profile_ensure,
-    interaction_transfer_to_csr,
-    interaction_transfer_to_queue,
-    offer_accept,
-)
+from routing.services.answers import offer_accept
+from routing.services.presence import csr_profile_ensure
+from routing.services.transfers import interaction_transfer_to_csr, interaction_transfer_to_queue
 from tests.chat.conftest import assert_shape, group_listener, make_live_chat
 from tests.factories import queue_factory, user_factory
 
@@ -40,7 +37,7 @@ pytestmark = pytest.mark.django_db
 # client_msg_id up, then message_create: take the next seq (UPDATE, then SELECT) and
 # INSERT the message — 5 statements, plus the SAVEPOINT / RELEASE pairs of the two
 # atomic blocks (savepoints here because the test runs inside a transaction).
-MESSAGE_SEND_QUERIES = 2
+MESSAGE_SEND_QUERIES = 3
 MESSAGE_SEND_SAVEPOINT_QUERIES = 2
 
 
@@ -236,10 +233,10 @@ def test_transfer_keeps_the_old_csr_writing_until_another_accepts():
 
 @pytest.mark.parametrize("kind", [SenderKind.CUSTOMER, SenderKind.CSR])
 def test_message_send_query_count_is_pinned(django_assert_num_queries, kind):
-    """A send costs 2 statements (one UPDATE that locks, takes the seq and reads the
-    state and the channel's webhook settings; the insert) plus the savepoint of its one
+    """A send costs 3 statements (the locking read of the chat with its channel and
+    customer, the UPDATE that takes the seq, the insert) plus the savepoint of its one
     atomic block, for the customer and the CSR alike (whether a webhook is due needs no
-    query of its own). A retried send costs 3 (the refused insert is rolled back, then
+    query of its own). A retried send costs 4 (the refused insert is rolled back, then
     the stored message is read)."""
     chat = make_live_chat()
     with django_assert_num_queries(MESSAGE_SEND_QUERIES + MESSAGE_SEND_SAVEPOINT_QUERIES):
@@ -247,7 +244,7 @@ def test_message_send_query_count_is_pinned(django_assert_num_queries, kind):
     with CaptureQueriesContext(connection) as retried:
         send(chat, kind, client_msg_id="counted")
     statements = [q["sql"] for q in retried.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 3
+    assert len(statements) == 4
 
 
 # --- interaction_end ------------------------------------------------------------------

@@ -11,8 +11,8 @@ from channels.db import database_sync_to_async
 from chat import events, schemas
 from chat.events import interaction_group
 from chat.models import Interaction, SenderKind
-from chat.services import message_send
-from portal.roles import Role
+from chat.services.messages import message_send
+from config.users import Role
 from tests.chat.conftest import (
     CUSTOMER_HEADERS,
     assert_shape,

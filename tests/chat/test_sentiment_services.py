@@ -10,23 +10,30 @@ from celery.signals import task_postrun
 from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
+from django_redis import get_redis_connection
 
 from chat import schemas
-from chat import services as chat_services
-from chat.models import AppStudioSettings, Interaction, Message, SenderKind, SentimentLabel
-from chat.selectors import app_studio_cache_invalidate, app_studio_settings_get
+from chat.models import (
+    AppStudioSettings,
+    Interaction,
+    Message,
+    SenderKind,
+    SentimentLabel,
+    app_studio_cache_invalidate,
+)
+from chat.selectors.settings import app_studio_settings_get
 from chat.sentiment import TREND_LENGTH
-from chat.services import (
+from chat.services import sentiment as scoring
+from chat.services.messages import message_create, message_send
+from chat.services.sentiment import (
+    SENTIMENT_COALESCE_SECONDS,
     SENTIMENT_PENDING_KEY,
     SENTIMENT_QUEUED_KEY,
-    interaction_sentiment_save,
     interaction_sentiment_update,
     interactions_sentiment_update,
-    message_create,
-    message_send,
+    sentiment_request,
 )
 from chat.tasks import sentiment_score_pending
-from config.cache import redis_client
 from portal.selectors import PanelMode, interaction_panel, portal_interaction_get
 from tests.chat.conftest import assert_shape, make_live_chat
 
@@ -213,10 +220,8 @@ def test_an_older_score_never_overwrites_a_newer_one():
     assert newer is not None and newer.payload["seq"] == newest.seq
     before = stored(chat)
 
-    late = interaction_sentiment_save(
-        interaction_id=chat.id, window=older_window, result=older_result
-    )
-    assert late is None
+    late = scoring.sentiments_save([scoring.Scored(chat.id, older_window, older_result, None)])
+    assert late == {}
     after = stored(chat)
     assert (after.sentiment_seq, after.sentiment_label, after.sentiment_score) == (
         before.sentiment_seq,
@@ -240,8 +245,12 @@ def test_a_chat_without_customer_messages_is_not_scored():
 # --- Coalesced scoring runs -----------------------------------------------------------
 
 
+def redis():
+    return get_redis_connection("default")
+
+
 def pending_ids() -> set[int]:
-    return {int(m) for m in redis_client().smembers(cache.make_key(SENTIMENT_PENDING_KEY))}
+    return {int(m) for m in redis().smembers(cache.make_key(SENTIMENT_PENDING_KEY))}
 
 
 def test_messages_arriving_while_a_run_waits_join_it(
@@ -251,7 +260,7 @@ def test_messages_arriving_while_a_run_waits_join_it(
     pending set (no task each); the run scores each chat once and clears the flag, so
     the next message queues a run again."""
     chats = [make_live_chat() for _ in range(3)]
-    redis_client().set(cache.make_key(SENTIMENT_QUEUED_KEY), 1)  # a run waits for a worker
+    redis().set(cache.make_key(SENTIMENT_QUEUED_KEY), 1)  # a run waits for a worker
     with django_capture_on_commit_callbacks(execute=True):
         for chat in chats:
             customer_says(chat, ANGRY)
@@ -278,33 +287,33 @@ def test_a_run_is_queued_to_start_a_moment_later_gathering_what_asks_meanwhile(m
 
     sent = []
     monkeypatch.setattr(
-        app, "send_task", lambda name, args, **options: sent.append((name, options))
+        app,
+        "send_task",
+        lambda name, args=None, kwargs=None, **options: sent.append((name, options)),
     )
-    redis_client().delete(cache.make_key(SENTIMENT_QUEUED_KEY))
+    redis().delete(cache.make_key(SENTIMENT_QUEUED_KEY))
     chats = [make_live_chat() for _ in range(3)]
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
         for chat in chats:
-            chat_services.sentiment_request(interaction_id=chat.id)
+            sentiment_request(interaction_id=chat.id)
     finally:
         app.conf.task_always_eager = eager
     assert [name for name, _ in sent] == [sentiment_score_pending.name]
-    assert sent[0][1]["countdown"] == chat_services.SENTIMENT_COALESCE_SECONDS > 0
+    assert sent[0][1]["countdown"] == SENTIMENT_COALESCE_SECONDS > 0
     assert pending_ids() == {chat.id for chat in chats}
-    redis_client().delete(
-        cache.make_key(SENTIMENT_QUEUED_KEY), cache.make_key(SENTIMENT_PENDING_KEY)
-    )
+    redis().delete(cache.make_key(SENTIMENT_QUEUED_KEY), cache.make_key(SENTIMENT_PENDING_KEY))
 
 
 def test_a_run_leaves_what_is_over_its_limit_to_a_new_run(monkeypatch, scoring_tasks):
     """A run takes at most SENTIMENT_RUN_LIMIT chats and queues another for the rest."""
-    monkeypatch.setattr(chat_services, "SENTIMENT_RUN_LIMIT", 2)
-    monkeypatch.setattr(chat_services, "SENTIMENT_BATCH_SIZE", 2)
+    monkeypatch.setattr(scoring, "SENTIMENT_RUN_LIMIT", 2)
+    monkeypatch.setattr(scoring, "SENTIMENT_BATCH_SIZE", 2)
     chats = [make_live_chat() for _ in range(5)]
     for chat in chats:
         customer_says(chat, ANGRY)  # no on_commit: nothing requested yet
-    redis_client().sadd(cache.make_key(SENTIMENT_PENDING_KEY), *[chat.id for chat in chats])
+    redis().sadd(cache.make_key(SENTIMENT_PENDING_KEY), *[chat.id for chat in chats])
     sentiment_score_pending.delay()
     # 2 + (the run it queued) 2 + (the run that one queued) 1
     assert sorted(scoring_tasks) == sorted(chat.id for chat in chats)
@@ -320,7 +329,7 @@ def test_with_the_cache_down_a_message_is_scored_on_its_own(
     import redis
 
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    monkeypatch.setattr(chat_services, "redis_client", lambda: dead)
+    monkeypatch.setattr(scoring, "get_redis_connection", lambda alias: dead)
     chat = make_live_chat()
     with django_capture_on_commit_callbacks(execute=True):
         customer_says(chat, ANGRY)
@@ -328,14 +337,14 @@ def test_with_the_cache_down_a_message_is_scored_on_its_own(
 
 
 def test_a_run_reads_every_chat_in_one_query(django_assert_num_queries):
-    """Scoring several chats: one read for all of them, then one conditional update of
-    every chat's score and one of the messages' scores, in one atomic block (the
-    savepoint pair, as the test runs in a transaction)."""
+    """Scoring several chats: one read for all of them, then in one atomic block (the
+    savepoint pair, as the test runs in a transaction) one locking read of the chats'
+    stored scores, one update of every chat's score and one of the messages' scores."""
     chats = [make_live_chat() for _ in range(4)]
     for chat in chats:
         customer_says(chat, HAPPY)
     app_studio_settings_get()  # cached, as in a warm worker
-    with django_assert_num_queries(1 + 2 + 2):
+    with django_assert_num_queries(1 + 3 + 2):
         updates = interactions_sentiment_update(interaction_ids=[chat.id for chat in chats])
     assert sorted(updates) == sorted(chat.id for chat in chats)
     with django_assert_num_queries(1):  # all covered already
@@ -418,12 +427,13 @@ def test_excerpts_are_cut_to_200_characters():
 
 def test_scoring_query_count_is_pinned(django_assert_num_queries):
     """A scoring: one read of the customer's recent messages (window and trend), the
-    conditional update, the message scores, plus the savepoint of its atomic block;
-    a task finding its message scored reads once and writes nothing."""
+    locking read of the stored score, its update, the message scores, plus the
+    savepoint of its atomic block; a task finding its message scored reads once and
+    writes nothing."""
     chat = make_live_chat()
     customer_says(chat, ANGRY)
     app_studio_settings_get()  # cached, as in a warm worker
-    with django_assert_num_queries(5):
+    with django_assert_num_queries(6):
         interaction_sentiment_update(interaction_id=chat.id)
     with django_assert_num_queries(1):  # already covered
         interaction_sentiment_update(interaction_id=chat.id)
@@ -481,7 +491,7 @@ def test_an_escalation_with_customer_words_to_the_bot_is_scored_at_once(
 ):
     """The CSR sees how the customer felt with the bot before the first live word; an
     escalation whose transcript holds no customer message queues no scoring."""
-    from chat.services import escalation_create
+    from routing.services.escalations import escalation_create
 
     with django_capture_on_commit_callbacks(execute=True):
         angry = escalation_create(
@@ -511,7 +521,6 @@ def test_one_run_stores_each_chat_its_own_score_and_leaves_newer_ones_alone():
     """The run's one UPDATE carries a score per chat; a chat whose stored score already
     covers a later message (another worker was faster) keeps it and is not published."""
     from chat import sentiment
-    from chat.services import _Scored, _sentiments_save
 
     happy, angry, raced = make_live_chat(), make_live_chat(), make_live_chat()
     happy_line = customer_says(happy, HAPPY)
@@ -523,9 +532,9 @@ def test_one_run_stores_each_chat_its_own_score_and_leaves_newer_ones_alone():
     raced_before = stored(raced)
 
     def scored(chat, window):
-        return _Scored(chat.id, window, sentiment.score([m.text for m in window]), None)
+        return scoring.Scored(chat.id, window, sentiment.score([m.text for m in window]), None)
 
-    updates = _sentiments_save(
+    updates = scoring.sentiments_save(
         [scored(happy, [happy_line]), scored(angry, [angry_line]), scored(raced, old_window)]
     )
 
@@ -551,7 +560,7 @@ def test_the_newest_messages_of_many_chats_are_read_as_for_each_chat_alone():
     """customer_messages_newest_many (one statement for a scoring run) returns, for each
     chat, what customer_messages_newest returns for it: the customer's last TREND_LENGTH
     messages, oldest first, scores included, CSR and system messages left out."""
-    from chat.selectors import customer_messages_newest, customer_messages_newest_many
+    from chat.selectors.messages import customer_messages_newest, customer_messages_newest_many
 
     long_chat, short_chat, quiet_chat = make_live_chat(), make_live_chat(), make_live_chat()
     for n in range(TREND_LENGTH + 3):

@@ -31,9 +31,10 @@ from chat.models import (
     SystemEvent,
     WebhookDelivery,
 )
-from chat.services import interaction_end, message_create, message_send
+from chat.services.interactions import interaction_end
+from chat.services.messages import message_create, message_send
 from chat.tasks import webhook_deliver
-from portal.roles import Role
+from config.users import Role
 from portal.services import roles_sync
 from tests.factories import channel_factory, customer_factory, interaction_factory, user_factory
 

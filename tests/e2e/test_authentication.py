@@ -12,10 +12,11 @@ from playwright.sync_api import Browser, Page, expect
 from chat import identity
 from chat.demo_bot import NOT_SURE
 from chat.models import Channel, Interaction, SystemEvent
-from chat.services import interaction_request_authentication
-from portal.roles import Role
+from chat.services.authentication import interaction_request_authentication
+from config.users import Role
 from routing.models import Offer, OfferStatus, Queue, QueueMembership
-from routing.services import csr_status_set, offer_accept
+from routing.services.answers import offer_accept
+from routing.services.presence import csr_status_set
 from tests.e2e.pages import say, shot, widget
 from tests.factories import user_factory
 

@@ -10,8 +10,9 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chat.models import Interaction, InteractionStatus, Message, SenderKind
-from chat.services import escalation_create, interaction_typing, message_send
+from chat.services.messages import interaction_typing, message_send
 from routing.models import CSRProfile, CSRStatus
+from routing.services.escalations import escalation_create
 from tests.e2e.pages import log_in, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -253,8 +254,10 @@ def test_offers_that_go_away_say_why_decline_and_transfer_to_a_queue(
 
     from django.utils import timezone
 
+    from chat.services.interactions import interaction_end
     from routing.models import Offer, OfferStatus, Queue, QueueMembership
-    from routing.services import csr_status_set, interaction_abandon, offer_expire
+    from routing.services.answers import offer_expire
+    from routing.services.presence import csr_status_set
 
     csr1, csr2 = demo_user("csr1"), demo_user("csr2")
     QueueMembership.objects.filter(user=csr1, queue__slug="billing").update(joined=True)
@@ -270,7 +273,7 @@ def test_offers_that_go_away_say_why_decline_and_transfer_to_a_queue(
 
     left = escalate(demo, name="Leaving Customer")
     expect(popup).to_be_visible(timeout=TIMEOUT_MS)
-    interaction_abandon(interaction_id=left.pk)
+    interaction_end(interaction_id=left.pk, by=SenderKind.CUSTOMER)
     expect(popup).to_be_hidden(timeout=TIMEOUT_MS)
     expect(toast).to_have_text(
         "The chat from Leaving Customer was withdrawn. The customer left.", timeout=TIMEOUT_MS
@@ -358,7 +361,8 @@ def test_my_work_first_load_is_under_300_kb_and_reads_well_at_1920(
     import json
 
     from routing.models import Offer, OfferStatus, QueueMembership
-    from routing.services import csr_status_set, offer_accept
+    from routing.services.answers import offer_accept
+    from routing.services.presence import csr_status_set
 
     csr1 = demo_user("csr1")
     QueueMembership.objects.filter(user=csr1, queue__slug="billing").update(joined=True)
@@ -398,9 +402,10 @@ def test_two_chats_as_tabs_with_unread_badges_read_receipts_and_a_network_drop(
     (and the title count) until the CSR switches to it, without a reload; the customer's
     read mark turns the CSR's message to Read; while the CSR's network is down the
     customer writes, and back online the message shows once."""
-    from chat.services import interaction_mark_read
+    from chat.services.messages import interaction_mark_read
     from routing.models import Offer, OfferStatus, QueueMembership
-    from routing.services import csr_status_set, offer_accept
+    from routing.services.answers import offer_accept
+    from routing.services.presence import csr_status_set
 
     csr1 = demo_user("csr1")
     QueueMembership.objects.filter(user=csr1, queue__slug="billing").update(joined=True)
@@ -482,7 +487,8 @@ def test_the_customer_on_a_websocket_sees_typing_and_messages_and_away_with_a_re
     from websockets.sync.client import connect
 
     from routing.models import Offer, OfferStatus, QueueMembership
-    from routing.services import csr_status_set, offer_accept
+    from routing.services.answers import offer_accept
+    from routing.services.presence import csr_status_set
 
     csr1 = demo_user("csr1")
     QueueMembership.objects.filter(user=csr1, queue__slug="billing").update(joined=True)
@@ -572,7 +578,8 @@ def test_declined_goes_to_the_next_csr_and_two_missed_offers_set_away(
     from django.utils import timezone
 
     from routing.models import Offer, OfferStatus, QueueMembership
-    from routing.services import csr_status_set, offer_expire
+    from routing.services.answers import offer_expire
+    from routing.services.presence import csr_status_set
 
     csr1, csr2 = demo_user("csr1"), demo_user("csr2")
     for user in (csr1, csr2):
@@ -636,7 +643,7 @@ def test_an_offer_shown_before_the_join_reply_arrives_stays_on_screen(
     offer reaches the socket while the join's reply, whose state was read before the
     offer existed, is still on its way: that reply must not close the pop-up. (Here the
     worker runs inline, so the reply is held and given the state it would have had.)"""
-    from routing.services import csr_status_set
+    from routing.services.presence import csr_status_set
 
     csr_status_set(user=demo_user("csr1"), status="available")
     escalate(demo, name="Early Bird")  # waits: nobody has joined Billing
@@ -674,7 +681,8 @@ def test_transfer_to_a_csr_picked_from_the_searchable_list(
     """The Transfer dialog lists the CSRs who can take the chat now, filtered as the CSR
     types; the chosen CSR gets the pop-up with the note and takes the chat."""
     from routing.models import Offer, OfferStatus, QueueMembership
-    from routing.services import csr_status_set, offer_accept
+    from routing.services.answers import offer_accept
+    from routing.services.presence import csr_status_set
 
     csr1, csr2, csr3 = demo_user("csr1"), demo_user("csr2"), demo_user("csr3")
     QueueMembership.objects.filter(user=csr1, queue__slug="billing").update(joined=True)
@@ -733,7 +741,7 @@ def test_demo_customer_to_csr1_transfer_to_csr2_who_ends_it(
     customer and csr2 both see it ended; it is in csr2's Recent work, read-only."""
     from chat.demo_bot import GREETING, NOT_SURE
     from routing.models import QueueMembership
-    from routing.services import csr_status_set
+    from routing.services.presence import csr_status_set
 
     csr1, csr2 = demo_user("csr1"), demo_user("csr2")
     QueueMembership.objects.filter(user=csr1, queue__slug="billing").update(joined=True)

@@ -10,7 +10,8 @@ from playwright.sync_api import Page, WebSocketRoute, expect
 
 from chat.models import Message, SenderKind
 from routing.models import Offer, OfferStatus, QueueMembership
-from routing.services import csr_status_set, offer_accept
+from routing.services.answers import offer_accept
+from routing.services.presence import csr_status_set
 from tests.e2e.pages import log_in, shot
 from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 

@@ -12,8 +12,8 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chat.models import SenderKind
-from chat.services import message_send
-from portal.roles import Role
+from chat.services.messages import message_send
+from config.users import Role
 from tests.chat.conftest import make_live_chat
 from tests.factories import user_factory
 

@@ -12,9 +12,11 @@ from django.contrib.auth.models import User
 from playwright.sync_api import Download, Page, expect
 
 from chat.models import AppStudioSettings, Interaction, SenderKind
-from chat.services import escalation_create, message_send
+from chat.services.messages import message_send
 from routing.models import Offer, OfferStatus, QueueMembership
-from routing.services import csr_status_set, offer_accept
+from routing.services.answers import offer_accept
+from routing.services.escalations import escalation_create
+from routing.services.presence import csr_status_set
 from tests.e2e.pages import log_in, shot
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]

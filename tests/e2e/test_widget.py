@@ -14,15 +14,13 @@ from playwright.sync_api import Page, expect
 
 from chat.demo_bot import GREETING, HANDING_OVER, NOT_SURE
 from chat.models import Interaction, InteractionStatus, Message, SenderKind
-from chat.services import (
-    escalation_create,
-    interaction_mark_read,
-    interaction_typing,
-    message_send,
-)
-from portal.roles import Role
+from chat.services.interactions import interaction_end
+from chat.services.messages import interaction_mark_read, interaction_typing, message_send
+from config.users import Role
 from routing.models import Offer, OfferStatus, Queue, QueueMembership
-from routing.services import csr_status_set, interaction_abandon, offer_accept
+from routing.services.answers import offer_accept
+from routing.services.escalations import escalation_create
+from routing.services.presence import csr_status_set
 from tests.e2e.pages import say, shot, widget
 from tests.factories import user_factory
 
@@ -107,7 +105,7 @@ def test_customer_talks_to_the_bot_then_to_a_csr(
     expect(status).to_have_text(re.compile(r"^You are number 2 in the queue"), timeout=TIMEOUT_MS)
     shot(page, screenshot_dir, "widget-in-queue.png")
     # The customer ahead leaves: the position is pushed live.
-    interaction_abandon(interaction_id=earlier.pk)
+    interaction_end(interaction_id=earlier.pk, by=SenderKind.CUSTOMER)
     expect(status).to_have_text(re.compile(r"^You are number 1 in the queue"), timeout=TIMEOUT_MS)
     interaction = Interaction.objects.select_related("queue", "customer").get(customer__name="Dana")
     assert interaction.intent == "billing"

@@ -4,7 +4,7 @@ import pytest
 from django.contrib.auth.models import User
 from django.test import Client
 
-from portal.roles import Role
+from config.users import Role
 from portal.services import roles_sync
 from tests.factories import user_factory
 

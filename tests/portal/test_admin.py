@@ -25,9 +25,9 @@ from chat.models import (
     SenderKind,
     WebhookDelivery,
 )
-from chat.selectors import app_studio_settings_get
+from chat.selectors.settings import app_studio_settings_get
 from chat.tokens import token_digest
-from portal.roles import Role
+from config.users import Role
 from routing.models import (
     AwayReason,
     CSRProfile,

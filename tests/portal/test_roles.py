@@ -9,7 +9,7 @@ from django.db import connection
 from django.db.migrations.loader import MigrationLoader
 from django.db.models import Q
 
-from portal.roles import Role
+from config.users import Role
 from portal.services import roles_sync
 
 ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "portal")

@@ -11,9 +11,9 @@ from django.test import Client
 from django.urls import reverse
 
 from chat.models import AppStudioSettings, BotClient, Channel, ChannelKind
-from chat.selectors import bot_client_get_by_token
+from chat.selectors.channels import bot_client_get_by_token
 from chat.tokens import token_digest
-from portal.roles import Role
+from config.users import Role
 from portal.services import DEMO_LOGINS
 from routing.models import CSRProfile, IntentRule, Queue, QueueMembership
 

@@ -9,7 +9,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chat.models import AppStudioSettings, ChannelKind, InteractionStatus, Message, SenderKind
-from portal.roles import Role
+from config.users import Role
 from portal.selectors import (
     COBROWSE_LATER,
     COBROWSE_OFF_IN_APP_STUDIO,
@@ -212,7 +212,7 @@ def test_start_cobrowse_says_why_it_is_disabled(csr):
     AppStudioSettings.objects.update_or_create(
         pk=AppStudioSettings.SINGLETON_ID, defaults={"cobrowse_enabled": False}
     )
-    from chat.selectors import app_studio_cache_invalidate
+    from chat.models import app_studio_cache_invalidate
 
     app_studio_cache_invalidate()
     private = active_chat(csr)

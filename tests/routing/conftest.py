@@ -7,9 +7,9 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
-from portal.roles import Role
+from config.users import Role
 from routing.models import CSRStatus, QueueMembership
-from routing.services import csr_profile_ensure
+from routing.services.presence import csr_profile_ensure
 from tests.factories import channel_factory, interaction_factory, queue_factory, user_factory
 
 # AllowedHostsOriginValidator refuses sockets without an Origin header.

@@ -4,10 +4,10 @@ import pytest
 from django.test import Client
 
 from chat.models import Interaction, InteractionStatus
-from portal.roles import Role
-from routing import services
+from config.users import Role
 from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
-from tests.factories import queue_factory, user_factory
+from routing.services.answers import offer_accept
+from tests.factories import queue_factory, route_chat, user_factory
 
 pytestmark = pytest.mark.django_db
 
@@ -38,7 +38,7 @@ def as_user(django_capture_on_commit_callbacks):
 
 def _offer_to(csr, make_interaction):
     interaction = make_interaction()
-    return services.interaction_route(interaction_id=interaction.pk)
+    return route_chat(interaction_id=interaction.pk)
 
 
 def test_state_needs_a_logged_in_csr(client, make_csr):
@@ -132,7 +132,7 @@ def test_decline_with_a_reason(as_user, make_csr, make_interaction):
 def test_transfer_targets_list_only_csrs_who_can_take_it_now(as_user, make_csr, make_interaction):
     me = make_csr(username="me")
     offer = _offer_to(me, make_interaction)
-    services.offer_accept(offer_id=offer.pk, user=me)
+    offer_accept(offer_id=offer.pk, user=me)
     free = make_csr(username="free", joined=False)
     make_csr(username="away", status=CSRStatus.AWAY, joined=False)
     full = make_csr(username="full", capacity=1, joined=False)
@@ -152,7 +152,7 @@ def test_transfer_targets_list_only_csrs_who_can_take_it_now(as_user, make_csr, 
 def test_transfer_to_a_queue_and_to_a_csr(as_user, make_csr, make_interaction):
     me = make_csr(username="me")
     offer = _offer_to(me, make_interaction)
-    services.offer_accept(offer_id=offer.pk, user=me)
+    offer_accept(offer_id=offer.pk, user=me)
     target = make_csr(username="target", joined=False)
     api = as_user(me)
     url = f"/api/v1/interactions/{offer.interaction_id}/transfer/"
@@ -167,7 +167,7 @@ def test_transfer_to_a_queue_and_to_a_csr(as_user, make_csr, make_interaction):
 def test_only_the_handling_csr_may_transfer(as_user, make_csr, make_interaction):
     me = make_csr()
     offer = _offer_to(me, make_interaction)
-    services.offer_accept(offer_id=offer.pk, user=me)
+    offer_accept(offer_id=offer.pk, user=me)
     other = make_csr(joined=False)
     response = as_user(other).post(
         f"/api/v1/interactions/{offer.interaction_id}/transfer/", {"queue": "general"}

@@ -7,13 +7,30 @@ from datetime import timedelta
 
 import pytest
 from django.conf import settings
+from django.core.cache import cache
 from django.db import connection
 from django.test.utils import CaptureQueriesContext
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from chat.models import InteractionStatus
-from routing import selectors, services, tasks
+from routing import tasks
 from routing.models import CSRStatus, Offer, OfferStatus, RoutingDecision
+from routing.selectors.candidates import queue_members_state
+from routing.selectors.queues import waiting_interactions
+from routing.services import engine, requests
+from routing.services.answers import offer_decline
+from routing.services.engine import ROUTE_PAGE_SIZE, route_queue, route_queue_run, route_waiting
+from routing.services.requests import (
+    ROUTE_RETRY_DELAY_SECONDS,
+    ROUTE_RETRY_KEY,
+    ROUTE_RUNNING_KEY,
+    ROUTE_TASK,
+    routing_request,
+    routing_retry_soon,
+    run_in_progress,
+)
+from tests.factories import queue_factory, route_chat
 
 pytestmark = pytest.mark.django_db
 
@@ -40,7 +57,7 @@ def test_one_run_offers_every_waiting_chat_it_can_with_one_read_of_the_members(
     chats = [make_interaction(queued_at=now - timedelta(minutes=10 - n)) for n in range(8)]
 
     with CaptureQueriesContext(connection) as queries:
-        offered = services.route_queue(queue_id=queue.pk)
+        offered = route_queue(queue_id=queue.pk)
 
     assert offered == 6
     offers = _offers_by_interaction()
@@ -70,21 +87,21 @@ def test_a_run_costs_the_same_few_queries_whatever_the_chats_it_routes(
         for _ in range(chats):
             make_interaction()
         with CaptureQueriesContext(connection) as queries:
-            assert services.route_queue(queue_id=queue.pk) == chats
+            assert route_queue(queue_id=queue.pk) == chats
         return len(queries.captured_queries)
 
     queries_for(1)  # warm the settings caches
     five, ten = queries_for(5), queries_for(10)
     assert ten == five
-    # queue, waiting, members, refusals; the page's lock, offers, two updates and
-    # decisions, and its transaction's own statements; no second read of the line, as
-    # the first found fewer chats than it asked for.
-    assert five <= 11, five
+    # queue, waiting, members, refusals; the page's lock, the offers' insert and read
+    # back, two updates and the decisions, and its transaction's own statements; no
+    # second read of the line, as the first found fewer chats than it asked for.
+    assert five <= 12, five
     # Past one page (ROUTE_PAGE_SIZE chats), the next page adds its read of the line, its
     # refusals and its own transaction.
-    assert services.ROUTE_PAGE_SIZE < 40
-    two_pages = queries_for(services.ROUTE_PAGE_SIZE + 1)
-    assert five < two_pages <= five + 9, (five, two_pages)
+    assert ROUTE_PAGE_SIZE < 40
+    two_pages = queries_for(ROUTE_PAGE_SIZE + 1)
+    assert five < two_pages <= five + 10, (five, two_pages)
 
 
 def test_a_run_with_nothing_waiting_does_not_read_the_members(queue, make_csr):
@@ -93,7 +110,7 @@ def test_a_run_with_nothing_waiting_does_not_read_the_members(queue, make_csr):
     for _ in range(3):
         make_csr()
     with CaptureQueriesContext(connection) as queries:
-        assert services.route_queue(queue_id=queue.pk) == 0
+        assert route_queue(queue_id=queue.pk) == 0
     assert _member_reads(queries.captured_queries) == 0
     assert len(queries.captured_queries) == 2
 
@@ -108,7 +125,7 @@ def test_a_run_skips_the_csrs_who_declined_or_missed_each_chat(queue, make_csr, 
         status=OfferStatus.DECLINED,
         expires_at=timezone.now(),
     )
-    services.route_queue(queue_id=queue.pk)
+    route_queue(queue_id=queue.pk)
     assert _offers_by_interaction() == {chat.pk: second.pk}
 
 
@@ -121,41 +138,39 @@ def test_a_run_with_a_stale_view_of_the_members_tries_the_next_csr(
     taken_profile = taken.csr_profile
     taken_profile.idle_since = timezone.now() - timedelta(hours=1)  # ranked first
     taken_profile.save()
-    stale = selectors.queue_members_state(queue_id=queue.pk)
+    stale = queue_members_state(queue_id=queue.pk)
     other = make_interaction()
-    assert services.interaction_route(interaction_id=other.pk).csr == taken
-    monkeypatch.setattr(services, "queue_members_state", lambda *, queue_id: stale)
+    assert route_chat(interaction_id=other.pk).csr == taken
+    monkeypatch.setattr(engine, "queue_members_state", lambda *, queue_id: stale)
 
     chat = make_interaction()
-    assert services.route_queue(queue_id=queue.pk) == 1
+    assert route_queue(queue_id=queue.pk) == 1
     assert _offers_by_interaction() == {other.pk: taken.pk, chat.pk: free.pk}
 
 
-def test_routing_requests_for_a_queue_coalesce_until_its_run_starts(queue, monkeypatch):
+def _queued_route_tasks(monkeypatch) -> list[int]:
+    """The routing tasks the services queue, by queue id (none is run)."""
     queued: list[int] = []
-    monkeypatch.setattr(
-        services,
-        "enqueue",
-        lambda task, *args: queued.append(args[0]) if task is tasks.route_queue else None,
-    )
+
+    def enqueue(name, *args, countdown=None):
+        if name == ROUTE_TASK:
+            queued.append(args[0])
+
+    monkeypatch.setattr(requests, "task_enqueue", enqueue)
+    monkeypatch.setattr(engine, "task_enqueue", enqueue)
+    return queued
+
+
+def test_routing_requests_for_a_queue_coalesce_until_its_run_starts(queue, monkeypatch):
+    queued = _queued_route_tasks(monkeypatch)
 
     for _ in range(5):
-        services.routing_request(queue_ids=[queue.pk, queue.pk])
+        routing_request(queue_ids=[queue.pk, queue.pk])
     assert queued == [queue.pk]
 
-    services.route_queue_run(queue_id=queue.pk)  # the run starts: later changes need a new one
-    services.routing_request(queue_ids=[queue.pk])
+    route_queue_run(queue_id=queue.pk)  # the run starts: later changes need a new one
+    routing_request(queue_ids=[queue.pk])
     assert queued == [queue.pk, queue.pk]
-
-
-def _queued_route_tasks(monkeypatch) -> list[int]:
-    queued: list[int] = []
-    monkeypatch.setattr(
-        services,
-        "enqueue",
-        lambda task, *args: queued.append(args[0]) if task is tasks.route_queue else None,
-    )
-    return queued
 
 
 def test_a_request_made_while_a_run_routes_is_served_by_that_run(
@@ -168,37 +183,37 @@ def test_a_request_made_while_a_run_routes_is_served_by_that_run(
     make_csr()
     first_chat = make_interaction()
     late: list[int] = []
-    real_route_queue = services.route_queue
+    real_route_queue = route_queue
 
     def a_pass(*, queue_id):
         offered = real_route_queue(queue_id=queue_id)
         if not late:  # an escalation commits while the first pass runs
             late.append(make_interaction().pk)
-            services.routing_request(queue_ids=[queue_id])
+            routing_request(queue_ids=[queue_id])
         return offered
 
-    monkeypatch.setattr(services, "route_queue", a_pass)
-    assert services.route_queue_run(queue_id=queue.pk) == 2
+    monkeypatch.setattr(engine, "route_queue", a_pass)
+    assert route_queue_run(queue_id=queue.pk) == 2
     assert queued == []
     assert set(_offers_by_interaction()) == {first_chat.pk, late[0]}
 
-    services.routing_request(queue_ids=[queue.pk])  # the run is over: a task again
+    routing_request(queue_ids=[queue.pk])  # the run is over: a task again
     assert queued == [queue.pk]
 
 
 def test_a_run_hands_over_to_a_new_task_after_its_budget(queue, monkeypatch):
     queued = _queued_route_tasks(monkeypatch)
-    monkeypatch.setattr(services, "ROUTE_RUN_BUDGET_SECONDS", 0)
+    monkeypatch.setattr(engine, "ROUTE_RUN_BUDGET_SECONDS", 0)
     passes = []
 
     def a_pass(*, queue_id):
         passes.append(queue_id)
-        services.routing_request(queue_ids=[queue_id])  # requests never stop
+        routing_request(queue_ids=[queue_id])  # requests never stop
         time.sleep(0.01)
         return 0
 
-    monkeypatch.setattr(services, "route_queue", a_pass)
-    services.route_queue_run(queue_id=queue.pk)
+    monkeypatch.setattr(engine, "route_queue", a_pass)
+    route_queue_run(queue_id=queue.pk)
     assert passes == [queue.pk]
     assert queued == [queue.pk]  # the next task takes the requests over
 
@@ -207,35 +222,27 @@ def test_a_failed_pass_does_not_lose_the_request_made_during_it(queue, monkeypat
     queued = _queued_route_tasks(monkeypatch)
 
     def a_pass(*, queue_id):
-        services.routing_request(queue_ids=[queue_id])
+        routing_request(queue_ids=[queue_id])
         raise RuntimeError("database gone")
 
-    monkeypatch.setattr(services, "route_queue", a_pass)
+    monkeypatch.setattr(engine, "route_queue", a_pass)
     with pytest.raises(RuntimeError):
-        services.route_queue_run(queue_id=queue.pk)
+        route_queue_run(queue_id=queue.pk)
     assert queued == [queue.pk]
-    assert not services._queue_run_in_progress(queue.pk)
+    assert not run_in_progress(queue.pk)
 
 
 def test_the_run_mark_outlives_a_killed_worker_by_one_sweep_at_most(queue, monkeypatch):
-    from django.core.cache import cache
-
-    from config.cache import redis_client
-
     ttls = []
+    redis = get_redis_connection("default")
     monkeypatch.setattr(
-        services,
+        engine,
         "route_queue",
         lambda *, queue_id: (
-            ttls.append(
-                redis_client().ttl(
-                    cache.make_key(services.ROUTE_RUNNING_KEY.format(queue_id=queue_id))
-                )
-            )
-            or 0
+            ttls.append(redis.ttl(cache.make_key(ROUTE_RUNNING_KEY.format(queue_id=queue_id)))) or 0
         ),
     )
-    services.route_queue_run(queue_id=queue.pk)
+    route_queue_run(queue_id=queue.pk)
     assert 0 < ttls[0] <= settings.PORTAL["ROUTING_SWEEP_SECONDS"]
 
 
@@ -245,52 +252,49 @@ def test_a_declined_chat_keeps_its_place_in_line(queue, make_csr, make_interacti
     first = make_csr()
     queued_at = timezone.now() - timedelta(minutes=5)
     declined = make_interaction(queued_at=queued_at)
-    offer = services.interaction_route(interaction_id=declined.pk)
+    offer = route_chat(interaction_id=declined.pk)
     newer = make_interaction()
 
-    services.offer_decline(offer_id=offer.pk, user=first)
+    offer_decline(offer_id=offer.pk, user=first)
 
     declined.refresh_from_db()
     assert declined.status == InteractionStatus.QUEUED
     assert declined.queued_at == queued_at
-    waiting = list(
-        selectors.waiting_interactions(queue_ids=[queue.pk]).values_list("id", flat=True)
-    )
+    waiting = list(waiting_interactions(queue_ids=[queue.pk]).values_list("id", flat=True))
     assert waiting == [declined.pk, newer.pk]
 
 
-def test_a_run_locks_only_chats_still_waiting_in_its_own_active_queue(queue, make_interaction):
+def test_a_run_offers_only_chats_still_waiting_in_its_own_active_queue(
+    queue, make_csr, make_interaction, monkeypatch
+):
     """The run's list of waiting chats is read before each chat is locked: a chat that
-    moved to another queue, left the queue or whose queue was closed meanwhile is not
-    its to route."""
-    from tests.factories import queue_factory
-
-    other = queue_factory(name="Billing", slug="billing")
+    moved to another queue or was offered meanwhile is not its to route."""
+    make_csr()
     chat = make_interaction()
+    monkeypatch.setattr(engine, "queue_waiting_page", lambda **kwargs: [chat.pk])
 
-    def page_lock(run_queue):
-        locked, held = services._lock_waiting_page([chat.pk], queue=run_queue)
-        assert not held
-        return locked.get(chat.pk)
+    chat.queue = queue_factory(name="Billing", slug="billing")
+    chat.save()
+    assert route_queue(queue_id=queue.pk) == 0
 
-    locked = page_lock(queue)
-    assert locked is not None and locked.pk == chat.pk
-    # What the offer shows is read by the same statement.
-    assert (locked.customer.name, locked.channel.name) == (chat.customer.name, chat.channel.name)
-    assert locked.queue is queue
-
-    assert page_lock(other) is None
-    assert services._lock_waiting(chat.pk) is not None  # the chat's own queue is read
-    queue.active = False
-    queue.save()
-    assert services._lock_waiting(chat.pk) is None
-    assert page_lock(queue) is None
-    queue.active = True
-    queue.save()
+    chat.queue = queue
     chat.status = InteractionStatus.OFFERED
     chat.save()
-    assert page_lock(queue) is None
-    assert services._lock_waiting(chat.pk) is None
+    assert route_queue(queue_id=queue.pk) == 0
+    assert not Offer.objects.exists()
+
+    chat.status = InteractionStatus.QUEUED
+    chat.save()
+    assert route_queue(queue_id=queue.pk) == 1
+
+
+def test_a_run_of_a_closed_queue_offers_nothing(queue, make_csr, make_interaction):
+    make_csr()
+    make_interaction()
+    queue.active = False
+    queue.save()
+    assert route_queue(queue_id=queue.pk) == 0
+    assert not Offer.objects.exists()
 
 
 def _refusal_reads(queries) -> list[str]:
@@ -299,7 +303,7 @@ def _refusal_reads(queries) -> list[str]:
         for q in queries
         if q["sql"].startswith("SELECT")
         and 'FROM "routing_offer"' in q["sql"]
-        and "IN (" in q["sql"]
+        and "'declined'" in q["sql"]
     ]
 
 
@@ -308,13 +312,13 @@ def test_a_run_reads_about_as_many_chats_as_its_free_csrs_can_take(
 ):
     """Under load a run mostly starts because one CSR became free: reading the whole
     line (and every chat's refusals) each time cost more than the offer it made."""
-    monkeypatch.setattr(services, "ROUTE_PAGE_SLACK", 3)
+    monkeypatch.setattr(engine, "ROUTE_PAGE_SLACK", 3)
     csrs = [make_csr() for _ in range(2)]
     now = timezone.now()
     chats = [make_interaction(queued_at=now - timedelta(minutes=40 - n)) for n in range(30)]
 
     with CaptureQueriesContext(connection) as queries:
-        offered = services.route_queue(queue_id=queue.pk)
+        offered = route_queue(queue_id=queue.pk)
 
     assert offered == 2
     assert set(_offers_by_interaction()) == {chats[0].pk, chats[1].pk}
@@ -330,7 +334,7 @@ def test_a_run_with_nobody_free_visits_only_the_first_chat(queue, make_csr, make
     now = timezone.now()
     chats = [make_interaction(queued_at=now - timedelta(minutes=10 - n)) for n in range(5)]
 
-    assert services.route_queue(queue_id=queue.pk) == 0
+    assert route_queue(queue_id=queue.pk) == 0
 
     # Its decision says why it waits; the others are not read.
     assert RoutingDecision.objects.get(interaction=chats[0]).summary.startswith("No eligible")
@@ -342,7 +346,7 @@ def test_a_run_reads_on_past_chats_its_free_csrs_all_refused(
 ):
     """The one free CSR declined the first chats read: the run reads further and offers
     them the next chat they have not refused, instead of stopping."""
-    monkeypatch.setattr(services, "ROUTE_PAGE_SLACK", 2)
+    monkeypatch.setattr(engine, "ROUTE_PAGE_SLACK", 2)
     csr = make_csr()
     now = timezone.now()
     chats = [make_interaction(queued_at=now - timedelta(minutes=10 - n)) for n in range(6)]
@@ -356,61 +360,53 @@ def test_a_run_reads_on_past_chats_its_free_csrs_all_refused(
             responded_at=now,
         )
 
-    assert services.route_queue(queue_id=queue.pk) == 1
+    assert route_queue(queue_id=queue.pk) == 1
 
     assert _offers_by_interaction() == {chats[4].pk: csr.pk}
 
 
 def test_the_sweeper_leaves_a_queue_to_the_task_routing_it_now(queue, make_csr, make_interaction):
-    from django.core.cache import cache
-
     make_csr()
     chat = make_interaction()
-    cache.set(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk), 1)
+    cache.set(ROUTE_RUNNING_KEY.format(queue_id=queue.pk), 1)
     try:
-        assert services.route_waiting() == 0
+        assert route_waiting() == 0
         assert not _offers_by_interaction()
     finally:
-        cache.delete(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk))
+        cache.delete(ROUTE_RUNNING_KEY.format(queue_id=queue.pk))
 
-    assert services.route_waiting() == 1  # the run is over (or its mark expired)
+    assert route_waiting() == 1  # the run is over (or its mark expired)
     assert set(_offers_by_interaction()) == {chat.pk}
 
 
 def test_a_routing_task_marks_its_queue_while_it_runs(
     queue, make_csr, make_interaction, monkeypatch
 ):
-    from django.core.cache import cache
-
     seen = []
     monkeypatch.setattr(
-        services,
-        "route_queue",
-        lambda *, queue_id: seen.append(services._queue_run_in_progress(queue_id)) or 0,
+        engine, "route_queue", lambda *, queue_id: seen.append(run_in_progress(queue_id)) or 0
     )
 
-    services.route_queue_run(queue_id=queue.pk)
+    route_queue_run(queue_id=queue.pk)
 
     assert seen == [True]
-    assert cache.get(services.ROUTE_RUNNING_KEY.format(queue_id=queue.pk)) is None
+    assert cache.get(ROUTE_RUNNING_KEY.format(queue_id=queue.pk)) is None
 
 
 def test_a_retry_after_held_chats_comes_half_a_second_later_once_per_queue(queue, monkeypatch):
     """Two runs passing over held chats in the same second schedule one retry, delayed:
     an immediate one would mostly find the same chats still held by the run offering
     them."""
-    from django.core.cache import cache
-
     scheduled = []
     monkeypatch.setattr(
         tasks.route_queue,
         "apply_async",
         lambda args, countdown: scheduled.append((args, countdown)),
     )
-    cache.delete(services.ROUTE_RETRY_KEY.format(queue_id=queue.pk))
+    cache.delete(ROUTE_RETRY_KEY.format(queue_id=queue.pk))
 
-    services.routing_retry_soon(queue_id=queue.pk)
-    services.routing_retry_soon(queue_id=queue.pk)
+    routing_retry_soon(queue_id=queue.pk)
+    routing_retry_soon(queue_id=queue.pk)
 
-    assert scheduled == [((queue.pk,), services.ROUTE_RETRY_DELAY_SECONDS)]
-    assert 0 < services.ROUTE_RETRY_DELAY_SECONDS <= 1
+    assert scheduled == [((queue.pk,), ROUTE_RETRY_DELAY_SECONDS)]
+    assert 0 < ROUTE_RETRY_DELAY_SECONDS <= 1

@@ -10,9 +10,10 @@ from django.utils import timezone
 
 from chat.models import Interaction, InteractionStatus
 from config.asgi import application
-from routing import services
 from routing.events import queue_state_publish
 from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus
+from routing.services.answers import offers_expire
+from tests.factories import route_chat
 from tests.routing.conftest import login_headers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -45,7 +46,7 @@ async def test_an_offer_reaches_the_chosen_csr_and_no_one_else(make_csr, make_in
     other_socket, _ = await _open(other)
     try:
         interaction = await database_sync_to_async(make_interaction)(intent="billing")
-        await database_sync_to_async(services.interaction_route)(interaction_id=interaction.pk)
+        await database_sync_to_async(route_chat)(interaction_id=interaction.pk)
         offer = await _next_of_type(chosen_socket, "offer")
         assert offer["interaction_id"] == interaction.pk
         assert offer["intent"] == "billing"
@@ -61,7 +62,7 @@ async def test_an_offer_reaches_the_chosen_csr_and_no_one_else(make_csr, make_in
 async def test_the_state_on_connect_carries_the_pending_offer(make_csr, make_interaction):
     csr = await database_sync_to_async(make_csr)()
     interaction = await database_sync_to_async(make_interaction)()
-    await database_sync_to_async(services.interaction_route)(interaction_id=interaction.pk)
+    await database_sync_to_async(route_chat)(interaction_id=interaction.pk)
     socket, state = await _open(csr)
     try:
         assert state["status"] == "available"
@@ -77,7 +78,7 @@ async def test_accepting_over_the_socket_makes_the_chat_active(make_csr, make_in
     socket, _ = await _open(csr)
     try:
         interaction = await database_sync_to_async(make_interaction)()
-        await database_sync_to_async(services.interaction_route)(interaction_id=interaction.pk)
+        await database_sync_to_async(route_chat)(interaction_id=interaction.pk)
         offer = await _next_of_type(socket, "offer")
         await socket.send_json_to({"type": "accept", "offer_id": offer["offer_id"]})
         accepted = await _next_of_type(socket, "accepted")
@@ -104,7 +105,7 @@ async def test_declining_over_the_socket_offers_the_chat_to_the_next_csr(
     second_socket, _ = await _open(second)
     try:
         interaction = await database_sync_to_async(make_interaction)()
-        await database_sync_to_async(services.interaction_route)(interaction_id=interaction.pk)
+        await database_sync_to_async(route_chat)(interaction_id=interaction.pk)
         offer = await _next_of_type(first_socket, "offer")
         await second_socket.send_json_to({"type": "set_status", "status": "available"})
         status = await _next_of_type(second_socket, "status")
@@ -127,14 +128,12 @@ async def test_an_expired_offer_is_closed_on_the_csrs_screen(make_csr, make_inte
     socket, _ = await _open(csr)
     try:
         interaction = await database_sync_to_async(make_interaction)()
-        offer = await database_sync_to_async(services.interaction_route)(
-            interaction_id=interaction.pk
-        )
+        offer = await database_sync_to_async(route_chat)(interaction_id=interaction.pk)
         await _next_of_type(socket, "offer")
         await database_sync_to_async(Offer.objects.filter(pk=offer.pk).update)(
             expires_at=timezone.now() - timedelta(seconds=1)
         )
-        await database_sync_to_async(services.offers_expire_overdue)()
+        await database_sync_to_async(offers_expire)(offer_ids=[offer.pk])
         closed = await _next_of_type(socket, "offer.closed")
         assert closed == {
             "type": "offer.closed",

@@ -10,9 +10,10 @@ from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
+from chat.events import csr_group as agent_group
 from config.asgi import application
-from portal.roles import Role
-from routing.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED, agent_group
+from config.users import Role
+from routing.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tests.factories import user_factory
 from tests.layers import layer_close
 from tests.routing.conftest import ORIGIN_HEADER

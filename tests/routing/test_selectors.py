@@ -3,7 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
-from routing.selectors import queue_for_escalation
+from routing.selectors.queues import queue_for_escalation
 from tests.factories import channel_factory, intent_rule_factory, queue_factory
 
 pytestmark = pytest.mark.django_db
@@ -98,21 +98,19 @@ def test_inactive_default_queue_is_no_queue():
         queue_for_escalation(channel=channel, queue_slug=None, intent="")
 
 
-def test_the_members_state_statement_reads_what_the_orm_query_did():
-    """queue_members_state is one plain statement; its rows equal those of the ORM query
-    it replaced, for members in every state: busy, offered, not joined, away, disabled,
-    without a profile, and members of another queue left out."""
+def test_the_members_state_says_what_routing_needs_of_every_member():
+    """One read of a queue's members, in every state: busy, offered, not joined, away,
+    disabled, without a profile (Offline, the default capacity); members of another
+    queue left out."""
     from datetime import timedelta
 
-    from django.db.models import Count, Exists, OuterRef, Subquery
-    from django.db.models.functions import Coalesce
     from django.utils import timezone
 
-    from chat.models import Interaction, InteractionStatus
-    from chat.selectors import app_studio_settings_get
-    from portal.roles import Role
-    from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
-    from routing.selectors import queue_members_state
+    from chat.models import InteractionStatus
+    from chat.selectors.settings import app_studio_settings_get
+    from config.users import Role
+    from routing.models import CSRProfile, CSRStatus, Offer, QueueMembership
+    from routing.selectors.candidates import queue_members_state
     from tests.factories import interaction_factory, user_factory
 
     queue, other = queue_factory(), queue_factory()
@@ -139,67 +137,32 @@ def test_the_members_state_statement_reads_what_the_orm_query_did():
     Offer.objects.create(
         interaction=offered, csr=users[1], queue=queue, expires_at=now + timedelta(seconds=30)
     )
-
-    active_chats = (
-        Interaction.objects.filter(
-            status=InteractionStatus.ACTIVE, assigned_csr_id=OuterRef("user_id")
-        )
-        .order_by()
-        .values("assigned_csr_id")
-        .annotate(n=Count("id"))
-        .values("n")
-    )
-    pending = Offer.objects.filter(status=OfferStatus.PENDING, csr_id=OuterRef("user_id"))
-    expected = list(
-        QueueMembership.objects.filter(queue_id=queue.pk)
-        .annotate(busy=Coalesce(Subquery(active_chats), 0), has_pending_offer=Exists(pending))
-        .order_by("user_id")
-        .values_list(
-            "user_id",
-            "joined",
-            "last_offered_at",
-            "user__username",
-            "user__is_active",
-            "user__csr_profile__status",
-            "user__csr_profile__capacity",
-            "user__csr_profile__idle_since",
-            "busy",
-            "has_pending_offer",
-        )
-    )
-
-    got = [
-        (
-            m.user_id,
-            m.joined,
-            m.last_offered_at,
-            m.username,
-            m.is_active,
-            m.status,
-            m.capacity,
-            m.idle_since,
-            m.busy,
-            m.has_pending_offer,
-        )
-        for m in queue_members_state(queue_id=queue.pk)
-    ]
     default = app_studio_settings_get().default_csr_capacity
-    # The statement's rows, with the default capacity filled in as the selector does.
-    assert [row[:6] + row[7:] for row in got] == [row[:6] + row[7:] for row in expected]
-    assert [row[6] for row in got] == [row[6] or default for row in expected]
-    assert {row[0] for row in got} == {user.pk for user in users}
-    assert got[0][8] == 2 and got[1][9] is True
+
+    members = queue_members_state(queue_id=queue.pk)
+
+    assert [m.user_id for m in members] == [user.pk for user in users]
+    assert [m.username for m in members] == [user.username for user in users]
+    assert [m.joined for m in members] == [True, True, False, True, True, True]
+    assert [m.is_active for m in members] == [True, True, True, False, True, True]
+    assert [m.status for m in members] == ["available", "away"] * 2 + ["available", None]
+    assert [m.capacity for m in members] == [default, 3, default, 3, default, default]
+    assert [m.busy for m in members] == [2, 0, 0, 0, 0, 0]
+    assert [m.has_pending_offer for m in members] == [False, True] + [False] * 4
+    assert [m.last_offered_at for m in members] == [None, now] + [None] * 4
+    assert [m.idle_since for m in members[:5]] == [now - timedelta(minutes=n) for n in range(5)]
+    assert members[5].idle_since is None
 
 
 def test_the_waiting_page_is_the_waiting_line_in_routing_order():
-    """queue_waiting_page (a plain statement) lists what waiting_interactions does for
-    one queue, in the same order, within its limit and without the ids left out."""
+    """queue_waiting_page lists what waiting_interactions does for one queue, in the
+    same order, within its limit and without the ids left out."""
     from datetime import timedelta
 
     from django.utils import timezone
 
     from chat.models import InteractionStatus
-    from routing.selectors import queue_waiting_page, waiting_interactions
+    from routing.selectors.queues import queue_waiting_page, waiting_interactions
     from tests.factories import interaction_factory
 
     queue, other = queue_factory(), queue_factory()

@@ -17,20 +17,24 @@ from chat.models import (
     Message,
     SenderKind,
     SystemEvent,
+    app_studio_cache_invalidate,
 )
-from chat.selectors import app_studio_cache_invalidate
-from chat.services import escalation_create, interaction_end, message_create, message_send
-from portal.roles import Role
+from chat.services.interactions import interaction_end
+from chat.services.messages import message_create, message_send
+from config.users import Role
 from portal.services import roles_sync
 from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
-from routing.services import (
-    csr_profile_ensure,
-    interaction_route,
-    interaction_transfer_to_csr,
-    offer_accept,
-    offer_decline,
+from routing.services.answers import offer_accept, offer_decline
+from routing.services.escalations import escalation_create
+from routing.services.presence import csr_profile_ensure
+from routing.services.transfers import interaction_transfer_to_csr
+from tests.factories import (
+    bot_client_factory,
+    channel_factory,
+    queue_factory,
+    route_chat,
+    user_factory,
 )
-from tests.factories import bot_client_factory, channel_factory, queue_factory, user_factory
 
 # The golden conversation's clock: 23 November 2026, when Paris is at UTC+01:00.
 T0 = datetime(2026, 11, 23, 13, 0, 0, tzinfo=UTC)
@@ -137,7 +141,7 @@ def _system(interaction: Interaction, event: SystemEvent, text: str) -> None:
 
 
 def _accept_next(interaction: Interaction, user: User) -> None:
-    offer = interaction_route(interaction_id=interaction.pk)
+    offer = route_chat(interaction_id=interaction.pk)
     assert offer is not None and offer.csr_id == user.pk, "routing offered it to someone else"
     offer_accept(offer_id=offer.pk, user=user)
 

@@ -8,7 +8,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from chat.models import InteractionStatus
-from portal.roles import Role
+from config.users import Role
 from portal.selectors import PanelMode, interaction_panel
 from tests.factories import interaction_factory, user_factory
 from tests.transcripts.conftest import login

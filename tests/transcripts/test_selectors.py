@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 
 from chat.models import SenderKind, SystemEvent
-from chat.services import message_create
-from routing.services import interaction_abandon
+from chat.services.interactions import interaction_end
+from chat.services.messages import message_create
 from tests.factories import interaction_factory
 from tests.transcripts.conftest import (
     SCRIPT,
@@ -148,7 +148,7 @@ def test_an_abandoned_chat_without_bot_conversation(db):
         text="Customer escalated to the General queue",
         event=SystemEvent.ESCALATED,
     )
-    assert interaction_abandon(interaction_id=interaction.pk)
+    assert interaction_end(interaction_id=interaction.pk, by=SenderKind.CUSTOMER)
     text = _text(interaction)
     assert "CSRs: -\n" in text
     assert "Status: Abandoned\n" in text

@@ -9,7 +9,7 @@ from django.test import AsyncClient, Client
 from django.urls import reverse
 
 from chat.models import InteractionStatus
-from portal.roles import Role
+from config.users import Role
 from tests.factories import interaction_factory, user_factory
 from tests.transcripts.conftest import add_messages, login, set_time_zone
 from transcripts.formats import render_text

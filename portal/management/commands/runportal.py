@@ -188,7 +188,8 @@ class PortalRunner:
         return [
             Child("daphne", [python, *daphne]),
             Child("worker", [python, *worker], ready_marker=" ready."),
-            Child("beat", [python, *beat], ready_marker="beat: Starting..."),
+            # Its banner: beat logs no line of its own at INFO (config/settings.py LOGGING).
+            Child("beat", [python, *beat], ready_marker="celery beat v"),
         ]
 
     def _start_servers(self) -> None:

@@ -1,0 +1,238 @@
+"""The CSRs a routing run weighs for a chat, and the rules it weighs them by.
+
+The rules (eligibility with a readable reason, ranking by the queue's strategy) are pure
+functions of the members' state, tested without a database; one read of a queue's
+members serves a whole run, which updates its copy as it makes offers."""
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models.functions import Coalesce
+
+from chat.models import Interaction, InteractionStatus
+from chat.selectors.settings import app_studio_settings_get
+from routing.models import CSRStatus, Offer, OfferStatus, QueueMembership, RoutingStrategy
+
+DECLINED_THIS_CHAT = "declined this chat"
+MISSED_THIS_CHAT = "missed this chat"
+TRANSFERRING_THIS_CHAT = "is transferring this chat"
+PER_CHAT_EXCLUSIONS = frozenset({DECLINED_THIS_CHAT, MISSED_THIS_CHAT, TRANSFERRING_THIS_CHAT})
+
+
+@dataclass
+class MemberState:
+    """One queue member as a routing run knows them."""
+
+    user_id: int
+    username: str
+    is_active: bool
+    joined: bool
+    status: str | None
+    capacity: int
+    busy: int
+    has_pending_offer: bool
+    idle_since: datetime | None
+    last_offered_at: datetime | None
+
+
+@dataclass(frozen=True)
+class Candidate:
+    """One queue member as the routing engine saw them for one interaction."""
+
+    user_id: int
+    username: str
+    eligible: bool
+    reason: str  # why not eligible; empty when eligible
+    active_chats: int
+    capacity: int
+    idle_since: datetime | None
+    last_offered_at: datetime | None
+
+    @property
+    def excluded_for_this_chat(self) -> bool:
+        """Free in general, but not for this chat (declined or missed it, or is
+        transferring it)."""
+        return self.reason in PER_CHAT_EXCLUSIONS
+
+    def as_log(self) -> dict:
+        return {
+            "csr_id": self.user_id,
+            "username": self.username,
+            "eligible": self.eligible,
+            "reason": self.reason,
+            "active_chats": self.active_chats,
+            "capacity": self.capacity,
+        }
+
+
+def queue_members_state(*, queue_id: int) -> list[MemberState]:
+    """Every member of the queue with what routing needs to know, in one query whatever
+    the queue's size."""
+    active_chats = (
+        Interaction.objects.filter(
+            assigned_csr_id=OuterRef("user_id"), status=InteractionStatus.ACTIVE
+        )
+        .values("assigned_csr_id")
+        .annotate(n=Count("pk"))
+        .values("n")
+    )
+    pending_offers = Offer.objects.filter(csr_id=OuterRef("user_id"), status=OfferStatus.PENDING)
+    rows = (
+        QueueMembership.objects.filter(queue_id=queue_id)
+        .annotate(
+            busy=Coalesce(Subquery(active_chats), Value(0), output_field=IntegerField()),
+            has_pending_offer=Exists(pending_offers),
+        )
+        .order_by("user_id")
+        .values(
+            "user_id",
+            "joined",
+            "last_offered_at",
+            "user__username",
+            "user__is_active",
+            "user__csr_profile__status",
+            "user__csr_profile__capacity",
+            "user__csr_profile__idle_since",
+            "busy",
+            "has_pending_offer",
+        )
+    )
+    default_capacity = None
+    members = []
+    for row in rows:
+        capacity = row["user__csr_profile__capacity"]
+        if not capacity:
+            if default_capacity is None:
+                default_capacity = app_studio_settings_get().default_csr_capacity
+            capacity = default_capacity
+        members.append(
+            MemberState(
+                user_id=row["user_id"],
+                username=row["user__username"],
+                is_active=row["user__is_active"],
+                joined=row["joined"],
+                status=row["user__csr_profile__status"],
+                capacity=capacity,
+                busy=row["busy"],
+                has_pending_offer=row["has_pending_offer"],
+                idle_since=row["user__csr_profile__idle_since"],
+                last_offered_at=row["last_offered_at"],
+            )
+        )
+    return members
+
+
+def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str]]:
+    """interaction id → {CSR id: "declined" or "expired"}: who refused which chat."""
+    refused: dict[int, dict[int, str]] = {}
+    rows = Offer.objects.filter(
+        interaction_id__in=list(interaction_ids),
+        status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
+    ).values_list("interaction_id", "csr_id", "status")
+    for interaction_id, csr_id, status in rows:
+        refused.setdefault(interaction_id, {})[csr_id] = status
+    return refused
+
+
+# --- The rules ------------------------------------------------------------------------
+
+
+def member_is_free(member: MemberState) -> bool:
+    """Whether the member could take some chat now (one they have not refused)."""
+    return not _member_ineligibility(member, refused_status=None, is_current_owner=False)
+
+
+def _member_ineligibility(
+    member: MemberState, *, refused_status: str | None, is_current_owner: bool
+) -> str:
+    return ineligibility(
+        is_active=member.is_active,
+        joined=member.joined,
+        status=member.status,
+        busy=member.busy,
+        capacity=member.capacity,
+        has_pending_offer=member.has_pending_offer,
+        refused_status=refused_status,
+        is_current_owner=is_current_owner,
+    )
+
+
+def candidates_from_members(
+    members: Iterable[MemberState], *, refused: dict[int, str], owner_id: int | None
+) -> list[Candidate]:
+    """Each member marked eligible for one chat or not, and why. `refused`: who declined
+    or missed this chat; `owner_id`: the CSR transferring it, if any."""
+    candidates = []
+    for member in members:
+        reason = _member_ineligibility(
+            member,
+            refused_status=refused.get(member.user_id),
+            is_current_owner=member.user_id == owner_id,
+        )
+        candidates.append(
+            Candidate(
+                user_id=member.user_id,
+                username=member.username,
+                eligible=not reason,
+                reason=reason,
+                active_chats=member.busy,
+                capacity=member.capacity,
+                idle_since=member.idle_since,
+                last_offered_at=member.last_offered_at,
+            )
+        )
+    return candidates
+
+
+def ineligibility(
+    *,
+    is_active: bool,
+    joined: bool,
+    status: str | None,
+    busy: int,
+    capacity: int,
+    has_pending_offer: bool,
+    refused_status: str | None,
+    is_current_owner: bool,
+) -> str:
+    """Why a CSR may not be offered a chat, in a few words; empty when they may."""
+    if not is_active:
+        return "account disabled"
+    if not joined:
+        return "has not joined the queue"
+    if status != CSRStatus.AVAILABLE:
+        label = CSRStatus(status).label if status else CSRStatus.OFFLINE.label
+        return f"not available ({label})"
+    if busy >= capacity:
+        return f"at capacity ({busy}/{capacity})"
+    if has_pending_offer:
+        return "already has a pending offer"
+    if refused_status == OfferStatus.DECLINED:
+        return DECLINED_THIS_CHAT
+    if refused_status == OfferStatus.EXPIRED:
+        return MISSED_THIS_CHAT
+    if is_current_owner:
+        return TRANSFERRING_THIS_CHAT
+    return ""
+
+
+_FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
+
+
+def routing_rank(*, strategy: str, candidates: list[Candidate]) -> list[Candidate]:
+    """The eligible candidates, best first, by the queue's strategy."""
+    eligible = [c for c in candidates if c.eligible]
+
+    def idle(c: Candidate) -> datetime:
+        return c.idle_since or _FAR_PAST
+
+    key: Callable[[Candidate], tuple[int | datetime, ...]]
+    if strategy == RoutingStrategy.LEAST_BUSY:
+        key = lambda c: (c.active_chats, idle(c), c.user_id)  # noqa: E731
+    elif strategy == RoutingStrategy.ROUND_ROBIN:
+        key = lambda c: (c.last_offered_at or _FAR_PAST, c.user_id)  # noqa: E731
+    else:
+        key = lambda c: (idle(c), c.user_id)  # noqa: E731
+    return sorted(eligible, key=key)

@@ -1,0 +1,120 @@
+"""Reads of CSRs: their presence, capacity, queues, pending offer and who can take a
+transferred chat."""
+
+from collections.abc import Iterable
+
+from django.db.models import Count, Q
+
+from chat.models import Interaction, InteractionStatus
+from chat.selectors.settings import app_studio_settings_get
+from config.users import Role, display_name
+from routing.models import AwayReason, CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
+
+
+def csr_capacity(*, profile: CSRProfile | None) -> int:
+    if profile is not None and profile.capacity:
+        return profile.capacity
+    return app_studio_settings_get().default_csr_capacity
+
+
+def csr_active_chat_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
+    rows = (
+        Interaction.objects.filter(status=InteractionStatus.ACTIVE, assigned_csr_id__in=user_ids)
+        .values("assigned_csr_id")
+        .annotate(n=Count("id"))
+    )
+    return {row["assigned_csr_id"]: row["n"] for row in rows}
+
+
+def csr_active_chat_ids(*, user_id: int) -> list[int]:
+    """The CSR's active chats, oldest accepted first."""
+    return list(
+        Interaction.objects.filter(status=InteractionStatus.ACTIVE, assigned_csr_id=user_id)
+        .order_by("accepted_at", "id")
+        .values_list("id", flat=True)
+    )
+
+
+def csr_joined_queue_ids(*, user_id: int) -> list[int]:
+    """The queues the CSR joined, by id."""
+    return list(
+        QueueMembership.objects.filter(user_id=user_id, joined=True)
+        .order_by("queue_id")
+        .values_list("queue_id", flat=True)
+    )
+
+
+def csr_pending_offer(*, user_id: int) -> Offer | None:
+    return (
+        Offer.objects.filter(csr_id=user_id, status=OfferStatus.PENDING)
+        .select_related("interaction__customer", "interaction__channel", "queue", "transferred_by")
+        .first()
+    )
+
+
+def csr_has_pending_offer(*, user_id: int) -> bool:
+    return Offer.objects.filter(csr_id=user_id, status=OfferStatus.PENDING).exists()
+
+
+def csr_memberships(*, user_id: int) -> list[QueueMembership]:
+    return list(
+        QueueMembership.objects.filter(user_id=user_id, queue__active=True)
+        .select_related("queue")
+        .order_by("-queue__priority", "queue__name")
+    )
+
+
+def away_reasons_selectable() -> list[AwayReason]:
+    return list(AwayReason.objects.filter(active=True, system=False))
+
+
+def csr_profile_or_default(*, user_id: int) -> CSRProfile:
+    """The CSR's profile, or an unsaved Offline one for a CSR who never went online."""
+    profile = CSRProfile.objects.select_related("away_reason").filter(user_id=user_id).first()
+    return profile or CSRProfile(user_id=user_id, status=CSRStatus.OFFLINE)
+
+
+def transfer_targets_csrs(*, exclude_user_id: int, search: str = "") -> list[dict]:
+    """CSRs who could take a transfer of a chat right now: Available, with room, and
+    not already considering another offer."""
+    profiles = (
+        CSRProfile.objects.filter(
+            status=CSRStatus.AVAILABLE,
+            user__is_active=True,
+            user__groups__name=Role.CSR.value,
+        )
+        .exclude(user_id=exclude_user_id)
+        .select_related("user")
+        .order_by("user__first_name", "user__username")
+    )
+    if search:
+        profiles = profiles.filter(
+            Q(user__username__icontains=search)
+            | Q(user__first_name__icontains=search)
+            | Q(user__last_name__icontains=search)
+        )
+    shown = list(profiles[:200])
+    user_ids = [p.user_id for p in shown]
+    active = csr_active_chat_counts(user_ids=user_ids)
+    pending = set(
+        Offer.objects.filter(status=OfferStatus.PENDING, csr_id__in=user_ids).values_list(
+            "csr_id", flat=True
+        )
+    )
+    targets = []
+    for profile in shown:
+        capacity = csr_capacity(profile=profile)
+        busy = active.get(profile.user_id, 0)
+        if busy >= capacity or profile.user_id in pending:
+            continue
+        user = profile.user
+        targets.append(
+            {
+                "id": user.pk,
+                "username": user.get_username(),
+                "name": display_name(user),
+                "active_chats": busy,
+                "capacity": capacity,
+            }
+        )
+    return targets

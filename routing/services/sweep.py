@@ -1,0 +1,46 @@
+"""The routing sweep, run by Celery beat: the backstop for everything whose own timer
+or task was lost (a killed worker, a broker outage)."""
+
+import contextlib
+import logging
+
+from django.core.cache import cache
+
+from config.redis import REDIS_ERRORS
+from routing import events
+from routing.models import Queue
+from routing.services.answers import offers_expire_overdue
+from routing.services.engine import route_waiting
+from routing.services.presence import presence_sweep
+
+logger = logging.getLogger(__name__)
+
+SWEEP_LOCK_KEY = "routing-sweep-lock"
+SWEEP_LOCK_SECONDS = 30
+
+
+def routing_sweep() -> dict[str, int] | None:
+    """Enforce presence, expire offers whose timer was lost, route everything waiting
+    and refresh the queue counts. One sweep at a time across all workers (while Redis
+    is down, each worker's sweep runs; their runs skip each other's locked chats)."""
+    try:
+        if not cache.add(SWEEP_LOCK_KEY, "1", timeout=SWEEP_LOCK_SECONDS):
+            return None
+        locked = True
+    except REDIS_ERRORS:
+        locked = False
+    try:
+        presence = presence_sweep()
+        expired = offers_expire_overdue()
+        offered = route_waiting()
+        for queue_id in Queue.objects.filter(active=True).values_list("id", flat=True):
+            events.queue_state_publish(queue_id=queue_id)
+        if expired or offered or any(presence.values()):
+            logger.info(
+                "Routing sweep: %d offers made, %d expired late, %s", offered, expired, presence
+            )
+        return {"offered": offered, "expired": expired, **presence}
+    finally:
+        if locked:
+            with contextlib.suppress(*REDIS_ERRORS):
+                cache.delete(SWEEP_LOCK_KEY)
