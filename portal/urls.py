@@ -7,6 +7,7 @@ from portal import api, views
 app_name = "portal"
 
 urlpatterns = [
+    path("healthz", views.healthz, name="healthz"),
     path("", views.home, name="home"),
     path("recent/", views.recent_work, name="recent_work"),
     path("interactions/<int:interaction_id>/", views.interaction_window, name="interaction"),

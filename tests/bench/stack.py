@@ -327,7 +327,8 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
     from django.contrib.auth.models import Group, User
     from django.utils import timezone
 
-    from chat import services as chat_services
+    from chat.services.customers import customer_token_create
+    from chat.services.messages import message_create
     from chat.models import (
         Channel,
         ChannelKind,
@@ -391,13 +392,13 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
                 ),
             ]
         )
-        chat_services.message_create(
+        message_create(
             interaction=interaction,
             sender_kind=SenderKind.SYSTEM,
             text=f"{user.get_full_name()} joined the chat",
             event=SystemEvent.JOINED,
         )
-        token = chat_services._customer_token_create(interaction=interaction)
+        token = customer_token_create(interaction=interaction)
         chats.append(
             {
                 "interaction_id": interaction.pk,
