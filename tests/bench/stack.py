@@ -327,8 +327,6 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
     from django.contrib.auth.models import Group, User
     from django.utils import timezone
 
-    from chat.services.customers import customer_token_create
-    from chat.services.messages import message_create
     from chat.models import (
         Channel,
         ChannelKind,
@@ -339,6 +337,8 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
         SenderKind,
         SystemEvent,
     )
+    from chat.services.customers import customer_token_create
+    from chat.services.messages import message_create
     from config.users import Role
     from routing.models import Queue
 
