@@ -5,12 +5,12 @@ other instead of deadlocking: customer → interaction → offer → CSR profile
 are routing's, routing/locks.py). A transaction locks at most one interaction, except a
 routing run, which locks a page of waiting chats at once and skips those another
 transaction holds. On SQLite, which locks the whole database for a write transaction,
-these are plain reads.
+these are plain reads. A webhook delivery's transactions lock deliveries alone.
 """
 
 from django.db.models import QuerySet
 
-from chat.models import Customer, Interaction
+from chat.models import Customer, Interaction, WebhookDelivery
 
 
 def interactions_for_update() -> QuerySet[Interaction]:
@@ -27,3 +27,8 @@ def interaction_lock(interaction_id: int, *related: str) -> Interaction | None:
 def customer_lock(*, external_id: str) -> Customer | None:
     """The customer with this external id, locked; None when there is none yet."""
     return Customer.objects.select_for_update().filter(external_id=external_id).first()
+
+
+def webhook_deliveries_for_update() -> QuerySet[WebhookDelivery]:
+    """Webhook deliveries, each row locked as it is read."""
+    return WebhookDelivery.objects.select_for_update(of=("self",))

@@ -37,6 +37,7 @@ from django.db import transaction
 from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
+from chat.locks import webhook_deliveries_for_update
 from chat.models import Channel, Message, SenderKind, WebhookDelivery
 from config.oncommit import on_commit_robust
 from config.tasks import task_enqueue
@@ -242,7 +243,7 @@ def _delivery_claim(*, delivery_id: int) -> _Claim | None:
     and take the lease. The POST happens after the commit, outside any transaction."""
     with transaction.atomic():
         delivery = (
-            WebhookDelivery.objects.select_for_update(of=("self",))
+            webhook_deliveries_for_update()
             .select_related("interaction__channel", "interaction__customer", "message")
             .filter(pk=delivery_id)
             .first()
@@ -282,7 +283,7 @@ def _delivery_record(*, delivery_id: int, attempt: int, outcome: PostOutcome) ->
     """Write an attempt's outcome: delivered; or failed after the last attempt; or a
     retry after the backoff."""
     with transaction.atomic():
-        delivery = WebhookDelivery.objects.select_for_update().get(pk=delivery_id)
+        delivery = webhook_deliveries_for_update().get(pk=delivery_id)
         if delivery.status != Status.PENDING or delivery.attempts != attempt:
             # The lease ran out and another attempt took over: that one records.
             logger.warning(
@@ -425,7 +426,7 @@ def deliveries_retry_failed(*, delivery_ids: Iterable[int]) -> int:
     Other deliveries are left alone. Returns how many were re-queued."""
     with transaction.atomic():
         failed = list(
-            WebhookDelivery.objects.select_for_update()
+            webhook_deliveries_for_update()
             .filter(pk__in=list(delivery_ids), status=Status.FAILED)
             .order_by("interaction_id", "seq")
         )

@@ -2,10 +2,10 @@
 
 A daphne process or a Celery worker holds a few hundred thousand objects made at start-up
 (Django, DRF, Channels, Twisted, Celery, the models, the URLconf) that live as long as the
-process. CPython's full collection walks every one of them: measured at 50–200 ms a pass
-in daphne under load, several passes a minute, and every request, socket frame and task
-in the process waits while it runs. `gc.freeze()` moves what exists at that moment out of
-the collector's reach, so later passes walk only what the process made since.
+process. CPython's full collection walks every one of them, and every request, socket
+frame and task of the process waits while it runs. `gc.freeze()` moves what exists at
+that moment out of the collector's reach, so later passes walk only what the process
+made since.
 """
 
 import gc

@@ -25,9 +25,8 @@ def health_report() -> dict:
 
 def _database_ok() -> bool:
     try:
-        with connection.cursor() as cursor:
-            cursor.execute("SELECT 1")
-            return cursor.fetchone() == (1,)
+        connection.ensure_connection()
+        return connection.is_usable()
     except Exception:
         return False
 

@@ -10,7 +10,7 @@ from django.db.models import QuerySet
 from chat.locks import interactions_for_update
 from chat.models import Interaction
 from routing.errors import CHAT_UNAVAILABLE, RoutingError
-from routing.models import CSRProfile, Offer, OfferStatus
+from routing.models import CSRProfile, Offer, OfferStatus, Queue, QueueMembership
 
 
 def waiting_page_lock(interaction_ids: list[int]) -> QuerySet[Interaction]:
@@ -66,3 +66,8 @@ def profile_lock(user_id: int) -> CSRProfile:
         .select_related("away_reason")
         .get(user_id=user_id)
     )
+
+
+def membership_lock(*, user_id: int, queue: Queue) -> QueueMembership | None:
+    """The CSR's membership of the queue, locked; None when they are no member."""
+    return QueueMembership.objects.select_for_update().filter(user_id=user_id, queue=queue).first()

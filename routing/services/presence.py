@@ -15,7 +15,7 @@ from chat.models import Interaction, InteractionStatus
 from config.users import display_name
 from routing import events
 from routing.errors import RoutingError
-from routing.locks import pending_offer_lock, profile_lock
+from routing.locks import membership_lock, pending_offer_lock, profile_lock
 from routing.models import (
     DISCONNECTED_REASON_CODE,
     MISSED_OFFERS_REASON_CODE,
@@ -107,9 +107,7 @@ def csr_heartbeat(*, user: AbstractBaseUser) -> None:
 
 @transaction.atomic
 def csr_queue_join(*, user: AbstractBaseUser, queue: Queue) -> QueueMembership:
-    membership = (
-        QueueMembership.objects.select_for_update().filter(user_id=user.pk, queue=queue).first()
-    )
+    membership = membership_lock(user_id=user.pk, queue=queue)
     if membership is None or not queue.active:
         raise RoutingError(
             "queue_not_allowed", f"You may not join the {queue.name} queue: ask an administrator."
@@ -125,9 +123,7 @@ def csr_queue_join(*, user: AbstractBaseUser, queue: Queue) -> QueueMembership:
 
 @transaction.atomic
 def csr_queue_leave(*, user: AbstractBaseUser, queue: Queue) -> QueueMembership:
-    membership = (
-        QueueMembership.objects.select_for_update().filter(user_id=user.pk, queue=queue).first()
-    )
+    membership = membership_lock(user_id=user.pk, queue=queue)
     if membership is None:
         raise RoutingError("queue_not_allowed", f"You are not a member of the {queue.name} queue.")
     membership.joined = False
