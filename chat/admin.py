@@ -59,7 +59,7 @@ class ChannelAdmin(admin.ModelAdmin):
     ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at"]
-    # A scheme-less connector URL means HTTPS (Django 6's default, chosen now).
+    # A scheme-less connector URL means HTTPS (as Django 6 will assume).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     fieldsets = [
         ("Identity", {"fields": ["name", "slug", "kind", "active", "created_at"]}),

@@ -9,7 +9,7 @@ lexicons that ship in their packages (nothing is downloaded at run time):
   slang, emoticons glued to a word ("thanks:)"), stretched words ("sooo goood"), and
   emoji variation selectors and skin tones (which break VADER's emoji lookup).
 - TextBlob's pattern lexicon (the one `TextBlob(text).sentiment` uses; called without
-  the TextBlob wrapper, which is 2.5× slower for the same number), which knows many
+  the TextBlob wrapper, which is slower for the same number), which knows many
   review adjectives VADER lacks.
 
 Per message: VADER's valences are summed with negative ones weighted by

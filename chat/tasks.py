@@ -29,8 +29,7 @@ def sentiment_score_pending() -> list[int]:
 
 @shared_task(ignore_result=True)
 def interaction_sentiment_score(interaction_id: int) -> None:
-    """Score one chat's latest customer messages: used when the cache is down (and by
-    tasks queued before scoring runs were coalesced)."""
+    """Score one chat's latest customer messages: used when the cache is down."""
     scoring.interaction_sentiment_update(interaction_id=interaction_id)
 
 

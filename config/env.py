@@ -44,19 +44,6 @@ def env_int(name: str, default: int) -> int:
     return default if value is None else value
 
 
-def env_seconds(name: str, default: float, *, low: float, high: float) -> float:
-    """A duration in seconds, fractions allowed, with low < value <= high."""
-    value = _env_number(name, float, "a number of seconds")
-    if value is None:
-        return default
-    if not low < value <= high:  # also refuses nan
-        raise ValueError(
-            f"{name}={os.environ[name]!r} is out of range: use more than {low:g} and at most "
-            f"{high:g} seconds."
-        )
-    return value
-
-
 def env_list(name: str, default: list[str]) -> list[str]:
     raw = os.environ.get(name)
     if raw is None:

@@ -9,8 +9,8 @@ process keeps one event loop on a daemon thread for its layer traffic, fed by a 
 queue and drained by one task, so events leave in the order they were published.
 
 Publishing does not wait for Redis: the thread that committed (often a database thread
-of a daphne's pool) goes back to work at once. Waiting there capped the sends in flight
-at the pool size (docs/benchmarks.md). Clients catch up by sequence number, so an event
+of a daphne's pool) goes back to work at once, instead of holding its connection while
+Redis answers. Clients catch up by sequence number, so an event
 lost with a dying process costs a resume, not a message; `flush()` waits for the queue
 where a short-lived process wants its events out before it exits.
 """

@@ -112,7 +112,7 @@ def interaction_end(
     *, interaction_id: int, by: SenderKind, user: AbstractBaseUser | None = None
 ) -> Interaction:
     """End a chat, by its CSR or its customer: a system message, both sides told. A
-    customer leaving before any CSR joined abandons the chat instead.
+    customer leaving before any CSR took the chat abandons it instead.
 
     Sends chat.signals.interaction_closed in the same transaction: routing withdraws a
     pending offer and gives the CSR's room to the next chat."""
@@ -126,7 +126,9 @@ def interaction_end(
             raise ChatError("chat_ended", "This chat has already ended.")
         csr = interaction.assigned_csr
         interaction.ended_at = timezone.now()
-        if by == SenderKind.CUSTOMER and interaction.status != InteractionStatus.ACTIVE:
+        # Waiting with no CSR yet: the customer abandons it. A chat being transferred
+        # (queued or offered again) still has its CSR, and ends as an active one does.
+        if by == SenderKind.CUSTOMER and csr is None:
             interaction.status = InteractionStatus.ABANDONED
             text, event, data = ABANDONED_TEXT, SystemEvent.ABANDONED, {}
         else:

@@ -292,6 +292,29 @@ def test_customer_abandoning_withdraws_the_offer(make_csr, make_interaction, run
     assert offer.csr == csr
 
 
+def test_a_customer_leaving_during_a_transfer_ends_the_chat_and_withdraws_its_offer(
+    make_csr, make_interaction, run
+):
+    """The transferring CSR still has the chat while the transfer is offered: the customer
+    leaving ends it (it is not abandoned), and the transfer's offer is withdrawn."""
+    first = make_csr()
+    interaction = make_interaction()
+    offer = run(route_chat, interaction_id=interaction.pk)
+    run(offer_accept, offer_id=offer.pk, user=first)
+    target = make_csr(joined=False)
+    transfer = run(
+        interaction_transfer_to_csr, interaction_id=interaction.pk, user=first, target=target
+    )
+
+    run(interaction_end, interaction_id=interaction.pk, by=SenderKind.CUSTOMER)
+
+    interaction.refresh_from_db()
+    assert interaction.status == InteractionStatus.ENDED
+    assert interaction.ended_by == SenderKind.CUSTOMER
+    assert Offer.objects.get(pk=transfer.pk).status == OfferStatus.WITHDRAWN
+    assert not Message.objects.filter(interaction=interaction, event=SystemEvent.ABANDONED)
+
+
 def test_going_away_withdraws_the_pending_offer_and_reroutes(make_csr, make_interaction, run):
     leaving, staying = make_csr(), make_csr()
     _idle(leaving, 10)
