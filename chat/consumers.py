@@ -5,9 +5,11 @@ Protocol: docs/websocket-protocol.md, "Live chat sockets". The database is the s
 truth and the channel layer only a doorbell (channels-redis delivers at most once): each
 socket replays what its client has not seen, then streams live events, reading from the
 database any message the layer dropped, so the client gets every message once and in
-order. The consumers check who is connected and the shape of what arrives, and call one
-chat service per client message; state changes and events belong to the services.
-They reach the ORM only through config.sockets.db (no per-message thread hop).
+order. While Redis is down a socket still opens and replays, and is told live updates
+are delayed until config.sockets subscribes it again. The consumers check who is
+connected and the shape of what arrives, and call one chat service per client message;
+state changes and events belong to the services. They reach the ORM only through
+config.sockets.db (no per-message thread hop).
 """
 
 import asyncio
@@ -159,7 +161,6 @@ class ChatConsumer(PortalJsonConsumer):
 
     async def connect(self) -> None:
         self.interaction_id = self.scope["url_route"]["kwargs"]["interaction_id"]
-        self.joined: list[str] = []
         self.send_bucket = TokenBucket(capacity=SEND_BURST, per_seconds=SEND_WINDOW_SECONDS)
         self.typing_published_at = -math.inf
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
@@ -167,10 +168,10 @@ class ChatConsumer(PortalJsonConsumer):
             return
         # Subscribe before reading anything the client is shown (its access, the hello
         # snapshot, the replay): whatever changes after the read arrives as an event,
-        # and waits in the channel until the replay is done.
-        for group in self.groups_to_join():
-            await self.channel_layer.group_add(group, self.channel_name)
-            self.joined.append(group)
+        # and waits in the channel until the replay is done. If Redis is down the
+        # socket opens all the same, and is told after the replay that live updates
+        # are delayed.
+        await self.live_join(self.groups_to_join())
         interaction = await self.authorize(params)
         if interaction is None:
             return
@@ -195,23 +196,18 @@ class ChatConsumer(PortalJsonConsumer):
     def groups_to_join(self) -> list[str]:
         return [events.interaction_group(self.interaction_id)]
 
-    async def leave_groups(self) -> None:
-        for group in self.joined:
-            await self.channel_layer.group_discard(group, self.channel_name)
-        self.joined = []
-
     async def refuse(self, close_code: int, error: ChatError | None = None) -> None:
         """Accept, explain, close: a socket closed before accepting reaches the browser
         as HTTP 403 with code 1006, and the code would be lost."""
         self.role = None  # handlers send nothing more
-        await self.leave_groups()
+        await self.live_leave()
         await self.accept()
         if error is not None:
             await self.send_error(error.code, error.message)
         await self.close(code=close_code)
 
     async def disconnect(self, code: int) -> None:
-        await self.leave_groups()
+        await self.live_leave()
 
     @property
     def side(self) -> SenderKind | None:
@@ -344,9 +340,9 @@ class ChatConsumer(PortalJsonConsumer):
         """Also the safety net for what live delivery can miss: the layer may drop the
         newest message (nothing after it reveals the gap), and a Redis restart forgets
         group memberships while the socket stays open. So each heartbeat re-joins the
-        groups and sends any stored message past last_seq before the ack."""
-        for group in self.joined:
-            await self.channel_layer.group_add(group, self.channel_name)
+        groups (while Redis is down: live.delayed, and retried) and sends any stored
+        message past last_seq before the ack."""
+        await self.live_rejoin()
         await self.send_stored()
         await self.send_json(
             {"type": "heartbeat.ack", "at": timezone.now().isoformat(), "last_seq": self.last_seq}
@@ -377,6 +373,20 @@ class ChatConsumer(PortalJsonConsumer):
 
     async def recheck_access(self) -> None:
         """Only portal users lose access mid-chat (see CsrChatConsumer)."""
+
+    async def live_catch_up(self) -> None:
+        """Live events are back after an outage: the messages stored meanwhile, the
+        chat's state (its status event may have been lost too) and what follows a
+        replay; a CSR who lost the chat meanwhile is closed out as after chat.revoked."""
+        interaction = await db(selectors.chat_interaction_get)(interaction_id=self.interaction_id)
+        if interaction is None or self.role is None:
+            return
+        await self.send_stored()
+        await self.interaction_event(
+            {"payload": dict(events.interaction_status_payload(interaction))}
+        )
+        await self.after_replay(interaction)
+        await self.recheck_access()
 
     # --- layer → client ---------------------------------------------------------------
     async def interaction_event(self, event: dict[str, Any]) -> None:
@@ -446,7 +456,7 @@ class CustomerChatConsumer(ChatConsumer):
         if self.role is None:
             return  # closing already
         self.role = None  # handlers send nothing more
-        await self.leave_groups()
+        await self.live_leave()
         await self.send_error("chat_ended", "This chat has ended and can no longer be opened.")
         await self.close(code=CLOSE_GONE)
 
@@ -534,7 +544,7 @@ class CsrChatConsumer(ChatConsumer):
             return
         self.role = role
         if role is None:
-            await self.leave_groups()
+            await self.live_leave()
             await self.close(code=CLOSE_FORBIDDEN)
 
     async def agent_event(self, event: dict[str, Any]) -> None:

@@ -24,7 +24,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from chat import demo_bot, identity
 from chat.models import Channel
-from config.ratelimit import window_count
+from config.ratelimit import window_count_or_none
 
 logger = logging.getLogger(__name__)
 
@@ -204,10 +204,13 @@ def _escalations_url(request: HttpRequest) -> str:
 def _rate_limit_wait(request: HttpRequest) -> int:
     """Count this request against its address's window: 0 when within BOT_RATE_LIMIT,
     else the seconds until the window ends. Fixed windows in the shared cache, so every
-    server process counts together."""
+    server process counts together; while the cache is down, not counted (0, logged)."""
     address = request.META.get("REMOTE_ADDR") or "unknown"
-    counted = window_count(f"demo-bot-rate:{address}", window_seconds=BOT_RATE_WINDOW_SECONDS)
-    return 0 if counted.count <= BOT_RATE_LIMIT else counted.retry_after
+    key = f"demo-bot-rate:{address}"
+    counted = window_count_or_none(key, window_seconds=BOT_RATE_WINDOW_SECONDS)
+    if counted is None or counted.count <= BOT_RATE_LIMIT:
+        return 0
+    return counted.retry_after
 
 
 def _error(

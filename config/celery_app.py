@@ -1,9 +1,11 @@
 """The Celery application and its beat schedule."""
 
+import logging
 import os
 
 from celery import Celery, Task
 from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_ready
+from celery.worker.consumer import Consumer
 from django.conf import settings
 from django.db import close_old_connections
 
@@ -11,9 +13,33 @@ from config.gcfreeze import freeze_startup_objects
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
 
+logger = logging.getLogger(__name__)
+
 app = Celery("portal")
 app.config_from_object("django.conf:settings", namespace="CELERY")
 app.autodiscover_tasks()
+
+
+class RedisRestartConsumer(Consumer):
+    """Celery's worker consumer, surviving a Redis restart while it holds unacknowledged
+    messages (an offer's expiry timer, a task running with acks_late).
+
+    Celery 5.7.0 closes the lost connection after collect() detached it from its
+    transport; kombu 5.7.0's Redis channel, caught mid-BRPOP, then restores its unacked
+    messages through a transport without a client and raises AttributeError ("'NoneType'
+    object has no attribute 'hostname'", the path of kombu issue 582), which the worker
+    takes for an unrecoverable error and exits on. That restore could not reach Redis
+    anyway; the routing sweep expires offers whose timer is lost. Tested by
+    tests/reliability/test_redis_outage.py."""
+
+    def on_connection_error_after_connected(self, exc: Exception) -> None:
+        try:
+            super().on_connection_error_after_connected(exc)
+        except AttributeError:
+            logger.warning("Unacked messages of the lost broker connection not restored")
+
+
+app.conf.worker_consumer = "config.celery_app:RedisRestartConsumer"
 
 # Celery's Django fixup closes every database connection around each task (and a
 # prefork child's whole pool), so every task would open a new PostgreSQL session, which

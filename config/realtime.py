@@ -12,7 +12,9 @@ Publishing does not wait for Redis: the thread that committed (often a database 
 of a daphne's pool) goes back to work at once, instead of holding its connection while
 Redis answers. Clients catch up by sequence number, so an event
 lost with a dying process costs a resume, not a message; `flush()` waits for the queue
-where a short-lived process wants its events out before it exits.
+where a short-lived process wants its events out before it exits. After a Redis restart
+the first command on each pooled connection fails ("Connection closed by server"): a
+batch that fails is sent once more, on a fresh connection, before it is given up.
 """
 
 import asyncio
@@ -26,7 +28,14 @@ from typing import Any
 from channels.layers import get_channel_layer
 from django.db import transaction
 
+from config.redis import REDIS_ERRORS
+
 logger = logging.getLogger(__name__)
+
+# What channels_redis raises while Redis is down or restarting: redis-py's errors
+# ("Error 111 connecting", "Connection closed by server") and the OSErrors of a socket
+# that breaks under it.
+LAYER_ERRORS: tuple[type[Exception], ...] = (*REDIS_ERRORS, OSError)
 
 FLUSH_TIMEOUT_SECONDS = 5.0
 
@@ -58,13 +67,26 @@ class _Publisher:
         while True:
             batch = await self.queue.get()
             try:
-                layer = get_channel_layer()
-                for group, message in batch:
-                    await layer.group_send(group, message)
+                await self._send(batch)
+            except LAYER_ERRORS as error:  # Redis is down: one line, not a traceback, each
+                logger.warning("Could not publish %d live event(s): %r", len(batch), error)
             except Exception:
                 logger.exception("Could not publish %d live event(s)", len(batch))
             finally:
                 self.queue.task_done()
+
+    async def _send(self, batch: Batch) -> None:
+        layer = get_channel_layer()
+        sent = 0
+        for last_try in (False, True):
+            try:
+                for group, message in batch[sent:]:
+                    await layer.group_send(group, message)
+                    sent += 1
+                return
+            except LAYER_ERRORS:
+                if last_try:
+                    raise
 
     def put(self, batch: Batch) -> None:
         self.loop.call_soon_threadsafe(self.queue.put_nowait, batch)  # type: ignore[union-attr]

@@ -17,7 +17,8 @@ from portal.selectors import PanelMode, health_report
 @never_cache
 @require_GET
 def healthz(request: HttpRequest) -> JsonResponse:
-    """Load balancers and the run command poll this; it checks the database and Redis."""
+    """Load balancers and the run command poll this: 200 while the database answers (with
+    Redis's state in the body), 503 when it does not."""
     report = health_report()
     return JsonResponse(report, status=200 if report["ok"] else 503)
 

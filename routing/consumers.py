@@ -1,7 +1,9 @@
 """The CSR's live socket, /ws/agent/: offers and presence reach the CSR's browser here.
 
 Protocol: docs/websocket-protocol.md. The consumer only checks who is connected and
-forwards layer events; state changes belong to the routing services.
+forwards layer events; state changes belong to the routing services. While Redis is down
+the socket still opens with its `state` and is told live updates are delayed; once
+config.sockets has subscribed it again it gets a fresh `state`.
 """
 
 from typing import Any
@@ -31,6 +33,11 @@ def _may_open_agent_socket(user: AbstractBaseUser) -> bool:
 
 
 @db
+def _state(user: AbstractBaseUser) -> dict[str, Any]:
+    return csr_state_payload(user=user)
+
+
+@db
 def _open_session(user: AbstractBaseUser) -> tuple[bool, list[int], dict[str, Any]]:
     """Whether the user may route chats, the queues whose counts they see, their state."""
     routes = is_csr(user)
@@ -56,8 +63,6 @@ def _call(fn, **kwargs):
 class AgentConsumer(PortalJsonConsumer):
     """One CSR browser tab: heartbeats in, offers and presence events out."""
 
-    group_name: str | None = None
-    queue_groups: tuple[str, ...] = ()
     routes_chats = False
 
     # Client message type → method name.
@@ -78,11 +83,9 @@ class AgentConsumer(PortalJsonConsumer):
             return
         self.routes_chats, queue_ids, state = await _open_session(user)
         # Subscribe before reading anything the client will be shown, so no event that
-        # follows the snapshot is missed.
-        self.group_name = csr_group(user.pk)
-        self.queue_groups = tuple(queue_group(queue_id) for queue_id in queue_ids)
-        for group in (self.group_name, *self.queue_groups):
-            await self.channel_layer.group_add(group, self.channel_name)
+        # follows the snapshot is missed. If Redis is down the socket opens all the
+        # same, and is told after the snapshot that live updates are delayed.
+        await self.live_join([csr_group(user.pk), *(queue_group(q) for q in queue_ids)])
         await self.accept()
         await self.send_json(state)
 
@@ -93,14 +96,18 @@ class AgentConsumer(PortalJsonConsumer):
     async def disconnect(self, code: int) -> None:
         # Presence is not changed here: a CSR whose socket stays gone past the grace
         # period is set Offline by the routing sweeper (a reload must not drop offers).
-        for group in (self.group_name, *self.queue_groups):
-            if group is not None:
-                await self.channel_layer.group_discard(group, self.channel_name)
+        await self.live_leave()
+
+    async def live_catch_up(self) -> None:
+        """Live events are back after an outage: the snapshot again, for whatever
+        changed meanwhile (offers, status, counts)."""
+        await self.send_json(await _state(self.scope["user"]))
 
     # --- client → server --------------------------------------------------------------
     async def on_heartbeat(self, content: dict[str, Any]) -> None:
         if self.routes_chats:
             await db(presence.csr_heartbeat)(user=self.scope["user"])
+        await self.live_rejoin()  # a Redis restart may have forgotten the groups
         await self.send_json({"type": "heartbeat.ack", "at": timezone.now().isoformat()})
 
     async def on_accept(self, content: dict[str, Any]) -> None:

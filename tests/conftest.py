@@ -1,10 +1,15 @@
 """Fixtures shared by the whole suite."""
 
+import os
+
 import pytest
 from channels.layers import DEFAULT_CHANNEL_LAYER, channel_layers
 from django.conf import settings
 from django.db import connection
 from django_redis import get_redis_connection
+
+from chat.selectors.settings import app_studio_cache_invalidate
+from tests.reliability.redis_server import RedisProcess, layer_settings
 
 
 def _clear_own_cache_keys() -> None:
@@ -29,10 +34,13 @@ def _fresh_channel_layer():
 
 @pytest.fixture(autouse=True)
 def _fresh_cache():
-    """The cache is real Redis and outlives each test's database rollback: clear it."""
+    """The cache is real Redis and outlives each test's database rollback: clear it, and
+    this process's copy of the App Studio settings."""
     _clear_own_cache_keys()
+    app_studio_cache_invalidate()
     yield
     _clear_own_cache_keys()
+    app_studio_cache_invalidate()
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -51,3 +59,13 @@ def _close_pool_thread_connections(django_db_setup, django_db_blocker):
                 "SELECT pg_terminate_backend(pid) FROM pg_stat_activity "
                 "WHERE datname = current_database() AND pid <> pg_backend_pid()"
             )
+
+
+@pytest.fixture(params=["pubsub", "core"])
+def layer_redis(request, settings):
+    """The channel layer (each of channels_redis' two) on a private Redis that is not
+    running yet: an outage, which start() ends. Never the machine's shared Redis."""
+    redis = RedisProcess()
+    settings.CHANNEL_LAYERS = layer_settings(request.param, redis.url, f"outage{os.getpid()}")
+    yield redis
+    redis.kill()

@@ -5,7 +5,7 @@ after each request: concurrent requests of one client read the same list and ove
 each other's entries, so a client sending in parallel was never limited (40 requests
 at once against a limit of 10 all passed). The count here is one atomic Redis INCR per
 clock-aligned window instead, which also costs one small round trip, not a list read
-and write.
+and write. While Redis is down requests are let through uncounted (config.ratelimit).
 """
 
 from django.core.exceptions import ImproperlyConfigured
@@ -15,7 +15,7 @@ from rest_framework.throttling import SimpleRateThrottle
 from rest_framework.views import APIView
 
 from chat.models import BotClient
-from config.ratelimit import window_count
+from config.ratelimit import window_count_or_none
 
 
 class BotClientRateThrottle(SimpleRateThrottle):
@@ -44,7 +44,9 @@ class BotClientRateThrottle(SimpleRateThrottle):
         self.key = self.get_cache_key(request, view)
         if self.key is None:
             return True
-        counted = window_count(self.key, window_seconds=self.duration)
+        counted = window_count_or_none(self.key, window_seconds=self.duration)
+        if counted is None:
+            return True  # the cache is down: fail open (logged)
         self.retry_after = counted.retry_after
         return counted.count <= self.num_requests
 

@@ -27,6 +27,7 @@ from chat.events import interaction_group
 from chat.models import Interaction, InteractionStatus, Message, SenderKind, SystemEvent
 from chat.services.interactions import interaction_end
 from chat.services.messages import MAX_MESSAGE_CHARS, message_create, message_send
+from config.sockets import LIVE_DELAYED_MESSAGE, LIVE_RESTORED_MESSAGE
 from config.users import Role
 from routing.models import CSRStatus, Offer, OfferStatus, QueueMembership
 from routing.services.answers import offer_accept
@@ -43,6 +44,7 @@ from tests.chat.conftest import (
 )
 from tests.factories import interaction_factory, user_factory
 from tests.layers import layer_forget_groups
+from tests.reliability.redis_server import OUTAGE_SECONDS
 from tests.routing.conftest import ORIGIN_HEADER, login_headers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -809,3 +811,106 @@ async def test_a_heartbeat_rejoins_the_groups_a_redis_restart_forgot():
         await sync_to_async(store)(chat, 1)
         message = await customer.receive_type("message")
         assert message["seq"] == 1
+
+
+# --- While Redis is down --------------------------------------------------------------
+# The fixture layer_redis (tests/conftest.py): a private Redis for the channel layer,
+# killed and started again on the same port; both channels_redis layers.
+
+
+async def receive_until(socket, frame_type, timeout=OUTAGE_SECONDS):
+    """Every frame up to and including the next one of `frame_type`."""
+    frames = []
+    while True:
+        frames.append(await socket.receive(timeout=timeout))
+        if frames[-1]["type"] == frame_type:
+            return frames
+
+
+async def test_sockets_opened_while_redis_is_down_replay_and_say_live_updates_are_delayed(
+    layer_redis,
+):
+    """With the channel layer unreachable both sockets still open: hello, the replay
+    from the database, then `live.delayed`. Sends are stored and acknowledged. Once
+    Redis is back each socket says `live.restored`, sends what was stored meanwhile
+    (each message once) and the chat's state, and live messages flow again."""
+    chat = await new_chat()
+    await sync_to_async(store)(chat, 2)
+    customer_socket, csr_socket = await open_pair(chat)
+    async with customer_socket as customer, csr_socket as csr:
+        for socket in (customer, csr):
+            assert socket.hello["type"] == "hello"
+            assert socket.opening_seqs() == [1, 2]
+            # (The CSR's panel gets the stored sentiment first.)
+            frames = await receive_until(socket, "live.delayed")
+            assert frames[-1] == {"type": "live.delayed", "message": LIVE_DELAYED_MESSAGE}
+            assert message_seqs(frames) == []
+        await customer.send(type="send", client_msg_id="while-down", text="Anyone there?")
+        assert (await customer.receive_type("ack"))["seq"] == 3
+        await sync_to_async(store)(chat, 1, SenderKind.CSR)
+
+        await sync_to_async(layer_redis.start)()
+        for socket in (customer, csr):
+            frames = await receive_until(socket, "interaction.status")
+            assert [f["type"] for f in frames if f["type"] != "sentiment"] == [
+                "live.restored",
+                "message",
+                "message",
+                "interaction.status",
+            ]
+            assert frames[0] == {"type": "live.restored", "message": LIVE_RESTORED_MESSAGE}
+            assert message_seqs(frames) == [3, 4]
+            assert (frames[-1]["status"], frames[-1]["last_seq"]) == ("active", 4)
+        await sync_to_async(store)(chat, 1)
+        for socket in (customer, csr):
+            assert message_seqs(await socket.until_seq(5)) == [5]
+        assert await customer.nothing()
+
+
+async def test_a_redis_restart_under_an_open_socket_is_no_server_error(layer_redis):
+    """Redis killed under open sockets: heartbeats are still answered (no 1011), the
+    socket says `live.delayed` when the layer tells it (the core layer's receive fails;
+    the pub/sub layer keeps its subscriptions and re-subscribes by itself), and after
+    the restart every message stored meanwhile and after arrives once, in order, live."""
+    await sync_to_async(layer_redis.start)()
+    chat = await new_chat()
+    async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
+        assert await customer.nothing()
+        await sync_to_async(layer_redis.kill)()
+        await sync_to_async(store)(chat, 1, SenderKind.CSR)
+        await customer.send(type="heartbeat")
+        frames = await receive_until(customer, "heartbeat.ack")
+        assert message_seqs(frames) == [1]
+        assert frames[-1]["last_seq"] == 1
+        if get_channel_layer().__class__.__name__ == "RedisChannelLayer":
+            if "live.delayed" not in [f["type"] for f in frames]:
+                frames += await receive_until(customer, "live.delayed")
+            assert {"type": "live.delayed", "message": LIVE_DELAYED_MESSAGE} in frames
+
+        await sync_to_async(layer_redis.start)()
+        # Stored after the restart: once the layer is back these arrive live (a gap
+        # left by an event lost while it reconnected is filled from the database).
+        deadline = asyncio.get_running_loop().time() + OUTAGE_SECONDS
+        seqs = []
+        while not seqs:
+            assert asyncio.get_running_loop().time() < deadline, "no live message came"
+            await sync_to_async(store)(chat, 1, SenderKind.CSR)
+            if not await customer.nothing(timeout=1):
+                seqs = message_seqs(await receive_until(customer, "message"))
+        while not await customer.nothing(timeout=1):
+            seqs += message_seqs([await customer.receive()])
+        assert seqs == list(range(2, 2 + len(seqs)))
+        await sync_to_async(store)(chat, 1, SenderKind.CSR)
+        assert message_seqs(await customer.until_seq(seqs[-1] + 1)) == [seqs[-1] + 1]
+        await customer.send(type="heartbeat")
+        assert message_seqs(await receive_until(customer, "heartbeat.ack")) == []
+
+
+async def test_a_socket_closed_while_redis_is_down_closes_cleanly(layer_redis):
+    """Leaving the groups fails while Redis is down (core layer): the socket still
+    closes without an error."""
+    await sync_to_async(layer_redis.start)()
+    chat = await new_chat()
+    async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS):
+        await sync_to_async(layer_redis.kill)()
+    # chat_socket's disconnect() re-raises whatever the consumer raised on the way out.

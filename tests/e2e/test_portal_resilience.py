@@ -1,18 +1,24 @@
 """What the CSR workspace keeps when the connection or the page goes away: a message
 still "Sending…" survives a reload and is stored once; a workspace whose agent socket
-comes back opens the chats it was given meanwhile."""
+comes back opens the chats it was given meanwhile; a CSR the portal set Offline sees
+why; the workspace and the widget say when the server's live updates are delayed."""
 
 import json
 import re
+from datetime import timedelta
 
 import pytest
+from django.conf import settings
+from django.utils import timezone
 from playwright.sync_api import Page, WebSocketRoute, expect
 
+from chat.demo_bot import GREETING
 from chat.models import Message, SenderKind
+from config.sockets import LIVE_DELAYED_MESSAGE, LIVE_RESTORED_MESSAGE
 from routing.models import Offer, OfferStatus, QueueMembership
 from routing.services.answers import offer_accept
-from routing.services.presence import csr_status_set
-from tests.e2e.pages import log_in, shot
+from routing.services.presence import csr_status_set, presence_sweep
+from tests.e2e.pages import log_in, say, shot, widget
 from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -148,3 +154,125 @@ def test_a_workspace_back_online_opens_the_chats_it_was_given_meanwhile(
     log = page.locator(f"#panel-{second.pk}").get_by_role("log", name="Conversation")
     expect(log).to_contain_text("joined the chat", timeout=TIMEOUT_MS)
     assert first.pk != second.pk
+
+
+class ServerFrames:
+    """Passes the page's sockets matching `pattern` through to the server, and sends the
+    page frames of the server's own making (as the server sends while Redis is down)."""
+
+    def __init__(self, page: Page, pattern: str) -> None:
+        self.routes: list[WebSocketRoute] = []
+        page.route_web_socket(re.compile(pattern), self.handle)
+
+    def handle(self, ws: WebSocketRoute) -> None:
+        ws.connect_to_server()
+        self.routes.append(ws)
+
+    def send(self, url_part: str, frame: dict) -> None:
+        """To the newest socket whose URL contains `url_part`."""
+        route = [ws for ws in self.routes if url_part in ws.url][-1]
+        route.send(json.dumps(frame))
+
+
+DELAYED = {"type": "live.delayed", "message": LIVE_DELAYED_MESSAGE}
+RESTORED = {"type": "live.restored", "message": LIVE_RESTORED_MESSAGE}
+
+
+def test_a_csr_the_portal_set_offline_sees_why(page: Page, portal_server, demo, screenshot_dir):
+    """The presence sweep sets a silent CSR Offline with reason "Disconnected": the
+    workspace shows "Offline — Disconnected" and the note, also after a reload (from the
+    `state` snapshot); going Available again shows a plain Offline option."""
+    csr1 = demo_user("csr1")
+    csr_status_set(user=csr1, status="available")
+    log_in(page, portal_server.url, "csr1", "csr1-demo")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+    chosen = page.locator("#status-select option:checked")
+    expect(chosen).to_have_text("Available")
+
+    grace = settings.PORTAL["PRESENCE_GRACE_SECONDS"]
+    presence_sweep(now=timezone.now() + timedelta(seconds=grace + 1))
+    expect(chosen).to_have_text("Offline — Disconnected", timeout=TIMEOUT_MS)
+    expect(page.locator("#status-dot")).to_have_attribute("data-status", "offline")
+    expect(page.locator("#status-note")).to_have_text(
+        "You were set Offline because your connection was lost."
+    )
+    shot(page, screenshot_dir, "portal-offline-disconnected.png")
+
+    page.reload()
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+    expect(page.locator("#status-select option:checked")).to_have_text("Offline — Disconnected")
+
+    page.get_by_label("Your status").select_option("available")
+    expect(page.locator("#status-dot")).to_have_attribute("data-status", "available")
+    expect(page.locator('#status-select option[value="offline"]')).to_have_text("Offline")
+
+
+def test_the_workspace_says_when_live_updates_are_delayed_and_keeps_working(
+    page: Page, portal_server, demo, screenshot_dir
+):
+    """`live.delayed` on the agent and chat sockets: the connection badge and the chat
+    panel say so, and the CSR still sends; `live.restored`: both say updates are back,
+    then return to normal."""
+    csr1 = demo_user("csr1")
+    interaction = accepted_chat(demo, csr1, name="Dale Delay")
+    frames = ServerFrames(page, r"/ws/")
+    log_in(page, portal_server.url, "csr1", "csr1-demo")
+    panel = page.locator(f"#panel-{interaction.pk}")
+    expect(panel.get_by_role("log", name="Conversation")).to_contain_text(
+        "joined the chat", timeout=TIMEOUT_MS
+    )
+    connection = page.locator("#connection")
+    expect(connection).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+    note = panel.locator('[data-field="live-note"]')
+    expect(note).to_be_hidden()
+
+    frames.send("/ws/agent/", DELAYED)
+    frames.send(f"/ws/chat/{interaction.pk}/", DELAYED)
+    expect(connection).to_have_attribute("data-state", "delayed")
+    expect(page.locator("#connection-text")).to_have_text("Live updates delayed")
+    expect(note).to_be_visible()
+    expect(note).to_have_text(re.compile(r"^Live updates are delayed"))
+    box = panel.get_by_role("textbox", name="Message")
+    box.fill("Still here while it reconnects")
+    box.press("Enter")
+    mine = panel.locator(".msg--csr").last
+    expect(mine).to_have_attribute("data-delivery", re.compile("sent|read"), timeout=TIMEOUT_MS)
+    shot(page, screenshot_dir, "portal-live-updates-delayed.png")
+
+    frames.send("/ws/agent/", RESTORED)
+    frames.send(f"/ws/chat/{interaction.pk}/", RESTORED)
+    expect(connection).to_have_attribute("data-state", "open")
+    expect(page.locator("#connection-text")).to_have_text("Live updates are back")
+    expect(note).to_have_text("Live updates are back.")
+    expect(page.locator("#connection-text")).to_have_text("Connected", timeout=TIMEOUT_MS)
+    expect(note).to_be_hidden(timeout=TIMEOUT_MS)
+
+
+def test_the_widget_says_when_live_updates_are_delayed(
+    page: Page, portal_server, demo, screenshot_dir
+):
+    """`live.delayed` on the customer socket: the widget's status line says replies may
+    be delayed and the customer can still write; `live.restored`: "Connected again.",
+    then the usual status."""
+    frames = ServerFrames(page, r"/ws/customer/")
+    page.goto(f"{portal_server.url}/demo/")
+    page.get_by_role("button", name="Chat with us").click()
+    conversation = widget(page).get_by_role("log", name="Conversation")
+    expect(conversation).to_contain_text(GREETING, timeout=TIMEOUT_MS)
+    say(page, "Dee")
+    expect(conversation).to_contain_text("Nice to meet you, Dee.", timeout=TIMEOUT_MS)
+    say(page, "agent")
+    status = widget(page).get_by_role("status")
+    queued = re.compile(r"^You are number 1 in the queue")
+    expect(status).to_have_text(queued, timeout=TIMEOUT_MS)
+
+    frames.send("/ws/customer/", DELAYED)
+    expect(status).to_have_text(
+        "Replies may be delayed a moment. You can keep writing: your messages are saved."
+    )
+    expect(widget(page).get_by_role("textbox", name="Message")).to_be_enabled()
+    shot(page, screenshot_dir, "widget-live-updates-delayed.png")
+
+    frames.send("/ws/customer/", RESTORED)
+    expect(status).to_have_text("Connected again.")
+    expect(status).to_have_text(queued, timeout=TIMEOUT_MS)

@@ -212,7 +212,7 @@ def test_start_cobrowse_says_why_it_is_disabled(csr):
     AppStudioSettings.objects.update_or_create(
         pk=AppStudioSettings.SINGLETON_ID, defaults={"cobrowse_enabled": False}
     )
-    from chat.models import app_studio_cache_invalidate
+    from chat.selectors.settings import app_studio_cache_invalidate
 
     app_studio_cache_invalidate()
     private = active_chat(csr)
@@ -303,3 +303,19 @@ def test_interaction_window_query_count(csr, django_assert_num_queries):
     # session, user, groups, the interaction (with its relations), its messages
     with django_assert_num_queries(5):
         client.get(reverse("portal:interaction", args=[interaction.pk]))
+
+
+@pytest.mark.django_db
+def test_the_health_check_stays_up_while_redis_is_down(client, settings):
+    """The portal serves without Redis (live updates delayed): a load balancer must keep
+    it. Redis's state is in the body."""
+    assert client.get("/healthz").json() == {
+        "ok": True,
+        "checks": {"database": True, "redis": True},
+    }
+    settings.REDIS_URL = "redis://127.0.0.1:1/0"  # nothing listens there
+
+    response = client.get("/healthz")
+
+    assert response.status_code == 200
+    assert response.json() == {"ok": True, "checks": {"database": True, "redis": False}}

@@ -1,19 +1,23 @@
 """The CSR's /ws/agent/ socket carries offers to the right CSR only, and takes accept,
 decline and status changes."""
 
+import asyncio
 from datetime import timedelta
 
 import pytest
 from channels.db import database_sync_to_async
+from channels.layers import get_channel_layer
 from channels.testing import WebsocketCommunicator
 from django.utils import timezone
 
 from chat.models import Interaction, InteractionStatus
 from config.asgi import application
+from config.sockets import LIVE_DELAYED_MESSAGE, LIVE_RESTORED_MESSAGE
 from routing.events import queue_state_publish
 from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus
 from routing.services.answers import offers_expire
 from tests.factories import route_chat
+from tests.reliability.redis_server import OUTAGE_SECONDS
 from tests.routing.conftest import login_headers
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
@@ -173,3 +177,74 @@ async def test_queue_counts_reach_members_of_the_queue(make_csr, make_interactio
         assert counts["queue"]["csrs_available"] == 0
     finally:
         await socket.disconnect()
+
+
+# --- While Redis is down --------------------------------------------------------------
+# The fixture layer_redis (tests/conftest.py): a private Redis for the channel layer,
+# killed and started again on the same port; both channels_redis layers.
+
+
+async def test_the_socket_opens_while_redis_is_down_and_catches_up_when_it_is_back(
+    make_csr, make_interaction, layer_redis
+):
+    """With the channel layer unreachable the socket still opens with its `state`, then
+    says `live.delayed`; heartbeats are answered and keep the CSR present. Once Redis is
+    back: `live.restored`, a fresh `state` with the offer made meanwhile, and live
+    events again."""
+    csr = await database_sync_to_async(make_csr)()
+    socket, _ = await _open(csr)
+    try:
+        delayed = await socket.receive_json_from(timeout=5)
+        assert delayed == {"type": "live.delayed", "message": LIVE_DELAYED_MESSAGE}
+        before = timezone.now()
+        await socket.send_json_to({"type": "heartbeat"})
+        await _next_of_type(socket, "heartbeat.ack")
+        profile = await database_sync_to_async(CSRProfile.objects.get)(user=csr)
+        assert profile.last_heartbeat_at >= before
+        interaction = await database_sync_to_async(make_interaction)()
+        offer = await database_sync_to_async(route_chat)(interaction_id=interaction.pk)
+        assert await socket.receive_nothing(timeout=0.5)  # its event was lost
+
+        await database_sync_to_async(layer_redis.start)()
+        restored = await _next_of_type(socket, "live.restored", timeout=OUTAGE_SECONDS)
+        assert restored == {"type": "live.restored", "message": LIVE_RESTORED_MESSAGE}
+        state = await socket.receive_json_from(timeout=5)
+        assert state["type"] == "state"
+        assert state["pending_offer"]["offer_id"] == offer.pk
+        await database_sync_to_async(queue_state_publish)(queue_id=interaction.queue_id)
+        assert (await _next_of_type(socket, "queue.counts"))["queue"]["waiting"] == 1
+    finally:
+        await socket.disconnect()
+
+
+async def test_a_redis_restart_under_the_open_socket_is_no_server_error(
+    make_csr, make_interaction, layer_redis
+):
+    """Redis killed under the open socket: heartbeats are answered (no 1011), the socket
+    says `live.delayed` when its layer notices (the core layer's receive fails), live
+    events come back after the restart, and closing while Redis is down is clean."""
+    await database_sync_to_async(layer_redis.start)()
+    csr = await database_sync_to_async(make_csr)()
+    interaction = await database_sync_to_async(make_interaction)()
+    socket, _ = await _open(csr)
+    try:
+        await database_sync_to_async(layer_redis.kill)()
+        await socket.send_json_to({"type": "heartbeat"})
+        seen = [(await socket.receive_json_from(timeout=5))["type"]]
+        while "heartbeat.ack" not in seen:
+            seen.append((await socket.receive_json_from(timeout=5))["type"])
+        core_layer = get_channel_layer().__class__.__name__ == "RedisChannelLayer"
+        if core_layer and "live.delayed" not in seen:
+            await _next_of_type(socket, "live.delayed")
+
+        await database_sync_to_async(layer_redis.start)()
+        deadline = asyncio.get_running_loop().time() + OUTAGE_SECONDS
+        while True:  # until the layer has re-subscribed the socket
+            assert asyncio.get_running_loop().time() < deadline, "no live event came"
+            await database_sync_to_async(queue_state_publish)(queue_id=interaction.queue_id)
+            arrived = not await socket.receive_nothing(timeout=1)
+            if arrived and (await socket.receive_json_from())["type"] == "queue.counts":
+                break
+        await database_sync_to_async(layer_redis.kill)()
+    finally:
+        await socket.disconnect()  # re-raises what the consumer raised on the way out

@@ -360,10 +360,12 @@ def test_silent_csr_goes_offline_and_offer_is_rerouted(make_csr, make_interactio
     offer = run(route_chat, interaction_id=interaction.pk)
     assert offer.csr == silent
     now = timezone.now()
-    CSRProfile.objects.filter(user=silent).update(last_heartbeat_at=now - timedelta(seconds=31))
+    silence = timedelta(seconds=settings.PORTAL["PRESENCE_GRACE_SECONDS"] + 1)
+    CSRProfile.objects.filter(user=silent).update(last_heartbeat_at=now - silence)
     CSRProfile.objects.filter(user=alive).update(last_heartbeat_at=now)
     run(presence_sweep)
     assert CSRProfile.objects.get(user=silent).status == CSRStatus.OFFLINE
+    assert CSRProfile.objects.get(user=silent).away_reason.code == "disconnected"
     assert CSRProfile.objects.get(user=alive).status == CSRStatus.AVAILABLE
     assert _pending(interaction).csr == alive
 

@@ -41,10 +41,12 @@
 
   const STORAGE_KEY = "csr-portal-widget:v1";
   const MAX_TEXT = 2000;
-  const HEARTBEAT_EVERY_MS = 15000;
+  // The same schedule as the portal's sockets (docs/websocket-protocol.md).
+  const HEARTBEAT_EVERY_MS = 10000;
   const HEARTBEAT_TIMEOUT_MS = 10000;
   const BACKOFF_FIRST_MS = 1000;
-  const BACKOFF_MAX_MS = 30000;
+  const BACKOFF_MAX_MS = 10000;
+  const LIVE_BACK_SHOWN_MS = 4000;
   const TYPING_IDLE_MS = 3000;
   const TYPING_REPEAT_MS = 2500;
   const REMOTE_TYPING_TIMEOUT_MS = 8000;
@@ -563,6 +565,12 @@
     } else if (live.conn === "open" && live.replaying) {
       text = "Connecting…";
       tone = "warn";
+    } else if (live.delayed) {
+      // The server's live updates wait for it to reconnect; sending still works.
+      text = "Replies may be delayed a moment. You can keep writing: your messages are saved.";
+      tone = "warn";
+    } else if (live.backUntil > Date.now()) {
+      text = "Connected again.";
     } else if (session.status === "active") {
       text = session.csrName ? `You are chatting with ${session.csrName}` : "An agent is with you";
     } else {
@@ -728,6 +736,9 @@
     socket: null,
     conn: "idle", // idle | connecting | open | retrying | offline | closed
     replaying: false,
+    delayed: false, // the server said live.delayed (until live.restored or a new socket)
+    backUntil: 0, // show "Connected again." until then, after live.restored
+    backTimer: null,
     lastSeq: 0, // the last message shown; 0 on a fresh page, so the server replays all
     attempt: 0,
     retryAt: 0,
@@ -863,6 +874,15 @@
           this.lastSeq = 0;
           this.resumeAskedAt = -1;
           return clearLog({ keepPending: true });
+        case "live.delayed":
+          this.delayed = true;
+          return updateStatus();
+        case "live.restored":
+          this.delayed = false;
+          this.backUntil = Date.now() + LIVE_BACK_SHOWN_MS;
+          window.clearTimeout(this.backTimer);
+          this.backTimer = window.setTimeout(() => updateStatus(), LIVE_BACK_SHOWN_MS);
+          return updateStatus();
         default:
           return undefined; // heartbeat.ack and types added later
       }
@@ -871,6 +891,7 @@
     onHello(message) {
       this.attempt = 0;
       this.replaying = true;
+      this.delayed = false; // a new socket: the server says again if it still is
       this.resumeAskedAt = -1;
       if (this.lastSeq === 0) clearLog({ keepPending: true }); // the replay rebuilds it all
       const interaction = message.interaction || {};
@@ -1099,7 +1120,8 @@
       this.scheduleReconnect();
     },
 
-    /** 1 s, 2 s, 4 s … up to 30 s, each ±25 % so that many widgets don't come back at once. */
+    /** 1 s, 2 s, 4 s … up to 10 s, each ±25 % (never above 10 s) so that many widgets
+     *  don't come back at once. */
     scheduleReconnect() {
       this.clearTimers();
       if (navigator.onLine === false) {

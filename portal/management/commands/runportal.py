@@ -80,6 +80,7 @@ class PortalRunner:
         self.out = out
         self.base_dir = Path(settings.BASE_DIR)
         self.var_dir = Path(settings.VAR_DIR)
+        self.var_dir.mkdir(parents=True, exist_ok=True)  # beat's schedule, the bot's token
         self.env: dict[str, str] = {}
         self.children: list[Child] = []
         self.private_redis: PrivateRedis | None = None

@@ -379,7 +379,10 @@ export class ChatPanel {
     this.socket = new LiveSocket({
       url: () => `/ws/chat/${this.id}/?last_seq=${this.lastSeq}`,
       onMessage: (frame) => this.handle(frame),
-      onState: (state) => { this.root.dataset.connection = state; },
+      onState: (state) => {
+        this.root.dataset.connection = state;
+        if (state !== "delayed") this.liveNote("");
+      },
       onFinal: (code) => { if (code === 4403) this.revoked("You no longer handle this chat."); },
     });
   }
@@ -430,12 +433,28 @@ export class ChatPanel {
       case "chat.revoked":
         this.revoked(`This chat was ${frame.reason}.`);
         break;
+      case "live.delayed":
+        this.liveNote("Live updates are delayed: messages are saved and appear as soon as the server has reconnected.");
+        break;
+      case "live.restored":
+        this.liveNote("Live updates are back.", 5000);
+        break;
       case "error":
         this.error(frame);
         break;
       default:
         break;
     }
+  }
+
+  /** The status line under the conversation: `text` (empty hides it), for `hideAfterMs`. */
+  liveNote(text, hideAfterMs = 0) {
+    const node = this.f("live-note");
+    if (!node) return;
+    clearTimeout(this.liveNoteTimer);
+    node.textContent = text;
+    node.hidden = !text;
+    if (text && hideAfterMs) this.liveNoteTimer = setTimeout(() => this.liveNote(""), hideAfterMs);
   }
 
   reset() {
@@ -603,6 +622,7 @@ export class ChatPanel {
   }
 
   destroy() {
+    clearTimeout(this.liveNoteTimer);
     if (this.socket) this.socket.stop();
   }
 }

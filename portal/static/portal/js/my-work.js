@@ -30,6 +30,9 @@ function renderAwayReasons(reasons) {
 }
 function renderStatus(s) {
   $("status-dot").dataset.status = s.status;
+  // Offline set by the portal (reason "Disconnected"): say why, not a bare Offline.
+  const offline = select.querySelector('option[value="offline"]');
+  offline.textContent = s.status === "offline" && s.reason ? `Offline — ${s.reason.label}` : "Offline";
   let value = s.status;
   if (s.status === "away") {
     const match = [...select.options].find((o) => o.value.startsWith("away:") && o.textContent === `Away — ${s.away_reason}`);
@@ -336,17 +339,30 @@ document.addEventListener("visibilitychange", () => {
 
 // --- The /ws/agent/ socket ---------------------------------------------------------------------
 const connection = $("connection");
+let liveBackTimer;
+function connectionText(text, title = "") {
+  clearTimeout(liveBackTimer);
+  $("connection-text").textContent = text;
+  connection.title = title;
+}
 new LiveSocket({
   url: "/ws/agent/",
   onState: (state, delay) => {
-    connection.dataset.state = state === "open" ? "open" : state === "closed" ? "closed" : "connecting";
-    $("connection-text").textContent = state === "open" ? "Connected" : state === "reconnecting"
-      ? `Reconnecting in ${Math.round(delay / 1000)} s…` : state === "closed" ? "Disconnected" : "Connecting…";
+    // "delayed": connected, but offers and counts wait until the server's Redis is back.
+    connection.dataset.state = { open: "open", closed: "closed", delayed: "delayed" }[state] || "connecting";
+    if (state === "open") connectionText("Connected");
+    else if (state === "delayed") connectionText("Live updates delayed", "Offers and queue counts arrive when the server has reconnected; nothing is lost.");
+    else if (state === "reconnecting") connectionText(`Reconnecting in ${Math.max(1, Math.round(delay / 1000))} s…`);
+    else connectionText(state === "closed" ? "Disconnected" : "Connecting…");
   },
   onFinal: (code) => { if (code === 4403) toast("Your account may not take chats here."); },
   onMessage: (frame) => {
     switch (frame.type) {
       case "state": renderState(frame); break;
+      case "live.restored":
+        connectionText("Live updates are back");
+        liveBackTimer = setTimeout(() => { $("connection-text").textContent = "Connected"; }, 5000);
+        break;
       case "status": renderStatus(frame); if (frame.note) toast(frame.note); break;
       case "queues": renderJoined(frame.queues); break;
       case "queue.counts": renderCounts(frame.queue); break;

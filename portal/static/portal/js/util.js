@@ -65,10 +65,30 @@ export function wsURL(path) {
   return `${location.protocol === "https:" ? "wss" : "ws"}://${location.host}${path}`;
 }
 
+// The reconnect schedule and heartbeat (docs/websocket-protocol.md): the server sets a
+// CSR Offline after PRESENCE_GRACE_SECONDS without a sign of life, which must stay above
+// HEARTBEAT_MS + ACK_TIMEOUT_MS + 2 × BACKOFF_MAX_MS, the longest a tab that gets back
+// within one maximum backoff can be silent (docs/configuration.md).
+export const HEARTBEAT_MS = 10000;
+export const ACK_TIMEOUT_MS = 10000;
+export const BACKOFF_FIRST_MS = 1000;
+export const BACKOFF_MAX_MS = 10000;
+
+/** The wait before reconnect attempt `attempt` (0, 1, …): 1 s, 2 s, 4 s, 8 s, then
+ *  10 s, each ±25 % but never above BACKOFF_MAX_MS, so that many tabs do not come back
+ *  at the same moment. */
+export function backoffDelay(attempt) {
+  const step = Math.min(BACKOFF_MAX_MS, BACKOFF_FIRST_MS * 2 ** attempt);
+  return Math.min(BACKOFF_MAX_MS, Math.round(step * (0.75 + Math.random() * 0.5)));
+}
+
 /**
- * A WebSocket that reconnects after network loss or a server restart (1 s, 2 s, 4 s … 30 s),
+ * A WebSocket that reconnects after network loss or a server restart (backoffDelay),
  * sends `heartbeat` every 10 s and reconnects when no `heartbeat.ack` comes back in 10 s.
  * Close codes 4401 (log in again) and 4403/4410 (not allowed) are final.
+ * onState gets "connecting", "open", "delayed" (open, but the server said `live.delayed`:
+ * its live updates wait for Redis), "reconnecting" (with the delay) or "closed";
+ * `live.delayed` and `live.restored` also reach onMessage.
  */
 export class LiveSocket {
   constructor({ url, onOpen, onMessage, onState, onFinal }) {
@@ -89,15 +109,20 @@ export class LiveSocket {
     const ws = (this.ws = new WebSocket(wsURL(url)));
     ws.addEventListener("open", () => {
       this.attempt = 0;
+      this.delayed = false;
       this.onState("open");
       this.onOpen();
-      this.beat = setInterval(() => this.heartbeat(), 10000);
+      this.beat = setInterval(() => this.heartbeat(), HEARTBEAT_MS);
     });
     ws.addEventListener("message", (event) => {
       let data;
       try { data = JSON.parse(event.data); } catch (e) { return; }
       if (!data || typeof data.type !== "string") return;
       if (data.type === "heartbeat.ack") { clearTimeout(this.ackTimer); this.ackTimer = null; return; }
+      if (data.type === "live.delayed" || data.type === "live.restored") {
+        this.delayed = data.type === "live.delayed";
+        this.onState(this.delayed ? "delayed" : "open");
+      }
       this.onMessage(data);
     });
     ws.addEventListener("close", (event) => {
@@ -118,7 +143,7 @@ export class LiveSocket {
         return;
       }
       if (this.stopped) { this.onState("closed"); return; }
-      const delay = Math.min(30000, 1000 * 2 ** this.attempt);
+      const delay = backoffDelay(this.attempt);
       this.attempt += 1;
       this.onState("reconnecting", delay);
       this.retry = setTimeout(() => this.connect(), delay);
@@ -128,7 +153,7 @@ export class LiveSocket {
   heartbeat() {
     if (!this.send({ type: "heartbeat" })) return;
     if (this.ackTimer) return;
-    this.ackTimer = setTimeout(() => { this.ackTimer = null; try { this.ws.close(); } catch (e) { /* closed */ } }, 10000);
+    this.ackTimer = setTimeout(() => { this.ackTimer = null; try { this.ws.close(); } catch (e) { /* closed */ } }, ACK_TIMEOUT_MS);
   }
 
   get isOpen() { return this.ws && this.ws.readyState === WebSocket.OPEN; }
