@@ -1,19 +1,14 @@
 """Channels, App Studio settings, bot API clients, customers, interactions and messages."""
 
-import logging
 import uuid
 
 from django.conf import settings
-from django.core.cache import cache
 from django.core.validators import MaxValueValidator, MinValueValidator
-from django.db import models, transaction
+from django.db import models
 from django.db.models import Q
 from django.utils import timezone
 
 from chat.validators import validate_time_zone
-from config.redis import REDIS_ERRORS
-
-logger = logging.getLogger(__name__)
 
 
 class ChannelKind(models.TextChoices):
@@ -149,27 +144,14 @@ class AppStudioSettings(models.Model):
         return "App Studio settings"
 
     def save(self, *args, **kwargs) -> None:
-        # There is only ever one record, and every process reads it through the cache:
-        # pin the id and drop the cached copy once the new values are committed.
+        # There is only ever one record (its cached copies are dropped on save:
+        # chat.selectors.settings).
         self.pk = self.SINGLETON_ID
         super().save(*args, **kwargs)
-        transaction.on_commit(app_studio_cache_invalidate)
 
     @property
     def allowed_attachment_type_list(self) -> list[str]:
         return [t.strip() for t in self.allowed_attachment_types.split(",") if t.strip()]
-
-
-APP_STUDIO_CACHE_KEY = "app-studio-settings:v1"
-
-
-def app_studio_cache_invalidate() -> None:
-    """Drop the cached App Studio settings: every process reads them afresh
-    (chat.selectors.settings.app_studio_settings_get)."""
-    try:
-        cache.delete(APP_STUDIO_CACHE_KEY)
-    except REDIS_ERRORS:
-        logger.warning("App Studio settings left in the cache (Redis is down)", exc_info=True)
 
 
 class BotClient(models.Model):

@@ -45,15 +45,17 @@ INSTALLED_APPS = [
     "cobrowse",
 ]
 
+# Django's own, marked synchronous only (config/middleware.py): the chain and the view
+# run on the request's thread in one hop.
 MIDDLEWARE = [
-    "django.middleware.security.SecurityMiddleware",
+    "config.middleware.SecurityMiddleware",
     "whitenoise.middleware.WhiteNoiseMiddleware",
-    "django.contrib.sessions.middleware.SessionMiddleware",
-    "django.middleware.common.CommonMiddleware",
-    "django.middleware.csrf.CsrfViewMiddleware",
-    "django.contrib.auth.middleware.AuthenticationMiddleware",
-    "django.contrib.messages.middleware.MessageMiddleware",
-    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "config.middleware.SessionMiddleware",
+    "config.middleware.CommonMiddleware",
+    "config.middleware.CsrfViewMiddleware",
+    "config.middleware.AuthenticationMiddleware",
+    "config.middleware.MessageMiddleware",
+    "config.middleware.XFrameOptionsMiddleware",
 ]
 
 ROOT_URLCONF = "config.urls"
@@ -176,9 +178,8 @@ CACHES = {
 }
 
 CELERY_BROKER_URL = REDIS_URL
-# No result backend: every task ignores its result. Celery keeps the backend per thread,
-# and daphne runs each request on a thread of its own, so with a Redis backend every
-# request that queued a task built a backend and its connection pool first.
+# No result backend: every task ignores its result (results go back over the channel
+# layer), and a backend would be built on every request's thread that queues a task.
 CELERY_TASK_ACKS_LATE = True
 CELERY_TASK_REJECT_ON_WORKER_LOST = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
@@ -315,7 +316,9 @@ PORTAL: PortalSettings = {
     # empty, the URL of the request is used.
     "PUBLIC_BASE_URL": env_str("PUBLIC_BASE_URL", ""),
     # A CSR whose socket has been silent this long is set Offline and loses their offer.
-    "PRESENCE_GRACE_SECONDS": env_int("PRESENCE_GRACE_SECONDS", 30),
+    # Above the clients' heartbeat (10 s) + ack timeout (10 s) + twice their maximum
+    # reconnect backoff (10 s): a tab back within one maximum backoff stays present.
+    "PRESENCE_GRACE_SECONDS": env_int("PRESENCE_GRACE_SECONDS", 45),
     # An Offline CSR's active chats go back to the front of their queue after this long.
     "ACTIVE_CHAT_GRACE_SECONDS": env_int("ACTIVE_CHAT_GRACE_SECONDS", 120),
     # How often Celery beat runs the routing sweeper (presence, everything waiting).

@@ -28,15 +28,12 @@ def waiting_page_lock(interaction_ids: list[int]) -> QuerySet[Interaction]:
 def offer_lock(offer_id: int) -> tuple[Offer, Interaction]:
     """The offer and its interaction, both locked (the interaction first). Raises
     RoutingError when the offer does not exist."""
-    interaction = (
-        interactions_for_update()
-        .select_related("queue", "customer", "channel")
-        .filter(offers__pk=offer_id)
-        .first()
-    )
-    if interaction is None:
-        raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE)
-    offer = Offer.objects.select_for_update(of=("self",)).select_related("csr").get(pk=offer_id)
+    try:
+        # The channel: a system message about the chat may be due to its connector.
+        interaction = interactions_for_update().select_related("channel").get(offers__pk=offer_id)
+    except Interaction.DoesNotExist:
+        raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE) from None
+    offer = Offer.objects.select_for_update().get(pk=offer_id)
     offer.interaction = interaction
     return offer, interaction
 

@@ -38,7 +38,9 @@ def message_create(
 ) -> Message:
     """Store one message with the interaction's next sequence number, then publish it
     once the transaction commits. The way every message after the escalation is added
-    (message_send adds the checks of a customer's or CSR's send)."""
+    (message_send adds the checks of a customer's or CSR's send). Callers pass the copy
+    they read under the interaction's row lock (chat.locks), with its channel: a
+    system message is due to the channel's connector."""
     with transaction.atomic(savepoint=False):
         interaction.last_seq = _seq_take(interaction)
         return _message_store(
@@ -53,24 +55,17 @@ def message_create(
         )
 
 
-# What the webhook of a message needs of its channel (chat.webhooks.delivery_schedule).
-CHANNEL_WEBHOOK_FIELDS = ("channel__slug", "channel__webhook_url", "channel__webhook_secret")
-
-
 def _seq_take(interaction: Interaction) -> int:
-    """Take the interaction's next sequence number. The UPDATE holds the row's lock until
-    the transaction ends, so no two writers ever get the same number. The number is
-    read back with the channel's webhook settings, for a caller's copy that lacks them."""
+    """Take the interaction's next sequence number: the UPDATE holds the row's lock until
+    the transaction ends, so no two writers get the same number. It compares and sets
+    against the caller's copy, current when read under the row lock as the services do
+    (one statement); a stale copy takes the row's next number in two."""
+    seq = interaction.last_seq + 1
+    if Interaction.objects.filter(pk=interaction.pk, last_seq=seq - 1).update(last_seq=seq):
+        return seq
     if not Interaction.objects.filter(pk=interaction.pk).update(last_seq=F("last_seq") + 1):
         raise Interaction.DoesNotExist(f"No interaction {interaction.pk}")
-    taken = (
-        Interaction.objects.select_related("channel")
-        .only("last_seq", *CHANNEL_WEBHOOK_FIELDS)
-        .get(pk=interaction.pk)
-    )
-    if not Interaction.channel.is_cached(interaction):  # type: ignore[attr-defined]
-        interaction.channel = taken.channel
-    return taken.last_seq
+    return Interaction.objects.filter(pk=interaction.pk).values_list("last_seq", flat=True).get()
 
 
 def _message_store(interaction: Interaction, **fields: Any) -> Message:
@@ -160,9 +155,7 @@ def message_send(
                 author, author_name = user, display_name(user)
             else:
                 author, author_name = None, interaction.customer.name
-            # The row is locked: its next number is ours.
-            interaction.last_seq += 1
-            Interaction.objects.filter(pk=interaction.pk).update(last_seq=interaction.last_seq)
+            interaction.last_seq = _seq_take(interaction)
             try:
                 message = _message_store(
                     interaction,

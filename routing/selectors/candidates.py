@@ -1,14 +1,15 @@
 """The CSRs a routing run weighs for a chat, and the rules it weighs them by.
 
-The rules (eligibility with a readable reason, ranking by the queue's strategy) are pure
-functions of the members' state, tested without a database; one read of a queue's
-members serves a whole run, which updates its copy as it makes offers."""
+One read of a queue's members serves a whole run, which updates its copy as it makes
+offers. The read returns them in the order the queue's strategy prefers them (their
+`rank`); eligibility, with a readable reason, is a pure function of a member's state,
+tested without a database. A member offered a chat holds that offer for the rest of the
+run (one pending offer per CSR), so the order never changes during a run."""
 
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass
-from datetime import UTC, datetime
 
-from django.db.models import Count, Exists, IntegerField, OuterRef, Subquery, Value
+from django.db.models import Count, Exists, F, IntegerField, OrderBy, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
 
 from chat.models import Interaction, InteractionStatus
@@ -33,8 +34,7 @@ class MemberState:
     capacity: int
     busy: int
     has_pending_offer: bool
-    idle_since: datetime | None
-    last_offered_at: datetime | None
+    rank: int  # the member's place in the strategy's order, 0 first
 
 
 @dataclass(frozen=True)
@@ -47,8 +47,7 @@ class Candidate:
     reason: str  # why not eligible; empty when eligible
     active_chats: int
     capacity: int
-    idle_since: datetime | None
-    last_offered_at: datetime | None
+    rank: int  # the member's place in the queue strategy's order, 0 first
 
     @property
     def excluded_for_this_chat(self) -> bool:
@@ -67,9 +66,20 @@ class Candidate:
         }
 
 
-def queue_members_state(*, queue_id: int) -> list[MemberState]:
-    """Every member of the queue with what routing needs to know, in one query whatever
-    the queue's size."""
+# The order each strategy offers chats to a queue's members in: longest idle first;
+# fewest active chats, then longest idle; least recently offered first. A member who
+# never was (idle or offered) comes first.
+_IDLE_SINCE = F("user__csr_profile__idle_since").asc(nulls_first=True)
+STRATEGY_ORDER: dict[str, tuple[str | OrderBy, ...]] = {
+    RoutingStrategy.LONGEST_IDLE: (_IDLE_SINCE, "user_id"),
+    RoutingStrategy.LEAST_BUSY: ("busy", _IDLE_SINCE, "user_id"),
+    RoutingStrategy.ROUND_ROBIN: (F("last_offered_at").asc(nulls_first=True), "user_id"),
+}
+
+
+def queue_members_state(*, queue_id: int, strategy: str) -> list[MemberState]:
+    """Every member of the queue with what routing needs to know, in the order the
+    queue's strategy prefers them: one query whatever the queue's size."""
     active_chats = (
         Interaction.objects.filter(
             assigned_csr_id=OuterRef("user_id"), status=InteractionStatus.ACTIVE
@@ -85,40 +95,38 @@ def queue_members_state(*, queue_id: int) -> list[MemberState]:
             busy=Coalesce(Subquery(active_chats), Value(0), output_field=IntegerField()),
             has_pending_offer=Exists(pending_offers),
         )
-        .order_by("user_id")
-        .values(
+        .order_by(*STRATEGY_ORDER[strategy])
+        .values_list(
             "user_id",
-            "joined",
-            "last_offered_at",
             "user__username",
             "user__is_active",
+            "joined",
             "user__csr_profile__status",
             "user__csr_profile__capacity",
-            "user__csr_profile__idle_since",
             "busy",
             "has_pending_offer",
         )
     )
     default_capacity = None
     members = []
-    for row in rows:
-        capacity = row["user__csr_profile__capacity"]
+    for rank, (user_id, username, is_active, joined, status, capacity, busy, pending) in enumerate(
+        rows
+    ):
         if not capacity:
             if default_capacity is None:
                 default_capacity = app_studio_settings_get().default_csr_capacity
             capacity = default_capacity
         members.append(
             MemberState(
-                user_id=row["user_id"],
-                username=row["user__username"],
-                is_active=row["user__is_active"],
-                joined=row["joined"],
-                status=row["user__csr_profile__status"],
+                user_id=user_id,
+                username=username,
+                is_active=is_active,
+                joined=joined,
+                status=status,
                 capacity=capacity,
-                busy=row["busy"],
-                has_pending_offer=row["has_pending_offer"],
-                idle_since=row["user__csr_profile__idle_since"],
-                last_offered_at=row["last_offered_at"],
+                busy=busy,
+                has_pending_offer=pending,
+                rank=rank,
             )
         )
     return members
@@ -179,8 +187,7 @@ def candidates_from_members(
                 reason=reason,
                 active_chats=member.busy,
                 capacity=member.capacity,
-                idle_since=member.idle_since,
-                last_offered_at=member.last_offered_at,
+                rank=member.rank,
             )
         )
     return candidates
@@ -218,21 +225,6 @@ def ineligibility(
     return ""
 
 
-_FAR_PAST = datetime(1970, 1, 1, tzinfo=UTC)
-
-
-def routing_rank(*, strategy: str, candidates: list[Candidate]) -> list[Candidate]:
-    """The eligible candidates, best first, by the queue's strategy."""
-    eligible = [c for c in candidates if c.eligible]
-
-    def idle(c: Candidate) -> datetime:
-        return c.idle_since or _FAR_PAST
-
-    key: Callable[[Candidate], tuple[int | datetime, ...]]
-    if strategy == RoutingStrategy.LEAST_BUSY:
-        key = lambda c: (c.active_chats, idle(c), c.user_id)  # noqa: E731
-    elif strategy == RoutingStrategy.ROUND_ROBIN:
-        key = lambda c: (c.last_offered_at or _FAR_PAST, c.user_id)  # noqa: E731
-    else:
-        key = lambda c: (idle(c), c.user_id)  # noqa: E731
-    return sorted(eligible, key=key)
+def routing_rank(candidates: list[Candidate]) -> list[Candidate]:
+    """The eligible candidates, best first (in the queue strategy's order)."""
+    return sorted((c for c in candidates if c.eligible), key=lambda c: c.rank)

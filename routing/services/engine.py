@@ -76,15 +76,16 @@ def route_queue_run(*, queue_id: int) -> int:
 def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     """Offer the queue's waiting chats, in routing order, to its free CSRs until one or
     the other runs out; returns how many offers were made."""
-    queue = Queue.objects.filter(pk=queue_id, active=True).first()
-    if queue is None:
-        return 0
     asked = min(ROUTE_PAGE_SIZE, limit)
     waiting = queue_waiting_page(queue_id=queue_id, limit=asked)
     if not waiting:
         return 0  # nothing waits (as after most accepts): the members need not be read
+    queue = Queue.objects.get(pk=queue_id)
     exhausted = len(waiting) < asked
-    members = {member.user_id: member for member in queue_members_state(queue_id=queue_id)}
+    members = {
+        member.user_id: member
+        for member in queue_members_state(queue_id=queue_id, strategy=queue.strategy)
+    }
     free = sum(1 for member in members.values() if member_is_free(member))
     # With nobody free only the first chat is visited, so that its decision records why
     # it waits; otherwise about as many chats as the free CSRs can take, more only if
@@ -156,7 +157,7 @@ def _route_page(
                 continue
             interaction.queue = queue
             choice = _Choice(interaction)
-            _choose(choice, members=members, refused=refused.get(interaction_id, {}), now=now)
+            _choose(choice, members=members, refused=refused.get(interaction_id, {}))
             choices.append(choice)
             if choice.chosen is None and not any(
                 c.eligible or c.excluded_for_this_chat for c in choice.candidates
@@ -178,21 +179,17 @@ def _still_waiting(interaction: Interaction, queue: Queue) -> bool:
     return interaction.status == InteractionStatus.QUEUED and interaction.queue_id == queue.pk
 
 
-def _choose(
-    choice: _Choice, *, members: dict[int, MemberState], refused: dict[int, str], now: datetime
-) -> None:
+def _choose(choice: _Choice, *, members: dict[int, MemberState], refused: dict[int, str]) -> None:
     """The best CSR for the chat from the run's copy of the members, which is marked as
     holding the offer."""
     interaction = choice.interaction
     choice.candidates = candidates_from_members(
         members.values(), refused=refused, owner_id=interaction.assigned_csr_id
     )
-    ranked = routing_rank(strategy=interaction.queue.strategy, candidates=choice.candidates)
+    ranked = routing_rank(choice.candidates)
     choice.chosen = ranked[0] if ranked else None
     if choice.chosen is not None:
-        member = members[choice.chosen.user_id]
-        member.has_pending_offer = True
-        member.last_offered_at = now
+        members[choice.chosen.user_id].has_pending_offer = True
 
 
 def _offer_chosen(
@@ -217,7 +214,7 @@ def _offer_chosen(
                 continue
             # The CSR has another pending offer now (the run's copy marks it so).
             interaction_id = choice.interaction.pk
-            _choose(choice, members=members, refused=refused.get(interaction_id, {}), now=now)
+            _choose(choice, members=members, refused=refused.get(interaction_id, {}))
             if choice.chosen is not None:
                 retry.append(choice)
         choices = retry

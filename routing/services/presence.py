@@ -175,7 +175,7 @@ def presence_sweep(*, now: datetime | None = None) -> dict[str, int]:
 @transaction.atomic
 def interaction_requeue_lost_csr(*, interaction_id: int) -> bool:
     """Put an active chat whose CSR went Offline back at the front of its queue."""
-    interaction = interaction_lock(interaction_id, "assigned_csr", "queue")
+    interaction = interaction_lock(interaction_id, "assigned_csr", "queue", "channel")
     if (
         interaction is None
         or interaction.status != InteractionStatus.ACTIVE

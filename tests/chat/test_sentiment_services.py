@@ -19,9 +19,8 @@ from chat.models import (
     Message,
     SenderKind,
     SentimentLabel,
-    app_studio_cache_invalidate,
 )
-from chat.selectors.settings import app_studio_settings_get
+from chat.selectors.settings import app_studio_cache_invalidate, app_studio_settings_get
 from chat.sentiment import TREND_LENGTH
 from chat.services import sentiment as scoring
 from chat.services.messages import message_create, message_send

@@ -691,22 +691,24 @@ def test_retry_policy_comes_from_the_settings():
 
 
 @pytest.mark.django_db
-def test_a_system_message_schedules_its_webhook_without_reading_the_channel():
-    """Accepting a chat (which locks the interaction alone) adds "joined the chat": the
-    statement taking its seq brings the channel's webhook settings along."""
+def test_a_system_message_schedules_its_webhook_without_reading_the_channel_again():
+    """The services lock the interaction with its channel (chat.locks): a system message
+    then schedules its webhook with no read of the channel of its own."""
     from django.db import transaction
     from django.test.utils import CaptureQueriesContext
 
+    from chat.locks import interaction_lock
+
     chat = make_chat(url="https://connector.example.com/hook")
-    interaction = Interaction.objects.get(pk=chat.interaction.pk)  # no channel loaded
 
     with CaptureQueriesContext(connection) as queries, transaction.atomic():
+        interaction = interaction_lock(chat.interaction.pk, "channel")
         message = message_create(
             interaction=interaction, sender_kind=SenderKind.SYSTEM, text="Alex joined the chat"
         )
 
-    assert not [
-        q["sql"] for q in queries.captured_queries if q["sql"].startswith('SELECT "chat_channel"')
-    ]
+    sql = [q["sql"] for q in queries.captured_queries]
+    assert any('JOIN "chat_channel"' in statement for statement in sql)  # the lock's join
+    assert not [statement for statement in sql if 'FROM "chat_channel"' in statement]
     delivery = WebhookDelivery.objects.get(message=message)
     assert delivery.status == WebhookDelivery.Status.PENDING

@@ -3,6 +3,7 @@
 import pytest
 from django.core.exceptions import ValidationError
 
+from routing.models import RoutingStrategy
 from routing.selectors.queues import queue_for_escalation
 from tests.factories import channel_factory, intent_rule_factory, queue_factory
 
@@ -101,7 +102,7 @@ def test_inactive_default_queue_is_no_queue():
 def test_the_members_state_says_what_routing_needs_of_every_member():
     """One read of a queue's members, in every state: busy, offered, not joined, away,
     disabled, without a profile (Offline, the default capacity); members of another
-    queue left out."""
+    queue left out; each with their place in the strategy's order."""
     from datetime import timedelta
 
     from django.utils import timezone
@@ -139,19 +140,61 @@ def test_the_members_state_says_what_routing_needs_of_every_member():
     )
     default = app_studio_settings_get().default_csr_capacity
 
-    members = queue_members_state(queue_id=queue.pk)
+    # Round robin: the least recently offered first; never offered before offered.
+    members = queue_members_state(queue_id=queue.pk, strategy=RoutingStrategy.ROUND_ROBIN)
 
-    assert [m.user_id for m in members] == [user.pk for user in users]
-    assert [m.username for m in members] == [user.username for user in users]
-    assert [m.joined for m in members] == [True, True, False, True, True, True]
-    assert [m.is_active for m in members] == [True, True, True, False, True, True]
-    assert [m.status for m in members] == ["available", "away"] * 2 + ["available", None]
-    assert [m.capacity for m in members] == [default, 3, default, 3, default, default]
-    assert [m.busy for m in members] == [2, 0, 0, 0, 0, 0]
-    assert [m.has_pending_offer for m in members] == [False, True] + [False] * 4
-    assert [m.last_offered_at for m in members] == [None, now] + [None] * 4
-    assert [m.idle_since for m in members[:5]] == [now - timedelta(minutes=n) for n in range(5)]
-    assert members[5].idle_since is None
+    in_id_order = sorted(members, key=lambda m: m.user_id)
+    assert [m.user_id for m in in_id_order] == [user.pk for user in users]
+    assert [m.username for m in in_id_order] == [user.username for user in users]
+    assert [m.joined for m in in_id_order] == [True, True, False, True, True, True]
+    assert [m.is_active for m in in_id_order] == [True, True, True, False, True, True]
+    assert [m.status for m in in_id_order] == ["available", "away"] * 2 + ["available", None]
+    assert [m.capacity for m in in_id_order] == [default, 3, default, 3, default, default]
+    assert [m.busy for m in in_id_order] == [2, 0, 0, 0, 0, 0]
+    assert [m.has_pending_offer for m in in_id_order] == [False, True] + [False] * 4
+    assert [m.rank for m in members] == list(range(6))
+    assert members[-1].user_id == users[1].pk  # the one offered a chat comes last
+
+
+def test_each_strategy_orders_the_members_as_it_prefers_them():
+    """Longest idle: the earliest idle_since first (no profile: first). Least busy: the
+    fewest active chats, then the longest idle. Round robin: the least recently offered,
+    never offered first. Ties by user id."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from chat.models import InteractionStatus
+    from config.users import Role
+    from routing.models import CSRProfile, CSRStatus, QueueMembership
+    from routing.selectors.candidates import queue_members_state
+    from tests.factories import interaction_factory, user_factory
+
+    queue = queue_factory()
+    now = timezone.now()
+    idle_minutes = [5, 30, 10]
+    users = [user_factory(role=Role.CSR) for _ in idle_minutes]
+    for user, minutes in zip(users, idle_minutes, strict=True):
+        CSRProfile.objects.create(
+            user=user, status=CSRStatus.AVAILABLE, idle_since=now - timedelta(minutes=minutes)
+        )
+    offered_minutes = [None, 1, 20]
+    for user, minutes in zip(users, offered_minutes, strict=True):
+        QueueMembership.objects.create(
+            user=user,
+            queue=queue,
+            joined=True,
+            last_offered_at=None if minutes is None else now - timedelta(minutes=minutes),
+        )
+    interaction_factory(queue=queue, status=InteractionStatus.ACTIVE, assigned_csr=users[1])
+    first, second, third = users
+
+    def order(strategy):
+        return [m.user_id for m in queue_members_state(queue_id=queue.pk, strategy=strategy)]
+
+    assert order(RoutingStrategy.LONGEST_IDLE) == [second.pk, third.pk, first.pk]
+    assert order(RoutingStrategy.LEAST_BUSY) == [third.pk, first.pk, second.pk]
+    assert order(RoutingStrategy.ROUND_ROBIN) == [first.pk, third.pk, second.pk]
 
 
 def test_the_waiting_page_is_the_waiting_line_in_routing_order():

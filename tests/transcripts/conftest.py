@@ -17,8 +17,8 @@ from chat.models import (
     Message,
     SenderKind,
     SystemEvent,
-    app_studio_cache_invalidate,
 )
+from chat.selectors.settings import app_studio_cache_invalidate
 from chat.services.interactions import interaction_end
 from chat.services.messages import message_create, message_send
 from config.users import Role
