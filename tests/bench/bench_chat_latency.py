@@ -1,40 +1,60 @@
 """Chat latency benchmark: customer → CSR message latency and throughput of the portal's
 live chat (daphne + Redis channel layer + PostgreSQL), measured in the same run against
-two baselines started by the benchmark itself:
+three baselines started by the benchmark itself:
 
-  bare relay     tests/bench/baselines/bare_relay.py — `websockets`, pairs sockets by
-                 room and forwards text frames;
+  ORM chat       tests/bench/baselines/orm_chat/ — the Channels tutorial's group chat
+                 that saves each message with the ORM (`Model.objects.create` in
+                 `database_sync_to_async`) before `group_send`, under daphne, on a
+                 PostgreSQL database of its own, with the portal's channel layer and
+                 database connection settings: the design most chat products use;
   channels chat  tests/bench/baselines/channels_chat/ — the Channels tutorial's group
-                 chat under daphne, no persistence, the portal's channel layer config.
+                 chat under daphne, no persistence, the portal's channel layer config;
+  bare relay     tests/bench/baselines/bare_relay.py — `websockets`, pairs sockets by
+                 room and forwards text frames.
 
 Run: python tests/bench/bench_chat_latency.py [--conversations 200] [--seconds 20]
          [--interval-ms 1000] [--persist-conversations 400] [--persist-seconds 10]
-         [--daphne-processes 1] [--layer core|pubsub]
+         [--daphne-processes 1] [--asgi-threads N] [--layer core|pubsub]
+         [--no-sentiment] [--only portal|orm|channels|bare ...]
+         [--code DIR] [--against DIR --runs 3]
 
 Every system gets the same load (tests/bench/chat_clients.py: per conversation a
 sender socket and a receiver socket; the sender sends a probe carrying its send time
 every --interval-ms, staggered; latency = receive time − send time). For the portal
-the sender is the customer's socket and the receiver the CSR's. Then the persisted
-rate: every customer and CSR socket of --persist-conversations chats sends as fast as
-the per-socket rate limit allows (2/s after a burst of 20), and acks/s and stored rows
-are counted. Targets: our p99 ≤ 1.5× the Channels chat's and ≤ 3× the bare relay's;
-≥ 1,000 persisted messages/s. Uses its own database (portal_bench_chat) and a private
-redis-server shared by the three systems.
+the sender is the customer's socket and the receiver the CSR's. Each system's
+"persisted msg/s" is the rows it stored with a timestamp in the measured window ÷ the
+window (the portal and the ORM chat; the others store nothing). The ORM chat runs
+under as many daphne processes, with as many ASGI threads, as the portal. Then the
+portal's persisted rate under pressure: every customer and CSR socket of
+--persist-conversations chats sends as fast as the per-socket rate limit allows (2/s
+after a burst of 20), and acks/s and stored rows are counted.
+
+Guard (the issue's, at 200 conversations × 1 message/s): the portal's p99 ÷ the ORM
+chat's p99 ≤ 1. Targets: our p99 ≤ 1.5× the Channels chat's and ≤ 3× the bare relay's;
+≥ 1,000 persisted messages/s. Uses its own databases (portal_bench_chat,
+portal_bench_chat_orm) and a private redis-server shared by the systems.
+
+--code DIR measures another checkout (default: this repository; the baselines run from
+its directory too, so they use its channel layer and database settings). --against DIR
+--runs N runs N times each, alternating --code and DIR, and prints each one's medians.
 """
 
 import argparse
 import asyncio
 import json
+import math
 import os
 import statistics
 import subprocess
 import sys
 import time
+from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.bench import compat
 from tests.bench import stack as bench_stack
 from tests.bench.chat_clients import (
     ORIGIN,
@@ -44,12 +64,17 @@ from tests.bench.chat_clients import (
     latency_run,
 )
 from tests.bench.stack import (
+    BENCH_ROOT,
     PRODUCTION_LIKE,
     ROOT,
     CommitProbe,
     RedisServer,
     Stack,
+    add_compare_arguments,
+    alternate,
+    code_label,
     free_port,
+    median_of,
     percentile,
 )
 
@@ -57,17 +82,28 @@ CHAT_DATABASE_URL = os.environ.get(
     "CHAT_BENCH_DATABASE_URL",
     urlunsplit((*urlsplit(bench_stack.BENCH_DATABASE_URL)[:2], "/portal_bench_chat", "", "")),
 )
+ORM_DATABASE_URL = os.environ.get(
+    "CHAT_BENCH_ORM_DATABASE_URL",
+    urlunsplit((*urlsplit(CHAT_DATABASE_URL)[:2], "/portal_bench_chat_orm", "", "")),
+)
 PADDING = "x" * 40  # probes carry ~60 characters of text, like a short chat line
 LAYERS = {
     "core": "channels_redis.core.RedisChannelLayer",
     "pubsub": "channels_redis.pubsub.RedisPubSubChannelLayer",
 }
+# The baselines' packages, imported as `baselines.<name>` from the checkout's directory.
+BASELINES_PATH = str(BENCH_ROOT / "tests" / "bench")
+SYSTEMS = {  # --only name → the report's name
+    "portal": "portal (daphne+redis+postgres)",
+    "orm": "ORM chat (tutorial + save)",
+    "channels": "channels tutorial chat",
+    "bare": "bare websockets relay",
+}
+GUARD_RATIO = 1.0  # portal p99 ÷ ORM chat p99
+LOGS = ROOT / "var" / "bench-chat-logs"  # not bench-logs: other benchmarks write there
 
 
 # --- frame formats --------------------------------------------------------------------
-
-
-LOGS = ROOT / "var" / "bench-chat-logs"  # not bench-logs: other benchmarks write there
 
 
 def _plain_encode(n: int, at: float) -> str:
@@ -116,11 +152,15 @@ def _portal_ready(frame: str) -> bool:
 
 
 def start_process(name: str, command: list[str], env: dict[str, str]) -> subprocess.Popen:
-    logs = LOGS
-    logs.mkdir(parents=True, exist_ok=True)
-    log = open(logs / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
+    LOGS.mkdir(parents=True, exist_ok=True)
+    log = open(LOGS / f"{name}.log", "w")  # noqa: SIM115 - closed with the process
     return subprocess.Popen(
-        command, cwd=ROOT, env=env, stdout=log, stderr=subprocess.STDOUT, start_new_session=True
+        command,
+        cwd=bench_stack.CODE,
+        env=env,
+        stdout=log,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
     )
 
 
@@ -137,11 +177,83 @@ def stop_process(process: subprocess.Popen) -> None:
         process.wait(timeout=15)
 
 
+def layer_env(args) -> dict[str, str]:
+    """The portal (daphne and Celery) and the Django baselines read the same switch."""
+    return {"CHANNEL_LAYER_BACKEND": args.layer}
+
+
+def baseline_env(package: str, redis_url: str, args, **extra: str) -> dict[str, str]:
+    """A Django baseline's environment: the portal's (its settings read the portal's
+    config.settings) with the baseline's settings module and package path."""
+    return bench_stack.bench_environment(
+        DJANGO_SETTINGS_MODULE=f"baselines.{package}.settings",
+        PYTHONPATH=BASELINES_PATH,
+        REDIS_URL=redis_url,
+        **PRODUCTION_LIKE,
+        **layer_env(args),
+        **extra,
+    )
+
+
+def baseline_daphnes(
+    name: str, package: str, count: int, env: dict[str, str]
+) -> tuple[list[subprocess.Popen], list[int]]:
+    """`count` daphne processes serving a Django baseline, each on a free port."""
+    processes, ports = [], []
+    try:
+        for n in range(count):
+            port = free_port()
+            processes.append(
+                start_process(
+                    name if n == 0 else f"{name}-{n}",
+                    [
+                        str(Path(sys.executable).parent / "daphne"),
+                        "-b",
+                        "127.0.0.1",
+                        "-p",
+                        str(port),
+                        f"baselines.{package}.asgi:application",
+                    ],
+                    env,
+                )
+            )
+            ports.append(port)
+            bench_stack.wait_port(port, timeout=60)
+    except BaseException:
+        for process in processes:
+            stop_process(process)
+        raise
+    return processes, ports
+
+
+def tutorial_endpoints(ports: list[int], conversations: int) -> list[Endpoints]:
+    """The tutorial chat's rooms, spread over `ports`."""
+    out = []
+    for n in range(conversations):
+        url = f"ws://127.0.0.1:{ports[n % len(ports)]}/ws/chat/room{n}/"
+        out.append(
+            Endpoints(
+                sender_url=url,
+                receiver_url=url,
+                sender_headers=[("Origin", ORIGIN)],
+                receiver_headers=[("Origin", ORIGIN)],
+                encode=_tutorial_encode,
+                decode=_tutorial_decode,
+            )
+        )
+    return out
+
+
 def bare_relay(args) -> LoadResult:
     port = free_port()
     process = start_process(
         "bare-relay",
-        [sys.executable, str(ROOT / "tests/bench/baselines/bare_relay.py"), "--port", str(port)],
+        [
+            sys.executable,
+            str(BENCH_ROOT / "tests/bench/baselines/bare_relay.py"),
+            "--port",
+            str(port),
+        ],
         dict(os.environ),
     )
     try:
@@ -157,56 +269,58 @@ def bare_relay(args) -> LoadResult:
             )
             for n in range(args.conversations)
         ]
-        return asyncio.run(
-            latency_run(conversations, seconds=args.seconds, interval=args.interval_ms / 1000)
-        )
+        return measure(conversations, args)
     finally:
         stop_process(process)
+
+
+def measure(endpoints, args) -> LoadResult:
+    """The latency run over these endpoints, at the rate and for the time asked."""
+    return asyncio.run(
+        latency_run(endpoints, seconds=args.seconds, interval=args.interval_ms / 1000)
+    )
 
 
 def channels_chat(args, redis_url: str) -> LoadResult:
-    port = free_port()
-    env = bench_stack.bench_environment(
-        DJANGO_SETTINGS_MODULE="tests.bench.baselines.channels_chat.settings",
-        REDIS_URL=redis_url,
-        **PRODUCTION_LIKE,
-        **layer_env(args),
-    )
-    process = start_process(
-        "channels-chat",
-        [
-            str(Path(sys.executable).parent / "daphne"),
-            "-b",
-            "127.0.0.1",
-            "-p",
-            str(port),
-            "tests.bench.baselines.channels_chat.asgi:application",
-        ],
-        env,
-    )
+    env = baseline_env("channels_chat", redis_url, args)
+    processes, ports = baseline_daphnes("channels-chat", "channels_chat", 1, env)
     try:
-        bench_stack.wait_port(port, timeout=60)
-        conversations = [
-            Endpoints(
-                sender_url=f"ws://127.0.0.1:{port}/ws/chat/room{n}/",
-                receiver_url=f"ws://127.0.0.1:{port}/ws/chat/room{n}/",
-                sender_headers=[("Origin", ORIGIN)],
-                receiver_headers=[("Origin", ORIGIN)],
-                encode=_tutorial_encode,
-                decode=_tutorial_decode,
-            )
-            for n in range(args.conversations)
-        ]
-        return asyncio.run(
-            latency_run(conversations, seconds=args.seconds, interval=args.interval_ms / 1000)
-        )
+        return measure(tutorial_endpoints(ports, args.conversations), args)
     finally:
-        stop_process(process)
+        for process in processes:
+            stop_process(process)
 
 
-def layer_env(args) -> dict[str, str]:
-    """The portal (daphne and Celery) and the Channels baseline read the same switch."""
-    return {"CHANNEL_LAYER_BACKEND": args.layer}
+def orm_chat(args, redis_url: str) -> tuple[LoadResult, int, CommitProbe]:
+    """The ORM chat on a fresh database, as many daphnes and threads as the portal.
+    Returns the latencies, the rows stored in the measured window, and the disk probe."""
+    import psycopg
+
+    extra = {"BASELINE_DATABASE_URL": ORM_DATABASE_URL}
+    if args.asgi_threads:
+        extra["ASGI_THREADS"] = str(args.asgi_threads)
+    env = baseline_env("orm_chat", redis_url, args, **extra)
+    bench_stack.database_recreate(ORM_DATABASE_URL)
+    subprocess.run(
+        [sys.executable, "-m", "django", "migrate", "-v", "0"],
+        cwd=bench_stack.CODE,
+        env=env,
+        check=True,
+    )
+    processes, ports = baseline_daphnes("orm-chat", "orm_chat", args.daphne_processes, env)
+    try:
+        with CommitProbe() as probe:
+            result = measure(tutorial_endpoints(ports, args.conversations), args)
+    finally:
+        for process in processes:
+            stop_process(process)
+    with psycopg.connect(ORM_DATABASE_URL) as conn:
+        stored = conn.execute(
+            "SELECT count(*) FROM orm_chat_message "
+            "WHERE created_at >= to_timestamp(%s) AND created_at < to_timestamp(%s)",
+            list(result.window_wall),
+        ).fetchone()[0]
+    return result, stored, probe
 
 
 def portal_endpoints(stack: Stack, chats: list[dict]) -> list[Endpoints]:
@@ -313,32 +427,24 @@ async def persisted_run(stack: Stack, chats: list[dict], seconds: float) -> dict
 
 
 def portal(args, redis_url: str, chats: list[dict], persist_chats: list[dict]):
+    """Returns the latencies, the rows stored in the measured window, the pressure
+    phase's figures (None when skipped) and the disk probe."""
+    from chat.models import Message
+
     env = {"REDIS_URL": redis_url, **PRODUCTION_LIKE, **layer_env(args)}
     if args.asgi_threads:
         env["ASGI_THREADS"] = str(args.asgi_threads)
     with Stack(logs=LOGS, workers=1, daphne_processes=args.daphne_processes, env=env) as stack:
         with CommitProbe() as probe:
-            latency = asyncio.run(
-                latency_run(
-                    portal_endpoints(stack, chats),
-                    seconds=args.seconds,
-                    interval=args.interval_ms / 1000,
-                )
-            )
+            latency = measure(portal_endpoints(stack, chats), args)
+        start, end = (datetime.fromtimestamp(t, UTC) for t in latency.window_wall)
+        stored = Message.objects.filter(created_at__gte=start, created_at__lt=end).count()
         persisted = None
         if args.persist_seconds > 0:
-            from chat.models import Message
-
             before = Message.objects.count()
             persisted = asyncio.run(persisted_run(stack, persist_chats, args.persist_seconds))
             persisted["stored"] = Message.objects.count() - before
-        return latency, persisted, probe
-
-
-def row(name: str, result: LoadResult) -> tuple[str, float, float, float]:
-    p50 = percentile(result.latencies, 0.5) * 1000
-    p99 = percentile(result.latencies, 0.99) * 1000
-    return name, p50, p99, len(result.latencies) / result.seconds
+        return latency, stored, persisted, probe
 
 
 def stalled_share(result: LoadResult, probe: CommitProbe) -> str:
@@ -359,6 +465,191 @@ def stalled_share(result: LoadResult, probe: CommitProbe) -> str:
     )
 
 
+def run(args) -> int:
+    systems = args.only or list(SYSTEMS)
+    results: dict[str, LoadResult] = {}
+    stored: dict[str, int] = {}
+    probes: dict[str, CommitProbe] = {}
+    persisted = None
+    with RedisServer(logs=LOGS) as redis:
+        bench_stack.configure(database_url=CHAT_DATABASE_URL, redis_url=redis.url, code=args.code)
+        if "portal" in systems:
+            bench_stack.prepare_database()
+            bench_stack.setup_django(**PRODUCTION_LIKE)
+            total = max(args.conversations, args.persist_conversations)
+            started = time.monotonic()
+            chats = bench_stack.live_chats_create(total, csrs=min(total, 100))
+            print(f"created {total} live chats in {time.monotonic() - started:.1f} s")
+            if args.no_sentiment:
+                record = compat.app_studio_settings_get()
+                record.sentiment_enabled = False
+                record.save()
+            from django.db import connections
+
+            connections.close_all()
+            persist = chats[: args.persist_conversations] if args.persist_seconds else []
+            name = SYSTEMS["portal"]
+            results[name], stored[name], persisted, probes[name] = portal(
+                args, redis.url, chats[: args.conversations], persist
+            )
+        if "orm" in systems:
+            name = SYSTEMS["orm"]
+            results[name], stored[name], probes[name] = orm_chat(args, redis.url)
+        if "channels" in systems:
+            results[SYSTEMS["channels"]] = channels_chat(args, redis.url)
+        if "bare" in systems:
+            results[SYSTEMS["bare"]] = bare_relay(args)
+    return report(args, results, stored, probes, persisted)
+
+
+def report(args, results, stored, probes, persisted) -> int:
+    print()
+    print(f"code: {code_label()}")
+    print(
+        f"{args.conversations} conversations, one probe per sender every "
+        f"{args.interval_ms:.0f} ms, {args.seconds:.0f} s measured, layer "
+        f"{LAYERS[args.layer]}, {args.daphne_processes} daphne process(es), ASGI_THREADS "
+        f"{args.asgi_threads or 'default'}, sentiment {'off' if args.no_sentiment else 'on'}"
+    )
+    expected = args.conversations * args.seconds / (args.interval_ms / 1000)
+    table: dict[str, dict] = {}
+    for name, result in results.items():
+        table[name] = {
+            "p50": percentile(result.latencies, 0.5) * 1000,
+            "p99": percentile(result.latencies, 0.99) * 1000,
+            "rate": len(result.latencies) / result.seconds,
+            "persisted": stored[name] / result.seconds if name in stored else None,
+            "arrived": len(result.latencies) / expected,
+        }
+    ours = table.get(SYSTEMS["portal"])
+    print(
+        f"{'system':32} {'p50 ms':>8} {'p99 ms':>8} {'msg/s':>7} {'persisted/s':>11} "
+        f"{'arrived':>8}  {'portal p99 ÷ its p99':>20}"
+    )
+    for name, r in table.items():
+        ratio = f"{ours['p99'] / r['p99']:.2f}×" if ours and r is not ours else ""
+        persisted_rate = "-" if r["persisted"] is None else f"{r['persisted']:.1f}"
+        print(
+            f"{name:32} {r['p50']:8.1f} {r['p99']:8.1f} {r['rate']:7.1f} {persisted_rate:>11} "
+            f"{r['arrived']:7.0%}  {ratio:>20}"
+        )
+    print("(msg/s: probes received in the window; persisted/s: rows stored with a timestamp")
+    print(" in the window; arrived: probes sent in the window that reached the receiver")
+    print(" before the run ended — below ~95% the system fell behind and its percentiles")
+    print(" understate it)")
+    for name, result in results.items():
+        if result.errors:
+            print(f"  {name}: socket errors {dict(result.errors)}")
+        print(
+            f"  {name}: {result.sent} probes sent, {len(result.latencies)} timed "
+            f"(max {max(result.latencies, default=0) * 1000:.1f} ms, "
+            f"mean {statistics.fmean(result.latencies or [0]) * 1000:.1f} ms)"
+        )
+    for name, probe in probes.items():
+        print(f"  during {name}: {probe.report()}")
+        print(f"  {name}: {stalled_share(results[name], probe)}")
+    if persisted:
+        print(
+            f"persisted under pressure (portal): {persisted['sockets']} sockets, "
+            f"{persisted['acks']} acks, {persisted['stored']} rows stored; "
+            f"{persisted['rate']:.0f} msg/s over {args.persist_seconds:.0f} s (first 10 s "
+            f"incl. burst: {persisted['first_10s_rate']:.0f} msg/s); errors {persisted['errors']}"
+        )
+    kept_up = all(r["arrived"] >= 0.95 for r in table.values())
+    orm = table.get(SYSTEMS["orm"])
+    guard = None
+    if ours and orm:
+        guard = ours["p99"] / orm["p99"]
+        print(
+            f"portal p99 ÷ ORM chat p99 = {ours['p99']:.1f} ÷ {orm['p99']:.1f} ms = "
+            f"{guard:.2f} (guard ≤ {GUARD_RATIO:g})"
+        )
+    verdicts = []
+    if guard is not None:
+        verdicts.append(
+            (f"p99 ≤ {GUARD_RATIO:g}× ORM chat (guard)", kept_up and guard <= GUARD_RATIO)
+        )
+    channels_row = table.get(SYSTEMS["channels"])
+    bare_row = table.get(SYSTEMS["bare"])
+    if ours and channels_row:
+        verdicts.append(
+            ("p99 ≤ 1.5× channels chat", kept_up and ours["p99"] <= 1.5 * channels_row["p99"])
+        )
+    if ours and bare_row:
+        verdicts.append(("p99 ≤ 3× bare relay", kept_up and ours["p99"] <= 3 * bare_row["p99"]))
+    if persisted:
+        verdicts.append(("≥ 1,000 persisted msg/s", persisted["rate"] >= 1000))
+    for label, ok in verdicts:
+        print(f"target {label:32} {'MET' if ok else 'MISSED'}")
+    if args.json_out:
+        args.json_out.write_text(
+            json.dumps(
+                {
+                    "code": str(args.code),
+                    "systems": table,
+                    "guard": guard,
+                    "kept_up": kept_up,
+                    "persisted_rate": persisted["rate"] if persisted else None,
+                }
+            )
+        )
+    return 0 if all(ok for _, ok in verdicts) else 1
+
+
+def compare(args) -> int:
+    """--against: alternate the two checkouts, --runs each; print both medians."""
+    codes = [args.code, args.against]
+    results = alternate(Path(__file__), child_argv(sys.argv[1:]), codes, args.runs)
+    print()
+    for n, (code, r) in enumerate(results, 1):
+        if not r:
+            print(f"run {n}  {code}: no result (the run failed, see its output)")
+            continue
+        cells = ", ".join(
+            f"{name.split(' (')[0]} {s['p50']:.1f}/{s['p99']:.1f}"
+            for name, s in r["systems"].items()
+        )
+        guard = "" if r["guard"] is None else f"; guard {r['guard']:.2f}"
+        print(f"run {n}  {code}: p50/p99 ms {cells}{guard}")
+    print()
+    for code in codes:
+        mine = [r for c, r in results if c == code and r]
+        print(f"median of {len(mine)} runs, {code_label(code)}:")
+        for name in SYSTEMS.values():
+            rows = [r["systems"][name] for r in mine if name in r["systems"]]
+            if not rows:
+                continue
+            persisted = median_of(rows, "persisted")
+            print(
+                f"  {name:32} p50 {median_of(rows, 'p50'):7.1f} ms  p99 "
+                f"{median_of(rows, 'p99'):7.1f} ms  persisted "
+                f"{'-' if math.isnan(persisted) else f'{persisted:.1f}'}/s"
+            )
+        if any(r["guard"] is not None for r in mine):
+            print(
+                f"  portal p99 ÷ ORM chat p99: median {median_of(mine, 'guard'):.2f} "
+                f"(guard ≤ {GUARD_RATIO:g})"
+            )
+    mine = [r for c, r in results if c == args.code]
+    ok = all(r and (r["guard"] is None or r["guard"] <= GUARD_RATIO) for r in mine)
+    return 0 if ok else 1
+
+
+def child_argv(argv: list[str]) -> list[str]:
+    """`argv` without --code/--against/--runs and their values."""
+    out, skip = [], False
+    for arg in argv:
+        if skip:
+            skip = False
+            continue
+        name = arg.split("=", 1)[0]
+        if name in ("--code", "--against", "--runs"):
+            skip = "=" not in arg
+            continue
+        out.append(arg)
+    return out
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--conversations", type=int, default=200)
@@ -376,13 +667,13 @@ def main() -> int:
         "--asgi-threads",
         type=int,
         default=0,
-        help="ASGI_THREADS for the portal's daphne (default: Python's, 6 here)",
+        help="ASGI_THREADS for the portal's daphne and the ORM chat's (default: Python's)",
     )
     parser.add_argument(
         "--layer",
         choices=sorted(LAYERS),
         default="pubsub",
-        help="the channel layer of the portal and the Channels baseline",
+        help="the channel layer of the portal and the Django baselines",
     )
     parser.add_argument(
         "--no-sentiment",
@@ -392,94 +683,15 @@ def main() -> int:
     )
     parser.add_argument(
         "--only",
-        choices=["portal", "channels", "bare"],
+        choices=list(SYSTEMS),
         action="append",
         help="run only these systems (repeatable)",
     )
+    add_compare_arguments(parser)
     args = parser.parse_args()
-    systems = args.only or ["portal", "channels", "bare"]
-
-    results: dict[str, LoadResult] = {}
-    persisted = None
-    probe: CommitProbe | None = None
-    with RedisServer(logs=LOGS) as redis:
-        bench_stack.configure(database_url=CHAT_DATABASE_URL, redis_url=redis.url)
-        if "portal" in systems:
-            bench_stack.prepare_database()
-            bench_stack.setup_django(**PRODUCTION_LIKE)
-            total = max(args.conversations, args.persist_conversations)
-            started = time.monotonic()
-            chats = bench_stack.live_chats_create(total, csrs=min(total, 100))
-            print(f"created {total} live chats in {time.monotonic() - started:.1f} s")
-            if args.no_sentiment:
-                from chat.selectors.settings import app_studio_settings_get
-
-                record = app_studio_settings_get()
-                record.sentiment_enabled = False
-                record.save()
-            from django.db import connections
-
-            connections.close_all()
-            persist = chats[: args.persist_conversations] if args.persist_seconds else []
-            results["portal (daphne+redis+postgres)"], persisted, probe = portal(
-                args, redis.url, chats[: args.conversations], persist
-            )
-        if "channels" in systems:
-            results["channels tutorial chat"] = channels_chat(args, redis.url)
-        if "bare" in systems:
-            results["bare websockets relay"] = bare_relay(args)
-
-    print()
-    print(
-        f"{args.conversations} conversations, one probe per sender every "
-        f"{args.interval_ms:.0f} ms, {args.seconds:.0f} s measured, layer "
-        f"{LAYERS[args.layer]}, {args.daphne_processes} daphne process(es), ASGI_THREADS "
-        f"{args.asgi_threads or 'default'}, sentiment {'off' if args.no_sentiment else 'on'}"
-    )
-    rows = [row(name, result) for name, result in results.items()]
-    expected = args.conversations * args.seconds / (args.interval_ms / 1000)
-    arrived = {name: len(result.latencies) / expected for name, result in results.items()}
-    print(
-        f"{'system':34} {'p50 ms':>8} {'p99 ms':>8} {'msg/s':>8} {'arrived':>8}  "
-        f"{'ours p99 ÷ its p99':>18}"
-    )
-    ours = next((r for r in rows if r[0].startswith("portal")), None)
-    for name, p50, p99, rate in rows:
-        ratio = f"{ours[2] / p99:.2f}×" if ours and not name.startswith("portal") else ""
-        print(f"{name:34} {p50:8.1f} {p99:8.1f} {rate:8.1f} {arrived[name]:7.0%}  {ratio:>18}")
-    print("(arrived: probes sent in the measured window that reached the receiver before the")
-    print(" run ended; below ~95% the system fell behind and its percentiles understate it)")
-    for name, result in results.items():
-        if result.errors:
-            print(f"  {name}: socket errors {dict(result.errors)}")
-        print(
-            f"  {name}: {result.sent} probes sent, {len(result.latencies)} timed "
-            f"(max {max(result.latencies, default=0) * 1000:.1f} ms, "
-            f"mean {statistics.fmean(result.latencies or [0]) * 1000:.1f} ms)"
-        )
-    if probe is not None and ours:
-        print(f"  {probe.report()}")
-        print(f"  portal: {stalled_share(results[ours[0]], probe)}")
-    if persisted:
-        print(
-            f"persisted: {persisted['sockets']} sockets, {persisted['acks']} acks, "
-            f"{persisted['stored']} rows stored; {persisted['rate']:.0f} msg/s over "
-            f"{args.persist_seconds:.0f} s (first 10 s incl. burst: "
-            f"{persisted['first_10s_rate']:.0f} msg/s); errors {persisted['errors']}"
-        )
-    verdicts = []
-    channels_row = next((r for r in rows if r[0].startswith("channels")), None)
-    bare_row = next((r for r in rows if r[0].startswith("bare")), None)
-    kept_up = all(share >= 0.95 for share in arrived.values())
-    if ours and channels_row:
-        verdicts.append(("p99 ≤ 1.5× channels chat", kept_up and ours[2] <= 1.5 * channels_row[2]))
-    if ours and bare_row:
-        verdicts.append(("p99 ≤ 3× bare relay", kept_up and ours[2] <= 3 * bare_row[2]))
-    if persisted:
-        verdicts.append(("≥ 1,000 persisted msg/s", persisted["rate"] >= 1000))
-    for label, ok in verdicts:
-        print(f"target {label:28} {'MET' if ok else 'MISSED'}")
-    return 0 if all(ok for _, ok in verdicts) else 1
+    if args.against:
+        return compare(args)
+    return run(args)
 
 
 if __name__ == "__main__":

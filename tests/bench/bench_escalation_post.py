@@ -2,14 +2,15 @@
 process, through the portal's ASGI application (no daphne, no Celery), against a fresh
 PostgreSQL database and Redis.
 
-Run: python tests/bench/bench_escalation_post.py [--posts 1000] [--csrs 100]
+Run: python tests/bench/bench_escalation_post.py [--posts 1000] [--csrs 100] [--code DIR]
 
 The body is the routing benchmark's (bench_routing.py): a new customer, an intent and a
 two-line bot transcript. Each POST gets a 201. Prints the median and mean CPU of this
 process per POST, the mean wall time, and PostgreSQL's CPU per POST (every server
 process on the machine, by psutil: run it with nothing else using PostgreSQL). The
-routing tasks the POSTs queue wait in the benchmark's Redis database, which is flushed
-at the end; no worker runs them.
+routing tasks the POSTs queue wait in the benchmark's private redis-server, stopped at
+the end; no worker runs them. --code DIR measures another checkout (default: this
+repository), e.g. a git worktree of the code before a change, to compare the two.
 """
 
 import argparse
@@ -23,8 +24,16 @@ import psutil
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
+from tests.bench import stack as bench_stack
 from tests.bench.bench_routing import escalation_body, seed
-from tests.bench.stack import BENCH_REDIS_URL, PRODUCTION_LIKE, prepare_database, setup_django
+from tests.bench.stack import (
+    PRODUCTION_LIKE,
+    RedisServer,
+    add_code_argument,
+    code_label,
+    prepare_database,
+    setup_django,
+)
 
 WARM_UP = 20
 
@@ -102,16 +111,15 @@ def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--posts", type=int, default=1000)
     parser.add_argument("--csrs", type=int, default=100)
+    add_code_argument(parser)
     args = parser.parse_args()
-    prepare_database()
-    setup_django(**PRODUCTION_LIKE)
-    _, token = seed(args.csrs)
-    try:
+    with RedisServer(logs=bench_stack.ROOT / "var" / "bench-logs") as redis:
+        bench_stack.configure(redis_url=redis.url, code=args.code)
+        prepare_database()
+        setup_django(**PRODUCTION_LIKE)
+        _, token = seed(args.csrs)
         cpu, wall, postgres = asyncio.run(measure(token, args.posts))
-    finally:
-        import redis
-
-        redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
+    print(f"code: {code_label()}")
     print(
         f"escalation POST, {args.posts} in-process: "
         f"CPU median {statistics.median(cpu) * 1000:.2f} ms, "

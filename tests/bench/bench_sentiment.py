@@ -3,7 +3,7 @@
 worker, Redis, PostgreSQL; tests/bench/stack.py).
 
 Run: python tests/bench/bench_sentiment.py [--conversations 200] [--messages 5]
-         [--interval-ms 5000] [--workers 2]
+         [--interval-ms 5000] [--workers 2] [--code DIR]
 
 Per conversation a customer socket and the CSR's panel socket (/ws/chat/<id>/). Each
 customer sends --messages chat lines (angry, neutral, happy… in turn), one every
@@ -14,7 +14,8 @@ A message's latency is from
 just before the customer's `send` to the CSR's first `sentiment` frame whose `seq`
 covers it (its ack tells its seq). Target: p95 ≤ 250 ms. Uses its own database
 (portal_bench_sentiment) and a private redis-server. Print the load average with the
-figure: on a shared machine it moves the tail.
+figure: on a shared machine it moves the tail. --code DIR measures another checkout
+(default: this repository).
 """
 
 import argparse
@@ -31,7 +32,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench import stack as bench_stack
 from tests.bench.chat_clients import ORIGIN, connect
-from tests.bench.stack import ROOT, RedisServer, Stack, percentile
+from tests.bench.stack import ROOT, RedisServer, Stack, add_code_argument, code_label, percentile
 
 SENTIMENT_DATABASE_URL = os.environ.get(
     "SENTIMENT_BENCH_DATABASE_URL",
@@ -180,10 +181,13 @@ def main() -> int:
     parser.add_argument("--messages", type=int, default=5, help="per conversation")
     parser.add_argument("--interval-ms", type=float, default=5000.0, help="per customer")
     parser.add_argument("--workers", type=int, default=2, help="Celery worker concurrency")
+    add_code_argument(parser)
     args = parser.parse_args()
 
     with RedisServer(logs=LOGS) as redis:
-        bench_stack.configure(database_url=SENTIMENT_DATABASE_URL, redis_url=redis.url)
+        bench_stack.configure(
+            database_url=SENTIMENT_DATABASE_URL, redis_url=redis.url, code=args.code
+        )
         bench_stack.prepare_database()
         bench_stack.setup_django(**PRODUCTION_LIKE)
         started = time.monotonic()
@@ -207,6 +211,7 @@ def main() -> int:
             load_after = os.getloadavg()
 
     expected = args.conversations * args.messages
+    print(f"code: {code_label()}")
     p50, p95, p99 = (percentile(latencies, f) * 1000 for f in (0.50, 0.95, 0.99))
     print(
         f"{args.conversations} conversations, {args.messages} customer messages each, one "

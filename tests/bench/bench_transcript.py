@@ -2,11 +2,12 @@
 ChatTranscript.txt and ChatTranscript.json from a real daphne over HTTP, as the handling
 CSR (session cookie) and as the escalating bot client (bearer token).
 
-Run: python tests/bench/bench_transcript.py [--messages 10000] [--runs 9]
+Run: python tests/bench/bench_transcript.py [--messages 10000] [--runs 9] [--code DIR]
 
 Uses a database of its own (BENCH_TRANSCRIPT_DATABASE_URL, default
-postgres://postgres@127.0.0.1:5432/transcripts_bench, dropped and recreated) and Redis
-database 12 of REDIS_URL (flushed); daphne logs to var/bench-logs-transcripts/. Prints,
+postgres://postgres@127.0.0.1:5432/transcripts_bench, dropped and recreated) and a
+private redis-server; daphne logs to var/bench-logs-transcripts/. --code DIR measures
+another checkout (default: this repository). Prints,
 per download, the median / min / max time to the last byte and to the first byte, and
 the size; also the time the builder takes in-process without HTTP. Target: median under
 1 s for 10,000 messages (exit status 1 otherwise). Other benchmarks running at the same
@@ -21,20 +22,15 @@ import time
 import urllib.request
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
-from tests.bench import stack
+from tests.bench import compat, stack
 
 TARGET_SECONDS = 1.0
 LOGS = stack.ROOT / "var" / "bench-logs-transcripts"
-_redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-stack.configure(
-    database_url=os.environ.get(
-        "BENCH_TRANSCRIPT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/transcripts_bench"
-    ),
-    redis_url=urlunsplit((_redis.scheme, _redis.netloc, "/12", "", "")),
+TRANSCRIPT_DATABASE_URL = os.environ.get(
+    "BENCH_TRANSCRIPT_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/transcripts_bench"
 )
 
 
@@ -55,8 +51,6 @@ def seed(message_count: int) -> tuple[int, str, str]:
         SenderKind,
         SystemEvent,
     )
-    from chat.services.bot_clients import bot_client_create
-    from config.users import Role
     from portal.services import roles_sync
     from routing.models import Queue
 
@@ -68,11 +62,11 @@ def seed(message_count: int) -> tuple[int, str, str]:
     channel = Channel.objects.create(
         name="Bench web", slug="bench-web", kind=ChannelKind.WEB_MESSAGING, default_queue=queue
     )
-    client, token = bot_client_create(name="Bench bot", channels=[channel])
+    client, token = compat.bot_client_create(name="Bench bot", channels=[channel])
     csr = User.objects.create_user(
         username="bench-csr", password="bench-pass", first_name="Alex", last_name="Morgan"
     )
-    csr.groups.add(Group.objects.get(name=Role.CSR.value))
+    csr.groups.add(Group.objects.get(name=compat.csr_role_name()))
     start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
     interaction = Interaction.objects.create(
         status=InteractionStatus.ACTIVE,
@@ -186,12 +180,19 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--messages", type=int, default=10_000)
     parser.add_argument("--runs", type=int, default=9)
+    stack.add_code_argument(parser)
     args = parser.parse_args()
+    with stack.RedisServer(logs=LOGS) as redis:
+        stack.configure(database_url=TRANSCRIPT_DATABASE_URL, redis_url=redis.url, code=args.code)
+        return run(args)
 
+
+def run(args) -> int:
     stack.prepare_database()
     # DEBUG off like production; the same SECRET_KEY as daphne, so the cookie is valid.
     stack.setup_django(**stack.PRODUCTION_LIKE)
     interaction_id, cookie, token = seed(args.messages)
+    print(f"code: {stack.code_label()}")
     print(f"{args.messages:,} messages in interaction {interaction_id}; {args.runs} runs each")
     bench = stack.Stack(workers=1, beat=False, env=stack.PRODUCTION_LIKE, logs=LOGS)
     try:

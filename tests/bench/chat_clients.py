@@ -229,6 +229,9 @@ class LoadResult:
     received: int = 0
     errors: Counter = field(default_factory=Counter)
     seconds: float = 0.0
+    # The measured window in wall-clock time (time.time()), to count what a system
+    # stored during it by its rows' timestamps.
+    window_wall: tuple[float, float] = (0.0, 0.0)
 
 
 async def _drain_until_ready(ws, ready: Callable[[str], bool] | None, timeout: float) -> None:
@@ -340,6 +343,8 @@ async def latency_run(
     began = time.perf_counter()
     window[0] = began + warmup
     window[1] = window[0] + seconds
+    wall_offset = time.time() - time.perf_counter()
+    result.window_wall = (window[0] + wall_offset, window[1] + wall_offset)
     await asyncio.sleep(warmup + seconds)
     stop_sending.set()
     await asyncio.sleep(drain)

@@ -1,18 +1,27 @@
 """A real portal stack for benchmarks: a fresh PostgreSQL database, daphne, a Celery
-worker and beat, all on this machine. Benchmarks import this; it is not a test module.
+worker and beat, all on this machine, started from a checkout of the portal. Benchmarks
+import this; it is not a test module.
+
+The checkout (`configure(code=...)`, the scripts' `--code DIR`) defaults to the
+repository this file is in; another one (e.g. a `git worktree` of an older commit) lets
+old and new code be measured alternately in one sitting with the same scripts. Its
+daphne, Celery and `manage.py migrate` run from it, and setup_django() imports its
+apps, so in-process seeding and measuring use its models too (tests/bench/compat.py
+finds the few functions that moved).
 
 Environment: BENCH_DATABASE_URL (default postgres://postgres@127.0.0.1:5432/portal_bench,
-dropped and recreated), REDIS_URL (default redis://127.0.0.1:6379/0; the benchmark uses
-its own database number 9 and flushes it).
-
-A benchmark that must not share that database or Redis with others (or that kills Redis)
-calls configure() first, e.g. with a RedisServer of its own.
+dropped and recreated). Redis: every benchmark starts a private, throw-away
+redis-server (RedisServer) and calls configure(redis_url=...) before anything else
+here; the machine's shared Redis is never used.
 """
 
+import argparse
 import contextlib
+import json
 import os
 import signal
 import socket
+import statistics
 import subprocess
 import sys
 import threading
@@ -21,12 +30,15 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-ROOT = Path(__file__).resolve().parents[2]
+from tests.bench.compat import csr_role_name, customer_token_create, message_create
+
+BENCH_ROOT = Path(__file__).resolve().parents[2]
+ROOT = BENCH_ROOT  # logs (var/) are written here, whichever checkout is measured
+CODE = BENCH_ROOT  # the checkout measured: configure(code=...)
 BENCH_DATABASE_URL = os.environ.get(
     "BENCH_DATABASE_URL", "postgres://postgres@127.0.0.1:5432/portal_bench"
 )
-_redis = urlsplit(os.environ.get("REDIS_URL", "redis://127.0.0.1:6379/0"))
-BENCH_REDIS_URL = urlunsplit((_redis.scheme, _redis.netloc, "/9", "", ""))
+BENCH_REDIS_URL: str | None = None  # a private RedisServer's: configure(redis_url=...)
 
 # DEBUG off (no query log, no debug cursor) for every Django process measured; plain
 # HTTP on loopback, as behind a proxy that terminates TLS.
@@ -40,13 +52,68 @@ PRODUCTION_LIKE = {
 }
 
 
-def configure(*, database_url: str | None = None, redis_url: str | None = None) -> None:
-    """Use another benchmark database and/or Redis (call before anything else here)."""
-    global BENCH_DATABASE_URL, BENCH_REDIS_URL
+def configure(
+    *,
+    database_url: str | None = None,
+    redis_url: str | None = None,
+    code: str | Path | None = None,
+) -> None:
+    """Use another benchmark database, a (private) Redis, and/or another checkout of
+    the portal (call before anything else here)."""
+    global BENCH_DATABASE_URL, BENCH_REDIS_URL, CODE
     if database_url:
         BENCH_DATABASE_URL = database_url
     if redis_url:
         BENCH_REDIS_URL = redis_url
+    if code:
+        CODE = checkout(str(code))
+
+
+def checkout(path: str) -> Path:
+    """`path` as a portal checkout (argparse type of --code)."""
+    code = Path(path).expanduser().resolve()
+    if not (code / "manage.py").is_file() or not (code / "config" / "settings.py").is_file():
+        raise argparse.ArgumentTypeError(f"{path} is not a checkout of the portal")
+    return code
+
+
+def add_code_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--code",
+        type=checkout,
+        default=BENCH_ROOT,
+        metavar="DIR",
+        help="the checkout whose daphne, Celery and models are measured (default: this "
+        f"repository, {BENCH_ROOT}); e.g. a git worktree of an older commit",
+    )
+
+
+def add_compare_arguments(parser: argparse.ArgumentParser) -> None:
+    """--code, and --against/--runs to alternate it with another checkout."""
+    add_code_argument(parser)
+    parser.add_argument(
+        "--against",
+        type=checkout,
+        metavar="DIR",
+        help="another checkout to alternate with --code (e.g. /work/before)",
+    )
+    parser.add_argument("--runs", type=int, default=1, help="with --against: runs per checkout")
+    parser.add_argument("--json-out", type=lambda v: Path(v).resolve(), help=argparse.SUPPRESS)
+
+
+def code_label(code: Path | None = None) -> str:
+    """The checkout and its commit, for the report."""
+    code = code or CODE
+    try:
+        commit = subprocess.run(
+            ["git", "-C", str(code), "rev-parse", "--short", "HEAD"],
+            capture_output=True,
+            text=True,
+            check=True,
+        ).stdout.strip()
+    except (OSError, subprocess.CalledProcessError):
+        commit = "?"
+    return f"{code} (HEAD {commit})"
 
 
 def free_port() -> int:
@@ -56,6 +123,11 @@ def free_port() -> int:
 
 
 def bench_environment(**extra: str) -> dict[str, str]:
+    if BENCH_REDIS_URL is None:
+        raise RuntimeError(
+            "no Redis configured: start a stack.RedisServer and call "
+            "stack.configure(redis_url=...) (benchmarks never use the shared Redis)"
+        )
     env = dict(os.environ)
     env.update(
         DJANGO_SETTINGS_MODULE="config.settings",
@@ -65,36 +137,52 @@ def bench_environment(**extra: str) -> dict[str, str]:
         LOG_LEVEL=os.environ.get("BENCH_LOG_LEVEL", "WARNING"),
         CHANNEL_LAYER_PREFIX="bench",
         CACHE_KEY_PREFIX="bench",
+        PYTHONUNBUFFERED="1",  # start-up banners reach the logs at once
     )
+    env.pop("PYTHONPATH", None)  # the checkout's own packages, nobody else's
     env.update(extra)
     return env
 
 
-def prepare_database() -> None:
-    """Drop and recreate the benchmark database, migrate it, and flush bench Redis."""
+def database_recreate(url: str) -> None:
+    """Drop (closing its sessions) and create the PostgreSQL database of `url`."""
     import psycopg
-    import redis
 
-    parts = urlsplit(BENCH_DATABASE_URL)
+    parts = urlsplit(url)
     name = parts.path.lstrip("/")
     admin_url = urlunsplit((parts.scheme, parts.netloc, "/postgres", "", ""))
     with psycopg.connect(admin_url, autocommit=True) as conn:
         conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
         conn.execute(f'CREATE DATABASE "{name}"')
-    redis.Redis.from_url(BENCH_REDIS_URL).flushdb()
+
+
+def prepare_database() -> None:
+    """Drop and recreate the benchmark database, migrate it with the measured
+    checkout's migrations, and flush the benchmark's Redis."""
+    import redis
+
+    database_recreate(BENCH_DATABASE_URL)
+    redis.Redis.from_url(bench_environment()["REDIS_URL"]).flushdb()
     subprocess.run(
         [sys.executable, "manage.py", "migrate", "-v", "0"],
-        cwd=ROOT,
+        cwd=CODE,
         env=bench_environment(),
         check=True,
     )
 
 
 def setup_django(**extra: str) -> None:
-    """Set up Django in this process, with the environment the stack gets (plus
-    `extra`: pass the same as Stack's env, e.g. SECRET_KEY, or cookies will not match)."""
+    """Set up Django in this process on the measured checkout's code, with the
+    environment the stack gets (plus `extra`: pass the same as Stack's env, e.g.
+    SECRET_KEY, or cookies will not match). Import tests.bench.* before this: the
+    portal's packages then come from the checkout alone."""
     os.environ.update(bench_environment(**extra))
-    sys.path.insert(0, str(ROOT))
+    bench_root, code = str(BENCH_ROOT), str(CODE)
+    if code != bench_root:
+        sys.path[:] = [entry for entry in sys.path if entry != bench_root]
+    sys.path.insert(0, code)
+    # Celery's Django fixup puts the working directory first on sys.path while it loads.
+    os.chdir(code)
     import django
 
     django.setup()
@@ -105,7 +193,9 @@ def _exit_on_sigterm(signum, frame) -> None:
 
 
 class Stack(contextlib.AbstractContextManager):
-    """daphne + Celery worker + beat as child processes, stopped on exit.
+    """daphne + Celery worker + beat as child processes of the measured checkout,
+    stopped on exit. Entering returns once daphne answers /healthz, the worker answers
+    a ping and beat has printed its banner.
 
     `daphne_processes` > 1 starts that many daphne processes, each on its own port
     (`ports`; `port` is the first): clients spread themselves over them, as behind a
@@ -131,6 +221,7 @@ class Stack(contextlib.AbstractContextManager):
         self.daphnes: dict[int, subprocess.Popen] = {}  # port → process
         self.logs = logs or ROOT / "var" / "bench-logs"
         self.bin_dir = Path(sys.executable).parent
+        self.code = CODE
 
     @property
     def base_url(self) -> str:
@@ -141,7 +232,7 @@ class Stack(contextlib.AbstractContextManager):
         log = open(self.logs / f"{name}.log", mode)  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
             command,
-            cwd=ROOT,
+            cwd=self.code,
             env=bench_environment(**self.env),
             stdout=log,
             stderr=subprocess.STDOUT,
@@ -186,7 +277,7 @@ class Stack(contextlib.AbstractContextManager):
         try:
             for port in self.ports:
                 self.start_daphne(port)
-            self._start(
+            worker = self._start(
                 "worker",
                 [
                     str(self.bin_dir / "celery"),
@@ -199,10 +290,13 @@ class Stack(contextlib.AbstractContextManager):
                     str(self.workers),
                     "-O",
                     "fair",
+                    "--hostname",
+                    f"bench-{self.port}@%h",
                 ],
             )
+            beat = None
             if self.beat:
-                self._start(
+                beat = self._start(
                     "beat",
                     [
                         str(self.bin_dir / "celery"),
@@ -215,10 +309,13 @@ class Stack(contextlib.AbstractContextManager):
                         str(self.logs / "celerybeat-schedule"),
                     ],
                 )
-        except Exception:
+            wait_worker(f"bench-{self.port}@", process=worker)
+            if beat is not None:
+                # Its banner, printed whatever the log level (runportal waits for it too).
+                wait_log(self.logs / "beat.log", "celery beat v", process=beat, what="beat")
+        except BaseException:
             self.__exit__(None, None, None)
             raise
-        time.sleep(2)  # let the worker finish booting too
         return self
 
     def __exit__(self, *exc) -> None:
@@ -233,6 +330,49 @@ class Stack(contextlib.AbstractContextManager):
                 process.wait(timeout=15)
         self.processes = []
         self.daphnes = {}
+
+
+def wait_worker(
+    hostname_prefix: str, *, process: subprocess.Popen | None = None, timeout: float = 90
+) -> None:
+    """Wait until a Celery worker whose node name starts with `hostname_prefix` answers
+    a ping through the benchmark's broker (the portal's broker is REDIS_URL)."""
+    from celery import Celery
+
+    app = Celery("bench-ping", broker=bench_environment()["REDIS_URL"], set_as_current=False)
+    deadline = time.monotonic() + timeout
+    try:
+        while time.monotonic() < deadline:
+            if process is not None and process.poll() is not None:
+                raise RuntimeError(f"the Celery worker exited with {process.returncode}")
+            with contextlib.suppress(OSError):
+                replies = app.control.ping(timeout=1.0)
+                if any(name.startswith(hostname_prefix) for r in replies for name in r):
+                    return
+            time.sleep(0.2)
+    finally:
+        app.close()
+    raise RuntimeError(f"the Celery worker did not answer a ping in {timeout:.0f} s")
+
+
+def wait_log(
+    path: Path,
+    marker: str,
+    *,
+    process: subprocess.Popen | None = None,
+    what: str = "",
+    timeout: float = 60,
+) -> None:
+    """Wait until `marker` appears in the log file at `path`."""
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if process is not None and process.poll() is not None:
+            raise RuntimeError(f"{what or path} exited with {process.returncode}")
+        with contextlib.suppress(OSError):
+            if marker in path.read_text(errors="replace"):
+                return
+        time.sleep(0.2)
+    raise RuntimeError(f"{what or path}: no {marker!r} in its log after {timeout:.0f} s")
 
 
 def wait_http(
@@ -337,9 +477,6 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
         SenderKind,
         SystemEvent,
     )
-    from chat.services.customers import customer_token_create
-    from chat.services.messages import message_create
-    from config.users import Role
     from routing.models import Queue
 
     queue = Queue.objects.create(name="Bench chat", slug="bench-chat")
@@ -349,7 +486,7 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
         kind=ChannelKind.WEB_MESSAGING,
         default_queue=queue,
     )
-    group, _ = Group.objects.get_or_create(name=Role.CSR.value)
+    group, _ = Group.objects.get_or_create(name=csr_role_name())
     users = []
     for n in range(csrs or count):
         user = User.objects.create(username=f"chatcsr{n}", first_name="CSR", last_name=str(n))
@@ -418,6 +555,42 @@ def session_cookie(user) -> str:
     client = Client()
     client.force_login(user)
     return f"{settings.SESSION_COOKIE_NAME}={client.cookies[settings.SESSION_COOKIE_NAME].value}"
+
+
+def alternate(
+    script: Path, argv: list[str], codes: list[Path], runs: int
+) -> list[tuple[Path, dict]]:
+    """Run `script` `runs` times per checkout in `codes`, alternating (A B A B …), each
+    run in a process of its own with `--code C --json-out FILE` added to `argv`.
+    Returns (checkout, the run's JSON result) in run order ({} for a run that wrote none);
+    the runs' own reports go to this process's output as they come."""
+    import tempfile
+
+    results: list[tuple[Path, dict]] = []
+    with tempfile.TemporaryDirectory(prefix="bench-alternate-") as tmp:
+        for n in range(runs):
+            for code in codes:
+                out = Path(tmp) / f"run-{len(results)}.json"
+                print(f"\n=== run {n + 1} of {runs}: {code_label(code)}", flush=True)
+                subprocess.run(
+                    [
+                        sys.executable,
+                        str(script),
+                        *argv,
+                        "--code",
+                        str(code),
+                        "--json-out",
+                        str(out),
+                    ],
+                    check=False,
+                )
+                results.append((code, json.loads(out.read_text()) if out.exists() else {}))
+    return results
+
+
+def median_of(results: list[dict], key: str) -> float:
+    values = [r[key] for r in results if r.get(key) is not None]
+    return statistics.median(values) if values else float("nan")
 
 
 def percentile(values: list[float], fraction: float) -> float:

@@ -2,7 +2,7 @@
 
 import os
 
-os.environ.setdefault("DJANGO_SETTINGS_MODULE", "tests.bench.baselines.channels_chat.settings")
+os.environ.setdefault("DJANGO_SETTINGS_MODULE", f"{__package__}.settings")
 
 import django
 
@@ -11,7 +11,7 @@ django.setup()
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
 from django.urls import re_path  # noqa: E402
 
-from tests.bench.baselines.channels_chat.consumers import ChatConsumer  # noqa: E402
+from .consumers import ChatConsumer  # noqa: E402
 
 application = ProtocolTypeRouter(
     {

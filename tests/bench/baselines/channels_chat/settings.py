@@ -10,9 +10,10 @@ SECRET_KEY = "bench-baseline-not-secret"
 DEBUG = False
 ALLOWED_HOSTS = ["*"]
 INSTALLED_APPS = ["daphne", "channels"]
-ASGI_APPLICATION = "tests.bench.baselines.channels_chat.asgi.application"
+ASGI_APPLICATION = f"{__package__}.asgi.application"
 DATABASES: dict = {}
 USE_TZ = True
+TIME_ZONE = "UTC"
 # The SAME layer as the portal (backend — CHANNEL_LAYER_BACKEND —, hosts, capacity,
 # expiry); only the prefix is its own so the two never share groups.
 CHANNEL_LAYERS = {
