@@ -39,6 +39,7 @@ from django.utils import timezone
 
 from chat.locks import webhook_deliveries_for_update
 from chat.models import Channel, Message, SenderKind, WebhookDelivery
+from config.memo import memo_for
 from config.oncommit import on_commit_robust
 from config.tasks import task_enqueue
 
@@ -168,6 +169,16 @@ def _refusal(channel: Channel) -> str:
 
 # --- Scheduling ---------------------------------------------------------------------------
 
+# How long each process keeps a channel's webhook settings (config/memo.py).
+CHANNEL_SETTINGS_SECONDS = 1.0
+
+
+@memo_for(CHANNEL_SETTINGS_SECONDS)
+def channel_webhook_settings(channel_id: int) -> Channel:
+    """The channel's webhook settings (slug, URL, secret), read for every CSR and system
+    message: a change reaches every process within CHANNEL_SETTINGS_SECONDS."""
+    return Channel.objects.only("slug", "webhook_url", "webhook_secret").get(pk=channel_id)
+
 
 def delivery_schedule(*, message: Message) -> WebhookDelivery | None:
     """Record the webhook a new message is due, in the message's transaction, and queue
@@ -177,7 +188,7 @@ def delivery_schedule(*, message: Message) -> WebhookDelivery | None:
     webhook is due (no query at all for customer and bot messages)."""
     if message.sender_kind not in SENT_SENDER_KINDS or message.pre_escalation:
         return None
-    channel = message.interaction.channel
+    channel = channel_webhook_settings(message.interaction.channel_id)
     if not channel.webhook_url:
         return None
     reason = _refusal(channel)

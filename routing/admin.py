@@ -6,6 +6,7 @@ from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import HttpRequest
 
+from chat.selectors.settings import app_studio_settings_get
 from config.admin import ReadOnlyAdmin
 from config.users import Role
 from routing.models import (
@@ -17,6 +18,7 @@ from routing.models import (
     QueueMembership,
     RoutingDecision,
 )
+from routing.selectors.csrs import csr_missed_in_a_row
 
 
 def _csr_users():
@@ -141,7 +143,7 @@ class CSRProfileAdmin(admin.ModelAdmin):
         "status_changed_at",
         "last_heartbeat_at",
         "idle_since",
-        "missed_in_a_row",
+        "missed_offers_in_a_row",
     ]
     readonly_fields = [
         "status",
@@ -149,8 +151,15 @@ class CSRProfileAdmin(admin.ModelAdmin):
         "status_changed_at",
         "last_heartbeat_at",
         "idle_since",
-        "missed_in_a_row",
+        "missed_offers_in_a_row",
     ]
+
+    @admin.display(description="Missed offers in a row")
+    def missed_offers_in_a_row(self, profile: CSRProfile) -> int:
+        limit = app_studio_settings_get().missed_offers_before_away
+        return csr_missed_in_a_row(
+            user_id=profile.user_id, since=profile.status_changed_at, at_most=limit
+        )
 
     def get_readonly_fields(self, request: HttpRequest, obj=None):
         return ["user", *self.readonly_fields] if obj is not None else self.readonly_fields

@@ -29,8 +29,7 @@ def offer_lock(offer_id: int) -> tuple[Offer, Interaction]:
     """The offer and its interaction, both locked (the interaction first). Raises
     RoutingError when the offer does not exist."""
     try:
-        # The channel: a system message about the chat may be due to its connector.
-        interaction = interactions_for_update().select_related("channel").get(offers__pk=offer_id)
+        interaction = interactions_for_update().get(offers__pk=offer_id)
     except Interaction.DoesNotExist:
         raise RoutingError("offer_unavailable", CHAT_UNAVAILABLE) from None
     offer = Offer.objects.select_for_update().get(pk=offer_id)

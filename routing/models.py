@@ -145,7 +145,6 @@ class CSRProfile(models.Model):
         default=timezone.now,
         help_text="Longest idle routing offers first to the CSR idle the longest.",
     )
-    missed_in_a_row = models.PositiveSmallIntegerField(default=0)
 
     class Meta:
         verbose_name = "CSR profile"

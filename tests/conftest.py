@@ -9,6 +9,7 @@ from django.db import connection
 from django_redis import get_redis_connection
 
 from chat.selectors.settings import app_studio_cache_invalidate
+from config.memo import memo_clear
 from tests.reliability.redis_server import RedisProcess, layer_settings
 
 
@@ -35,12 +36,14 @@ def _fresh_channel_layer():
 @pytest.fixture(autouse=True)
 def _fresh_cache():
     """The cache is real Redis and outlives each test's database rollback: clear it, and
-    this process's copy of the App Studio settings."""
+    this process's copies of the App Studio settings and of the configuration it read."""
     _clear_own_cache_keys()
     app_studio_cache_invalidate()
+    memo_clear()
     yield
     _clear_own_cache_keys()
     app_studio_cache_invalidate()
+    memo_clear()
 
 
 @pytest.fixture(scope="session", autouse=True)

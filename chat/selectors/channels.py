@@ -5,6 +5,10 @@ from django.db.models import Exists, OuterRef
 
 from chat.models import BotClient, Channel
 from chat.tokens import token_digest
+from config.memo import memo_for
+
+# How long each process keeps the channels and clients it read (config/memo.py).
+CONFIG_SECONDS = 1.0
 
 
 class ChannelNotAllowed(PermissionDenied):
@@ -14,20 +18,24 @@ class ChannelNotAllowed(PermissionDenied):
 
 
 def bot_client_get_by_token(*, token: str) -> BotClient | None:
-    """The bot client whose token this is, active or not; None for an unknown token."""
+    """The bot client whose token this is, active or not; None for an unknown token. A
+    client's rotated token or switch stays as it was for up to CONFIG_SECONDS."""
     if not token:
         return None
-    return BotClient.objects.filter(token_hash=token_digest(token)).first()
+    return _bot_client_by_digest(token_digest(token))
+
+
+@memo_for(CONFIG_SECONDS)
+def _bot_client_by_digest(digest: str) -> BotClient | None:
+    return BotClient.objects.filter(token_hash=digest).first()
 
 
 def channel_get_for_escalation(*, client: BotClient, slug: str) -> Channel:
     """The channel an escalation names, if it exists, this client may use it, and it is
     active. Unknown or inactive: a ValidationError on `channel`; not allowed:
-    ChannelNotAllowed."""
-    allowed = BotClient.allowed_channels.through.objects.filter(
-        botclient_id=client.pk, channel_id=OuterRef("pk")
-    )
-    channel = Channel.objects.annotate(allowed=Exists(allowed)).filter(slug=slug).first()
+    ChannelNotAllowed. A change to a channel reaches every process within
+    CONFIG_SECONDS."""
+    channel = _channel_for_client(client.pk, slug)
     if channel is None:
         raise ValidationError(
             {
@@ -52,3 +60,12 @@ def channel_get_for_escalation(*, client: BotClient, slug: str) -> Channel:
             }
         )
     return channel
+
+
+@memo_for(CONFIG_SECONDS)
+def _channel_for_client(client_id: int, slug: str) -> Channel | None:
+    """The channel, with `allowed`: whether the client may escalate on it."""
+    allowed = BotClient.allowed_channels.through.objects.filter(
+        botclient_id=client_id, channel_id=OuterRef("pk")
+    )
+    return Channel.objects.annotate(allowed=Exists(allowed)).filter(slug=slug).first()

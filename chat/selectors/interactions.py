@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.core.cache import cache
-from django.db.models import Count, Max, Min, Q, QuerySet
+from django.db.models import Count, Max, Min, QuerySet
 from django.utils import timezone
 
 from chat.models import (
@@ -58,27 +58,17 @@ def waiting_in_queue(*, queue_id: int) -> QuerySet[Interaction]:
     ).order_by(*QUEUE_ORDER)
 
 
-def served_before(interaction: Interaction) -> Q:
-    """The interactions QUEUE_ORDER puts before this one, as a filter: the order's
-    fields compared one after another (ties on the first decided by the second…)."""
-    before = Q(pk__in=[])
-    tied = Q()
-    for ordering in QUEUE_ORDER:
-        field = ordering.lstrip("-")
-        value = getattr(interaction, field)
-        direction = "gt" if ordering.startswith("-") else "lt"
-        before |= tied & Q(**{f"{field}__{direction}": value})
-        tied &= Q(**{field: value})
-    return before
-
-
 def interaction_queue_position(*, interaction: Interaction) -> int | None:
     """1-based place of a waiting interaction in its queue, in QUEUE_ORDER; None when
-    the interaction is not waiting."""
+    the interaction is not waiting. Read as the waiting line's ids, which costs less to
+    ask for than a count of the chats served before it, for lines of any usual length."""
     if interaction.status not in WAITING_INTERACTION_STATUSES:
         return None
-    ahead = waiting_in_queue(queue_id=interaction.queue_id).filter(served_before(interaction))
-    return ahead.count() + 1
+    line = waiting_in_queue(queue_id=interaction.queue_id).values_list("pk", flat=True)
+    for position, interaction_id in enumerate(line, start=1):
+        if interaction_id == interaction.pk:
+            return position
+    return None  # it stopped waiting since it was read
 
 
 def queue_seconds_per_acceptance(*, queue_id: int) -> float | None:

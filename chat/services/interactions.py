@@ -117,7 +117,7 @@ def interaction_end(
     Sends chat.signals.interaction_closed in the same transaction: routing withdraws a
     pending offer and gives the CSR's room to the next chat."""
     with transaction.atomic():
-        interaction = interaction_lock(interaction_id, "assigned_csr", "queue", "channel")
+        interaction = interaction_lock(interaction_id, "assigned_csr", "queue")
         if interaction is None:
             raise ChatError("not_found", "This chat does not exist.")
         if by == SenderKind.CSR and (user is None or interaction.assigned_csr_id != user.pk):

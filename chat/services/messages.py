@@ -39,8 +39,7 @@ def message_create(
     """Store one message with the interaction's next sequence number, then publish it
     once the transaction commits. The way every message after the escalation is added
     (message_send adds the checks of a customer's or CSR's send). Callers pass the copy
-    they read under the interaction's row lock (chat.locks), with its channel: a
-    system message is due to the channel's connector."""
+    they read under the interaction's row lock (chat.locks)."""
     with transaction.atomic(savepoint=False):
         interaction.last_seq = _seq_take(interaction)
         return _message_store(
@@ -142,7 +141,7 @@ def message_send(
         raise ChatError("not_party", "Only the customer or the handling CSR may send.")
     try:
         with transaction.atomic():
-            interaction = interaction_lock(interaction_id, "channel", "customer")
+            interaction = interaction_lock(interaction_id, "customer")
             if interaction is None:
                 raise _SendRefused(ChatError("not_found", "This chat does not exist."))
             if not interaction.is_open:

@@ -2,6 +2,7 @@
 transferred chat."""
 
 from collections.abc import Iterable
+from datetime import datetime
 
 from django.db.models import Count, Q
 
@@ -50,6 +51,25 @@ def csr_pending_offer(*, user_id: int) -> Offer | None:
         .select_related("interaction__customer", "interaction__channel", "queue", "transferred_by")
         .first()
     )
+
+
+def csr_missed_in_a_row(*, user_id: int, since: datetime, at_most: int) -> int:
+    """How many of the CSR's offers made since `since` (when they last became Available)
+    went unanswered in a row, counting back from the latest to the last one they
+    answered (accepted or declined); withdrawn offers neither count nor end the run.
+    Counts up to `at_most`."""
+    answered = (
+        Offer.objects.filter(csr_id=user_id, created_at__gte=since)
+        .exclude(status__in=[OfferStatus.PENDING, OfferStatus.WITHDRAWN])
+        .order_by("-created_at", "-pk")
+        .values_list("status", flat=True)[:at_most]
+    )
+    missed = 0
+    for status in answered:
+        if status != OfferStatus.EXPIRED:
+            break
+        missed += 1
+    return missed
 
 
 def csr_has_pending_offer(*, user_id: int) -> bool:

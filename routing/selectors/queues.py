@@ -10,7 +10,11 @@ from django.utils import timezone
 from chat.models import WAITING_INTERACTION_STATUSES, Channel, Interaction, InteractionStatus
 from chat.selectors.interactions import QUEUE_ORDER
 from chat.selectors.settings import app_studio_settings_get
+from config.memo import memo_for
 from routing.models import CSRStatus, IntentRule, Queue, QueueMembership
+
+# How long each process keeps the queues and intent rules it read (config/memo.py).
+CONFIG_SECONDS = 1.0
 
 
 def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: str) -> Queue:
@@ -19,10 +23,10 @@ def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: st
     An explicit queue slug wins (unknown or inactive: a ValidationError on `queue`);
     otherwise the intent rule matching the intent without regard to case, if its queue is
     active; otherwise the channel's default queue, if active; otherwise a ValidationError
-    that says how to fix it.
+    that says how to fix it. Queues and rules are read as of at most CONFIG_SECONDS ago.
     """
     if queue_slug:
-        queue = Queue.objects.filter(slug=queue_slug).first()
+        queue = _queue_by_slug(queue_slug)
         if queue is None:
             raise ValidationError(
                 {
@@ -43,16 +47,7 @@ def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: st
                 }
             )
         return queue
-    # The intent rule's queue if it is active, else the channel's default queue.
-    ruled = IntentRule.objects.filter(intent__iexact=intent, queue__active=True).values("queue_id")
-    queue = Queue.objects.filter(
-        active=True,
-        pk=Coalesce(
-            Subquery(ruled[:1]) if intent else Value(None),
-            Value(channel.default_queue_id),
-            output_field=IntegerField(),
-        ),
-    ).first()
+    queue = _queue_for_intent(intent, channel.default_queue_id)
     if queue is not None:
         return queue
     intent_hint = f"add an intent rule for '{intent}'" if intent else "send an intent with a rule"
@@ -61,6 +56,32 @@ def queue_for_escalation(*, channel: Channel, queue_slug: str | None, intent: st
         f"'{channel.slug}' a default queue.",
         code="no_queue",
     )
+
+
+@memo_for(CONFIG_SECONDS)
+def _queue_by_slug(slug: str) -> Queue | None:
+    return Queue.objects.filter(slug=slug).first()
+
+
+@memo_for(CONFIG_SECONDS)
+def _queue_for_intent(intent: str, default_queue_id: int | None) -> Queue | None:
+    """The active queue of the intent rule matching `intent`, else the default queue if
+    it is active."""
+    ruled = IntentRule.objects.filter(intent__iexact=intent, queue__active=True).values("queue_id")
+    return Queue.objects.filter(
+        active=True,
+        pk=Coalesce(
+            Subquery(ruled[:1]) if intent else Value(None),
+            Value(default_queue_id),
+            output_field=IntegerField(),
+        ),
+    ).first()
+
+
+@memo_for(CONFIG_SECONDS)
+def queue_get(queue_id: int) -> Queue:
+    """The queue (its settings as of at most CONFIG_SECONDS ago)."""
+    return Queue.objects.get(pk=queue_id)
 
 
 def offer_timeout_seconds(*, queue: Queue) -> int:

@@ -8,7 +8,6 @@ from datetime import datetime, timedelta
 
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
-from django.db.models import F
 from django.utils import timezone
 
 from chat import events as chat_events
@@ -19,7 +18,8 @@ from config.users import display_name
 from routing import events
 from routing.errors import CHAT_UNAVAILABLE, RoutingError
 from routing.locks import offer_lock, profile_lock
-from routing.models import MISSED_OFFERS_REASON_CODE, CSRProfile, CSRStatus, Offer, OfferStatus
+from routing.models import MISSED_OFFERS_REASON_CODE, CSRStatus, Offer, OfferStatus
+from routing.selectors.csrs import csr_missed_in_a_row
 from routing.services.offers import offer_failed
 from routing.services.presence import csr_status_change, system_away_reason
 from routing.services.requests import route_after_commit
@@ -64,7 +64,6 @@ def offer_accept(*, offer_id: int, user: AbstractBaseUser) -> Interaction:
             "accepted_at",
         ]
     )
-    CSRProfile.objects.filter(user_id=user.pk, missed_in_a_row__gt=0).update(missed_in_a_row=0)
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,
@@ -98,7 +97,6 @@ def offer_decline(*, offer_id: int, user: AbstractBaseUser, reason: str = "") ->
     offer.responded_at = timezone.now()
     offer.reason = reason.strip()[:200]
     offer.save(update_fields=["status", "responded_at", "reason"])
-    CSRProfile.objects.filter(user_id=user.pk, missed_in_a_row__gt=0).update(missed_in_a_row=0)
     offer_failed(offer, interaction, verb="declined")
     events.offer_closed(offer=offer, reason="declined")
     route_after_commit(csr_id=user.pk)
@@ -108,7 +106,8 @@ def offer_decline(*, offer_id: int, user: AbstractBaseUser, reason: str = "") ->
 
 @transaction.atomic
 def offer_expire(*, offer_id: int, now: datetime | None = None) -> bool:
-    """An unattended offer times out; the CSR may be set Away after too many in a row.
+    """An unattended offer times out; the CSR is set Away after App Studio's number of
+    unanswered offers in a row (since they last became Available).
     False when it is no longer pending or not due yet (checked under the locks)."""
     try:
         offer, interaction = offer_lock(offer_id)
@@ -122,12 +121,15 @@ def offer_expire(*, offer_id: int, now: datetime | None = None) -> bool:
     offer.save(update_fields=["status", "responded_at"])
     offer_failed(offer, interaction, verb="did not answer")
     events.offer_closed(offer=offer, reason="expired")
-    profile = profile_lock(offer.csr_id)
-    CSRProfile.objects.filter(pk=profile.pk).update(missed_in_a_row=F("missed_in_a_row") + 1)
-    missed = profile.missed_in_a_row + 1
     logger.info("Offer of interaction %s to CSR %s expired", interaction.pk, offer.csr_id)
+    profile = profile_lock(offer.csr_id)
+    if profile.status != CSRStatus.AVAILABLE:
+        return True
     limit = app_studio_settings_get().missed_offers_before_away
-    if missed >= limit and profile.status == CSRStatus.AVAILABLE:
+    missed = csr_missed_in_a_row(
+        user_id=offer.csr_id, since=profile.status_changed_at, at_most=limit
+    )
+    if missed >= limit:
         csr_status_change(
             user_id=offer.csr_id,
             status=CSRStatus.AWAY,

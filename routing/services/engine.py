@@ -28,7 +28,12 @@ from routing.selectors.candidates import (
     refused_offers,
     routing_rank,
 )
-from routing.selectors.queues import offer_timeout_seconds, queue_waiting_page, queues_with_waiting
+from routing.selectors.queues import (
+    offer_timeout_seconds,
+    queue_get,
+    queue_waiting_page,
+    queues_with_waiting,
+)
 from routing.services.offers import Proposal, offers_make
 from routing.services.requests import (
     ROUTE_TASK,
@@ -80,7 +85,7 @@ def route_queue(*, queue_id: int, limit: int = ROUTE_BATCH_LIMIT) -> int:
     waiting = queue_waiting_page(queue_id=queue_id, limit=asked)
     if not waiting:
         return 0  # nothing waits (as after most accepts): the members need not be read
-    queue = Queue.objects.get(pk=queue_id)
+    queue = queue_get(queue_id)
     exhausted = len(waiting) < asked
     members = {
         member.user_id: member

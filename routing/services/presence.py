@@ -86,7 +86,6 @@ def csr_status_change(
     profile.away_reason = reason if status != CSRStatus.AVAILABLE else None
     profile.status_changed_at = now
     if status == CSRStatus.AVAILABLE:
-        profile.missed_in_a_row = 0
         profile.last_heartbeat_at = now
         if was != CSRStatus.AVAILABLE:
             profile.idle_since = now
@@ -175,7 +174,7 @@ def presence_sweep(*, now: datetime | None = None) -> dict[str, int]:
 @transaction.atomic
 def interaction_requeue_lost_csr(*, interaction_id: int) -> bool:
     """Put an active chat whose CSR went Offline back at the front of its queue."""
-    interaction = interaction_lock(interaction_id, "assigned_csr", "queue", "channel")
+    interaction = interaction_lock(interaction_id, "assigned_csr", "queue")
     if (
         interaction is None
         or interaction.status != InteractionStatus.ACTIVE

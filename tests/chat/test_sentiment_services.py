@@ -338,12 +338,12 @@ def test_with_the_cache_down_a_message_is_scored_on_its_own(
 def test_a_run_reads_every_chat_in_one_query(django_assert_num_queries):
     """Scoring several chats: one read for all of them, then in one atomic block (the
     savepoint pair, as the test runs in a transaction) one locking read of the chats'
-    stored scores, one update of every chat's score and one of the messages' scores."""
+    stored scores, and per chat the update of its score and of its new message's."""
     chats = [make_live_chat() for _ in range(4)]
     for chat in chats:
         customer_says(chat, HAPPY)
     app_studio_settings_get()  # cached, as in a warm worker
-    with django_assert_num_queries(1 + 3 + 2):
+    with django_assert_num_queries(1 + 2 + 1 + 2 * 4):
         updates = interactions_sentiment_update(interaction_ids=[chat.id for chat in chats])
     assert sorted(updates) == sorted(chat.id for chat in chats)
     with django_assert_num_queries(1):  # all covered already

@@ -34,6 +34,7 @@ from chat.models import (
 from chat.services.interactions import interaction_end
 from chat.services.messages import message_create, message_send
 from chat.tasks import webhook_deliver
+from config.memo import memo_clear
 from config.users import Role
 from portal.services import roles_sync
 from tests.factories import channel_factory, customer_factory, interaction_factory, user_factory
@@ -644,6 +645,7 @@ def test_retry_now_in_the_admin_requeues_failed_deliveries(
         chat.csr_says("one")
     failed = WebhookDelivery.objects.get()
     Channel.objects.filter(pk=chat.channel.pk).update(webhook_secret=SECRET)
+    memo_clear()  # a second later, every process sees the secret (config/memo.py)
     with django_capture_on_commit_callbacks(execute=True):
         chat.csr_says("two")
     delivered = WebhookDelivery.objects.get(status=Status.DELIVERED)
@@ -691,24 +693,30 @@ def test_retry_policy_comes_from_the_settings():
 
 
 @pytest.mark.django_db
-def test_a_system_message_schedules_its_webhook_without_reading_the_channel_again():
-    """The services lock the interaction with its channel (chat.locks): a system message
-    then schedules its webhook with no read of the channel of its own."""
-    from django.db import transaction
+def test_messages_read_their_channels_webhook_settings_once_a_second():
+    """Every CSR and system message checks its channel's webhook: each process reads a
+    channel's settings once and keeps them for a second (config/memo.py), so the
+    messages after the first read nothing of the channel; a change shows a second on."""
     from django.test.utils import CaptureQueriesContext
-
-    from chat.locks import interaction_lock
 
     chat = make_chat(url="https://connector.example.com/hook")
 
-    with CaptureQueriesContext(connection) as queries, transaction.atomic():
-        interaction = interaction_lock(chat.interaction.pk, "channel")
-        message = message_create(
-            interaction=interaction, sender_kind=SenderKind.SYSTEM, text="Alex joined the chat"
-        )
+    def system_message(text):
+        with CaptureQueriesContext(connection) as queries:
+            message = message_create(
+                interaction=Interaction.objects.get(pk=chat.interaction.pk),
+                sender_kind=SenderKind.SYSTEM,
+                text=text,
+            )
+        reads = [q["sql"] for q in queries.captured_queries if 'FROM "chat_channel"' in q["sql"]]
+        return message, reads
 
-    sql = [q["sql"] for q in queries.captured_queries]
-    assert any('JOIN "chat_channel"' in statement for statement in sql)  # the lock's join
-    assert not [statement for statement in sql if 'FROM "chat_channel"' in statement]
-    delivery = WebhookDelivery.objects.get(message=message)
-    assert delivery.status == WebhookDelivery.Status.PENDING
+    first, first_reads = system_message("Alex joined the chat")
+    second, second_reads = system_message("Alex ended the chat")
+    assert (len(first_reads), second_reads) == (1, [])
+    assert WebhookDelivery.objects.filter(message__in=[first, second]).count() == 2
+
+    Channel.objects.filter(pk=chat.interaction.channel_id).update(webhook_url="")
+    memo_clear()  # a second later
+    third, _ = system_message("The customer left")
+    assert not WebhookDelivery.objects.filter(message=third).exists()

@@ -11,6 +11,7 @@ from chat.selectors.settings import app_studio_settings_get
 from chat.services.interactions import interaction_end
 from routing.errors import RoutingError
 from routing.models import (
+    AwayReason,
     CSRProfile,
     CSRStatus,
     Offer,
@@ -18,6 +19,7 @@ from routing.models import (
     RoutingDecision,
     RoutingStrategy,
 )
+from routing.selectors.csrs import csr_missed_in_a_row
 from routing.services.answers import (
     EXPIRY_TIMER_GRACE,
     offer_accept,
@@ -29,6 +31,15 @@ from routing.services.presence import csr_queue_join, csr_status_set, presence_s
 from routing.services.sweep import routing_sweep
 from routing.services.transfers import interaction_transfer_to_csr, interaction_transfer_to_queue
 from tests.factories import queue_factory, route_chat
+
+
+def _missed(csr) -> int:
+    profile = CSRProfile.objects.get(user=csr)
+    return csr_missed_in_a_row(user_id=csr.pk, since=profile.status_changed_at, at_most=10)
+
+
+def _away_reason() -> str:
+    return AwayReason.objects.get_or_create(code="break", defaults={"label": "Break"})[0].code
 
 
 def _waiting_ids(queue_id: int) -> list[int]:
@@ -206,20 +217,20 @@ def test_missing_offers_in_a_row_sets_the_csr_away(make_csr, make_interaction, r
         Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now())
         run(offer_expire, offer_id=offer.pk)
         profile = CSRProfile.objects.get(user=csr)
-        assert profile.missed_in_a_row == n + 1
+        if n == 0:
+            assert _missed(csr) == 1
+            assert profile.status == CSRStatus.AVAILABLE
     assert profile.status == CSRStatus.AWAY
     assert profile.away_reason.code == "missed-offers"
 
 
-def test_an_expired_offer_to_a_csr_without_a_profile_starts_their_count(
-    make_csr, make_interaction, run
-):
+def test_an_expired_offer_to_a_csr_without_a_profile_makes_one(make_csr, make_interaction, run):
     csr = make_csr()
     offer = run(route_chat, interaction_id=make_interaction().pk)
     CSRProfile.objects.filter(user=csr).delete()
     Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now())
     assert run(offer_expire, offer_id=offer.pk) is True
-    assert CSRProfile.objects.get(user=csr).missed_in_a_row == 1
+    assert CSRProfile.objects.get(user=csr).status == CSRStatus.OFFLINE
     assert Offer.objects.get(pk=offer.pk).status == OfferStatus.EXPIRED
 
 
@@ -232,17 +243,44 @@ def test_an_offer_already_answered_does_not_expire(make_csr, make_interaction, r
     assert run(offer_expire, offer_id=offer.pk) is False
     assert run(offer_expire, offer_id=10**9) is False  # no such offer
     assert Offer.objects.get(pk=offer.pk).status == OfferStatus.ACCEPTED
-    assert CSRProfile.objects.get(user=csr).missed_in_a_row == 0
+    assert _missed(csr) == 0
 
 
-def test_accepting_resets_the_missed_count(make_csr, make_interaction, run):
+@pytest.mark.parametrize("answer", ["accept", "decline"])
+def test_answering_ends_the_run_of_missed_offers(answer, make_csr, make_interaction, run):
+    """The run counts back from the latest offer to the last one answered; a withdrawn
+    offer neither counts nor ends it."""
+    csr = make_csr(capacity=10)
+
+    def offer_expired():
+        offer = run(route_chat, interaction_id=make_interaction().pk)
+        Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now())
+        run(offer_expire, offer_id=offer.pk)
+
+    offer_expired()
+    assert _missed(csr) == 1
+    offer = run(route_chat, interaction_id=make_interaction().pk)
+    if answer == "accept":
+        run(offer_accept, offer_id=offer.pk, user=csr)
+    else:
+        run(offer_decline, offer_id=offer.pk, user=csr)
+    assert _missed(csr) == 0
+    offer_expired()
+    withdrawn = run(route_chat, interaction_id=make_interaction().pk)
+    run(interaction_end, interaction_id=withdrawn.interaction_id, by=SenderKind.CUSTOMER)
+    assert Offer.objects.get(pk=withdrawn.pk).status == OfferStatus.WITHDRAWN
+    assert _missed(csr) == 1
+
+
+def test_a_csr_back_from_away_starts_a_new_run(make_csr, make_interaction, run):
     csr = make_csr()
     offer = run(route_chat, interaction_id=make_interaction().pk)
     Offer.objects.filter(pk=offer.pk).update(expires_at=timezone.now())
     run(offer_expire, offer_id=offer.pk)
-    offer = run(route_chat, interaction_id=make_interaction().pk)
-    run(offer_accept, offer_id=offer.pk, user=csr)
-    assert CSRProfile.objects.get(user=csr).missed_in_a_row == 0
+    assert _missed(csr) == 1
+    run(csr_status_set, user=csr, status="away", away_reason_code=_away_reason())
+    run(csr_status_set, user=csr, status="available")
+    assert _missed(csr) == 0
 
 
 @pytest.mark.parametrize("how", ["expired", "withdrawn", "taken"])
