@@ -7,7 +7,7 @@ from chat.models import BotClient, Channel
 from chat.tokens import token_digest
 from config.memo import memo_for
 
-# How long each process keeps the channels and clients it read (config/memo.py).
+# How long each process keeps the channels it read (config/memo.py).
 CONFIG_SECONDS = 1.0
 
 
@@ -18,16 +18,11 @@ class ChannelNotAllowed(PermissionDenied):
 
 
 def bot_client_get_by_token(*, token: str) -> BotClient | None:
-    """The bot client whose token this is, active or not; None for an unknown token. A
-    client's rotated token or switch stays as it was for up to CONFIG_SECONDS."""
+    """The bot client whose token this is, active or not; None for an unknown token.
+    Read afresh every time: a rotated token or a deactivated client is refused at once."""
     if not token:
         return None
-    return _bot_client_by_digest(token_digest(token))
-
-
-@memo_for(CONFIG_SECONDS)
-def _bot_client_by_digest(digest: str) -> BotClient | None:
-    return BotClient.objects.filter(token_hash=digest).first()
+    return BotClient.objects.filter(token_hash=token_digest(token)).first()
 
 
 def channel_get_for_escalation(*, client: BotClient, slug: str) -> Channel:

@@ -24,9 +24,9 @@ from chat.models import (
     SenderKind,
     SystemEvent,
 )
+from chat.services.bot_clients import bot_client_rotate_token
 from chat.tokens import token_digest
-from config.memo import memo_clear
-from routing.models import RoutingDecision
+from routing.models import Queue, RoutingDecision
 from tests.chat.conftest import ESCALATIONS_URL
 from tests.factories import (
     channel_factory,
@@ -256,7 +256,6 @@ def test_last_used_at_is_written_at_most_once_a_minute(bot, escalation_body):
     assert bot.client.last_used_at == first
 
     BotClient.objects.filter(pk=bot.client.pk).update(last_used_at=first - timedelta(seconds=61))
-    memo_clear()  # as a process does within a second (config/memo.py)
     bot.status_of(1)
     bot.client.refresh_from_db()
     assert bot.client.last_used_at > first
@@ -869,3 +868,71 @@ def test_an_unexpected_failure_is_a_logged_json_500(caplog):
     assert "secret detail" not in response.data["message"]
     assert "Internal Server Error: /api/v1/x/" in caplog.text
     assert "RuntimeError: secret detail" in caplog.text
+
+
+# --- Configuration changes apply at once in the process that made them -----------------
+
+
+def test_a_rotated_token_is_refused_at_once(bot, escalation_body):
+    assert bot.escalate(escalation_body()).status_code == 201
+
+    bot_client_rotate_token(client=bot.client)
+
+    assert_error(bot.status_of(1), 401, "authentication_failed")
+
+
+def test_a_deactivated_client_is_refused_at_once(bot, escalation_body):
+    assert bot.escalate(escalation_body()).status_code == 201
+
+    BotClient.objects.filter(pk=bot.client.pk).update(active=False)
+
+    assert_error(bot.status_of(1), 403, "client_inactive")
+
+
+def test_a_channel_taken_from_the_client_is_refused_at_once(
+    bot, escalation_body, django_capture_on_commit_callbacks
+):
+    assert bot.escalate(escalation_body()).status_code == 201
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bot.client.allowed_channels.remove(bot.channel)
+
+    response = bot.escalate(escalation_body(customer={"external_id": "c-2", "name": "Lee"}))
+    assert_error(response, 403, "channel_not_allowed")
+
+
+def test_a_deactivated_channel_or_queue_is_refused_at_once(
+    bot, escalation_body, django_capture_on_commit_callbacks
+):
+    queue_factory(slug="billing")
+    assert bot.escalate(escalation_body(queue="billing")).status_code == 201
+
+    with django_capture_on_commit_callbacks(execute=True):
+        billing = Queue.objects.get(slug="billing")
+        billing.active = False
+        billing.save()
+    response = bot.escalate(
+        escalation_body(queue="billing", customer={"external_id": "c-2", "name": "Lee"})
+    )
+    assert_error(response, 400, "invalid", "queue", "inactive")
+
+    with django_capture_on_commit_callbacks(execute=True):
+        bot.channel.active = False
+        bot.channel.save()
+    response = bot.escalate(escalation_body(customer={"external_id": "c-3", "name": "Kim"}))
+    assert_error(response, 400, "invalid", "channel", "inactive")
+
+
+def test_a_changed_intent_rule_routes_at_once(
+    bot, escalation_body, django_capture_on_commit_callbacks
+):
+    refunds = queue_factory(slug="refunds", name="Refunds")
+    rule = intent_rule_factory(intent="billing.refund", queue=queue_factory())
+    assert bot.escalate(escalation_body()).status_code == 201
+
+    with django_capture_on_commit_callbacks(execute=True):
+        rule.queue = refunds
+        rule.save()
+
+    response = bot.escalate(escalation_body(customer={"external_id": "c-2", "name": "Lee"}))
+    assert response.json()["queue"] == {"slug": "refunds", "name": "Refunds"}

@@ -136,16 +136,16 @@ def test_a_logged_in_csr_cannot_use_the_bot_endpoint(conversation):
 
 
 def test_queries_stay_constant_however_long_the_chat(conversation, django_assert_num_queries):
-    """Interaction, CSR names, messages: three queries for 19 messages and for 1,019
-    (App Studio settings and the bot client as read by the first request, the client's
+    """Bot client, interaction, CSR names, messages: four queries for 19 messages and
+    for 1,019 (the App Studio settings as read by the first request, the client's
     last-used stamp written already)."""
     interaction = conversation.interaction
     client = Client()
     headers = bearer(conversation.bot_token)
     body(client.get(url(interaction), **headers))
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         body(client.get(url(interaction), **headers))
     add_messages(interaction, 1000)
-    with django_assert_num_queries(3):
+    with django_assert_num_queries(4):
         document = json.loads(body(client.get(url(interaction), **headers)))
     assert document["message_count"] == 1019
