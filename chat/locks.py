@@ -35,7 +35,10 @@ def interaction_lock(
 
 def customer_lock(*, external_id: str) -> Customer | None:
     """The customer with this external id, locked; None when there is none yet."""
-    return Customer.objects.select_for_update().filter(external_id=external_id).first()
+    try:
+        return Customer.objects.select_for_update().get(external_id=external_id)
+    except Customer.DoesNotExist:
+        return None
 
 
 def webhook_deliveries_for_update() -> QuerySet[WebhookDelivery]:

@@ -22,7 +22,10 @@ def bot_client_get_by_token(*, token: str) -> BotClient | None:
     Read afresh every time: a rotated token or a deactivated client is refused at once."""
     if not token:
         return None
-    return BotClient.objects.filter(token_hash=token_digest(token)).first()
+    try:
+        return BotClient.objects.get(token_hash=token_digest(token))
+    except BotClient.DoesNotExist:
+        return None
 
 
 def channel_get_for_escalation(*, client: BotClient, slug: str) -> Channel:
