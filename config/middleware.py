@@ -5,10 +5,13 @@ the event loop and the request's thread; every view here is synchronous, so mark
 the chain sync-only (the `async_capable` flag of Django's middleware API) runs the
 whole chain and the view on the request's thread."""
 
+from django.conf import settings
 from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
+from django.core import checks
 from django.middleware import clickjacking, common, csrf, security
+from django.utils.module_loading import import_string
 
 
 def _sync_only(middleware: type) -> type:
@@ -25,3 +28,31 @@ CsrfViewMiddleware = _sync_only(csrf.CsrfViewMiddleware)
 AuthenticationMiddleware = _sync_only(auth.AuthenticationMiddleware)
 MessageMiddleware = _sync_only(messages.MessageMiddleware)
 XFrameOptionsMiddleware = _sync_only(clickjacking.XFrameOptionsMiddleware)
+
+
+# Django's deploy checks security.W001-W003 look for these classes by their dotted path
+# in MIDDLEWARE, so they cannot see the sync-only classes above; the settings silence
+# those three and this check asks the same questions of the classes themselves.
+_REQUIRED = (
+    (security.SecurityMiddleware, "config.W001", "SECURE_* settings have no effect"),
+    (
+        clickjacking.XFrameOptionsMiddleware,
+        "config.W002",
+        "pages are served without an X-Frame-Options header",
+    ),
+    (csrf.CsrfViewMiddleware, "config.W003", "forms and APIs are open to CSRF"),
+)
+
+
+@checks.register(checks.Tags.security, deploy=True)
+def security_middleware_check(app_configs=None, **kwargs) -> list[checks.CheckMessage]:
+    installed = [import_string(path) for path in settings.MIDDLEWARE]
+    return [
+        checks.Warning(
+            f"No subclass of {required.__module__}.{required.__name__} in MIDDLEWARE: "
+            f"{consequence}.",
+            id=check_id,
+        )
+        for required, check_id, consequence in _REQUIRED
+        if not any(issubclass(middleware, required) for middleware in installed)
+    ]

@@ -231,7 +231,9 @@ if not DEBUG:
     SECURE_HSTS_PRELOAD = env_bool("SECURE_HSTS_PRELOAD", False)
     # Preloading HSTS is a deliberate, hard-to-undo opt-in for the operator's domain,
     # so it stays off by default and its deploy-check warning is silenced.
-    SILENCED_SYSTEM_CHECKS = ["security.W021"]
+    # W001-W003 look for Django's middleware by dotted path and miss the sync-only
+    # subclasses in MIDDLEWARE; config.middleware checks the classes instead.
+    SILENCED_SYSTEM_CHECKS = ["security.W001", "security.W002", "security.W003", "security.W021"]
     if env_bool("TRUST_X_FORWARDED_PROTO", False):
         SECURE_PROXY_SSL_HEADER = ("HTTP_X_FORWARDED_PROTO", "https")
 

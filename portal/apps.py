@@ -8,6 +8,8 @@ class PortalConfig(AppConfig):
     def ready(self) -> None:
         from django.db.models.signals import post_migrate
 
+        import config.middleware  # noqa: F401  (registers its deploy check)
+
         # Models added by later migrations get their permissions onto the roles on every
         # migrate, not only when seed_demo runs (production never runs it).
         post_migrate.connect(_roles_sync_after_migrate, sender=self)
