@@ -1,13 +1,22 @@
 """App Studio in the Django admin: channels, settings, bot API clients, customers, and
-read-only interactions, messages and webhook deliveries."""
+read-only interactions, messages and webhook deliveries.
 
-from typing import cast
+Secrets (a channel's identity and webhook secrets, a bot client's token) are write-only:
+set or generated here, shown at most once, never on a list, form or read-only page."""
 
+from typing import Any, cast
+
+from django import forms
 from django.contrib import admin, messages
-from django.db import models
+from django.db import models, transaction
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponseRedirect
+from django.template.response import TemplateResponse
 from django.urls import reverse
+from django.utils.cache import add_never_cache_headers
+from django.utils.decorators import method_decorator
+from django.utils.html import format_html
+from django.views.decorators.debug import sensitive_post_parameters
 
 from chat.models import (
     AppStudioSettings,
@@ -20,6 +29,7 @@ from chat.models import (
 )
 from chat.selectors.settings import app_studio_settings_get
 from chat.services.bot_clients import bot_client_create, bot_client_rotate_token
+from chat.services.channels import ChannelSecret, channel_secret_rotate
 from chat.webhooks import deliveries_retry_failed
 from config.admin import ReadOnlyAdmin
 
@@ -29,9 +39,58 @@ from config.admin import ReadOnlyAdmin
 
 TOKEN_SHOWN_ONCE = "Copy this token now; it will not be shown again: {token}"  # noqa: S105
 
+WRITE_ONLY_HELP = (
+    "Write-only: once saved it is never shown again. Type one to set or replace it; leave "
+    "blank to keep the current one. The channel list's “Rotate {label}” action "
+    "generates a new one and shows it once."
+)
+
+
+def _secret_field(secret: ChannelSecret) -> forms.CharField:
+    return forms.CharField(
+        label=f"New {secret.label}",
+        required=False,
+        max_length=cast("models.CharField", Channel._meta.get_field(secret.value)).max_length,
+        # Never rendered back into the page, not even after a failed save.
+        widget=forms.PasswordInput(render_value=False, attrs={"autocomplete": "new-password"}),
+        help_text=WRITE_ONLY_HELP.format(label=secret.label),
+    )
+
+
+def _channel_formfield(db_field: models.Field, **kwargs: Any) -> forms.Field | None:
+    # A scheme-less connector URL means HTTPS (as Django 6 will assume).
+    if isinstance(db_field, models.URLField):
+        kwargs.setdefault("assume_scheme", "https")
+    return db_field.formfield(**kwargs)
+
+
+class ChannelAdminForm(forms.ModelForm):
+    """The channel form without the stored secrets: new ones can be typed in (write-only
+    fields), the stored ones never reach the page."""
+
+    new_identity_secret = _secret_field(ChannelSecret.IDENTITY)
+    new_webhook_secret = _secret_field(ChannelSecret.WEBHOOK)
+
+    class Meta:
+        model = Channel
+        # Every field but the secrets (an allow-list: a secret added later stays out).
+        fields = [
+            "name",
+            "slug",
+            "kind",
+            "active",
+            "default_queue",
+            "cobrowse_allowed",
+            "attachments_allowed",
+            "auth_requests_allowed",
+            "webhook_url",
+        ]
+        formfield_callback = _channel_formfield
+
 
 @admin.register(Channel)
 class ChannelAdmin(admin.ModelAdmin):
+    form = ChannelAdminForm
     list_display = [
         "name",
         "slug",
@@ -58,23 +117,93 @@ class ChannelAdmin(admin.ModelAdmin):
     list_select_related = ["default_queue"]
     ordering = ["name"]
     prepopulated_fields = {"slug": ["name"]}
-    readonly_fields = ["created_at"]
+    readonly_fields = ["created_at", "identity_secret_state", "webhook_secret_state"]
     # A scheme-less connector URL means HTTPS (as Django 6 will assume).
     formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
-    fieldsets = [
-        ("Identity", {"fields": ["name", "slug", "kind", "active", "created_at"]}),
-        ("Routing", {"fields": ["default_queue"]}),
-        (
-            "Capabilities — App Studio switches",
-            {
-                "fields": ["cobrowse_allowed", "attachments_allowed", "auth_requests_allowed"],
-                "description": "What CSRs and customers may do on this channel. The global "
-                "App Studio settings can switch co-browse and attachments off everywhere.",
-            },
-        ),
-        ("Identity verification", {"fields": ["identity_secret"]}),
-        ("Connector webhook", {"fields": ["webhook_url", "webhook_secret"]}),
-    ]
+    actions = ["rotate_identity_secret", "rotate_webhook_secret"]
+
+    def get_fieldsets(self, request: HttpRequest, obj: Channel | None = None) -> Any:
+        # The write-only secret fields only for those who may save the form; everyone
+        # else (a view-only user) sees whether a secret is set, and no more.
+        may_write = (
+            self.has_change_permission(request, obj)
+            if obj is not None
+            else self.has_add_permission(request)
+        )
+        identity = ["new_identity_secret"] if may_write else []
+        webhook = ["new_webhook_secret"] if may_write else []
+        if obj is not None:
+            identity.insert(0, "identity_secret_state")
+            webhook.insert(0, "webhook_secret_state")
+        return [
+            ("Identity", {"fields": ["name", "slug", "kind", "active", "created_at"]}),
+            ("Routing", {"fields": ["default_queue"]}),
+            (
+                "Capabilities — App Studio switches",
+                {
+                    "fields": ["cobrowse_allowed", "attachments_allowed", "auth_requests_allowed"],
+                    "description": "What CSRs and customers may do on this channel. The "
+                    "global App Studio settings can switch co-browse and attachments off "
+                    "everywhere.",
+                },
+            ),
+            ("Identity verification", {"fields": identity}),
+            ("Connector webhook", {"fields": ["webhook_url", *webhook]}),
+        ]
+
+    # A typed secret never reaches an error report or its log line.
+    @method_decorator(sensitive_post_parameters(*(f"new_{s.value}" for s in ChannelSecret)))
+    def changeform_view(self, request: HttpRequest, *args: Any, **kwargs: Any):
+        return super().changeform_view(request, *args, **kwargs)
+
+    def save_model(self, request: HttpRequest, obj: Channel, form, change: bool) -> None:
+        for secret in ChannelSecret:
+            typed = form.cleaned_data.get(f"new_{secret.value}")
+            if typed:
+                setattr(obj, secret.value, typed)
+        super().save_model(request, obj, form, change)
+
+    @admin.display(description="Identity secret")
+    def identity_secret_state(self, channel: Channel) -> str:
+        return "Set (hidden)" if channel.identity_secret else "Not set"
+
+    @admin.display(description="Webhook secret")
+    def webhook_secret_state(self, channel: Channel) -> str:
+        return "Set (hidden)" if channel.webhook_secret else "Not set"
+
+    @admin.action(description="Rotate identity secret (shown once)", permissions=["change"])
+    def rotate_identity_secret(
+        self, request: HttpRequest, queryset: QuerySet[Channel]
+    ) -> TemplateResponse:
+        return self._secrets_rotate(request, queryset, ChannelSecret.IDENTITY)
+
+    @admin.action(description="Rotate webhook secret (shown once)", permissions=["change"])
+    def rotate_webhook_secret(
+        self, request: HttpRequest, queryset: QuerySet[Channel]
+    ) -> TemplateResponse:
+        return self._secrets_rotate(request, queryset, ChannelSecret.WEBHOOK)
+
+    def _secrets_rotate(
+        self, request: HttpRequest, queryset: QuerySet[Channel], secret: ChannelSecret
+    ) -> TemplateResponse:
+        """New secrets for the selected channels, shown on this one page only: not put in
+        a message (which the session or a cookie would keep), and the page not cached."""
+        rotated = []
+        with transaction.atomic():
+            for channel in queryset.order_by("name"):
+                value = channel_secret_rotate(channel_id=channel.pk, secret=secret)
+                self.log_change(request, channel, f"Rotated the {secret.label}.")
+                rotated.append({"channel": channel, "secret": value})
+        context = {
+            **self.admin_site.each_context(request),
+            "title": f"New {secret.label}s",
+            "opts": self.opts,
+            "secret_label": secret.label,
+            "rotated": rotated,
+        }
+        response = TemplateResponse(request, "admin/chat/channel/secrets_rotated.html", context)
+        add_never_cache_headers(response)
+        return response
 
     @admin.display(boolean=True, description="Public", ordering="kind")
     def public(self, channel: Channel) -> bool:
@@ -225,11 +354,13 @@ class MessageInline(admin.TabularInline):
 
 @admin.register(Interaction)
 class InteractionAdmin(ReadOnlyAdmin):
-    """Read-only: the conversation's history must not be rewritten."""
+    """Read-only: the conversation's history must not be rewritten. The customer is
+    shown as they were in the interaction (its own copy of their details); the customer
+    record, which later chats may have changed, is a link."""
 
     list_display = [
         "id",
-        "customer",
+        "customer_name",
         "channel",
         "queue",
         "status",
@@ -238,13 +369,26 @@ class InteractionAdmin(ReadOnlyAdmin):
         "ended_at",
     ]
     list_filter = ["status", "channel", "queue", "authenticated"]
-    search_fields = ["id__exact", "customer__name", "intent"]
-    list_select_related = ["customer", "channel", "queue", "assigned_csr"]
+    search_fields = ["id__exact", "customer_name", "intent"]
+    list_select_related = ["channel", "queue", "assigned_csr"]
     ordering = ["-created_at"]
     date_hierarchy = "created_at"
     inlines = [MessageInline]
     fieldsets = [
-        (None, {"fields": ["status", "customer", "channel", "queue", "intent", "priority"]}),
+        (None, {"fields": ["status", "channel", "queue", "intent", "priority"]}),
+        (
+            "Customer, as in this interaction",
+            {
+                "fields": [
+                    "customer_name",
+                    "customer_email",
+                    "customer_phone",
+                    "customer_verified_identity",
+                    "customer_metadata",
+                    "customer_record",
+                ]
+            },
+        ),
         ("Routing", {"fields": ["assigned_csr", "queued_at", "at_front", "offered_at"]}),
         ("Transfer", {"fields": ["transferred_by", "transfer_note"]}),
         (
@@ -262,6 +406,12 @@ class InteractionAdmin(ReadOnlyAdmin):
         ("Sentiment", {"fields": ["sentiment_label", "sentiment_score", "sentiment_seq"]}),
         ("Times", {"fields": ["created_at", "accepted_at", "ended_at", "last_seq"]}),
     ]
+
+    @admin.display(description="Customer record")
+    def customer_record(self, interaction: Interaction) -> str:
+        url = reverse("admin:chat_customer_change", args=[interaction.customer_id])
+        label = interaction.customer.external_id or f"Customer {interaction.customer_id}"
+        return format_html('<a href="{}">{}</a> (as it is now)', url, label)
 
 
 @admin.register(Message)

@@ -11,7 +11,7 @@ class ChatConfig(AppConfig):
         # drops the copies kept of channels (config/memo.py).
         from django.db.models.signals import post_save
 
-        from chat import tasks  # noqa: F401
+        from chat import receivers, tasks  # noqa: F401
         from chat.models import AppStudioSettings, BotClient, Channel
         from chat.selectors.settings import app_studio_settings_saved
         from config.memo import memos_clear_on_changes_to
@@ -20,3 +20,5 @@ class ChatConfig(AppConfig):
             app_studio_settings_saved, sender=AppStudioSettings, dispatch_uid="app-studio"
         )
         memos_clear_on_changes_to(Channel, BotClient)
+        # A user's sockets close when their session ends (logout, password, deactivation).
+        receivers.connect()

@@ -23,8 +23,8 @@ from urllib.parse import parse_qs
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.utils import timezone
 
-from chat import events
-from chat.errors import ChatError
+from chat import events, signals
+from chat.errors import ChatError, ChatRateLimited
 from chat.models import OPEN_INTERACTION_STATUSES as OPEN
 from chat.models import Interaction, SenderKind
 from chat.schemas import ChatRole
@@ -33,7 +33,8 @@ from chat.selectors.messages import REPLAY_PAGE_SIZE, messages_after
 from chat.services.authentication import interaction_authenticate
 from chat.services.interactions import interaction_end
 from chat.services.messages import interaction_mark_read, interaction_typing, message_send
-from config.sockets import PortalJsonConsumer, db
+from config.ratelimit import SharedLimit
+from config.sockets import DB_ID_MAX, PortalJsonConsumer, db, db_id_valid, storable
 
 # Close codes, sent after the handshake so that browsers see them; the same as
 # /ws/agent/'s (docs/websocket-protocol.md).
@@ -42,44 +43,32 @@ CLOSE_FORBIDDEN = 4403
 # The chat ended (or was abandoned) longer ago than the customer token's grace period.
 CLOSE_GONE = 4410
 
-# Per socket: at most SEND_BURST sends per SEND_WINDOW_SECONDS.
+# Per chat party (the customer of the interaction; one portal user in it), across all
+# their sockets and every server process: at most SEND_BURST sends and RESUME_BURST
+# resumes per clock-aligned window of this many seconds (counted in Redis).
 SEND_BURST = 20
-SEND_WINDOW_SECONDS = 10.0
+SEND_WINDOW_SECONDS = 10
+RESUME_BURST = 5
+RESUME_WINDOW_SECONDS = 10
 # Per socket: at most one `typing` with active=true published per this many seconds.
 TYPING_INTERVAL_SECONDS = 2.0
 
 SIDE = {ChatRole.CUSTOMER: SenderKind.CUSTOMER, ChatRole.CSR: SenderKind.CSR}
 # Interaction events for the contact center only, never forwarded to the customer.
 CONTACT_CENTER_ONLY = frozenset({"sentiment"})
-
-
-class TokenBucket:
-    """`capacity` tokens, refilled evenly over `per_seconds`; one per action."""
-
-    def __init__(
-        self, *, capacity: int, per_seconds: float, clock: Callable[[], float] = time.monotonic
-    ):
-        self.capacity = capacity
-        self.rate = capacity / per_seconds
-        self.tokens = float(capacity)
-        self.clock = clock
-        self.updated = clock()
-
-    def take(self) -> float:
-        """Take a token: 0 when one was there, else the seconds until one will be."""
-        now = self.clock()
-        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
-        self.updated = now
-        if self.tokens >= 1:
-            self.tokens -= 1
-            return 0.0
-        return (1 - self.tokens) / self.rate
+# Interaction events for the customer only: their place in line, the long-wait choice.
+CUSTOMER_ONLY = frozenset({"queue.position", "wait.options", "wait.chosen"})
 
 
 def _query_int(params: dict[str, list[str]], name: str) -> int:
-    """A non-negative integer query parameter; 0 when missing or malformed."""
+    """A non-negative integer query parameter; 0 when missing or malformed. Numbers of
+    more digits than any sequence number can have count as DB_ID_MAX (Python will not
+    even parse one of thousands of digits)."""
     value = (params.get(name) or ["0"])[0]
-    return int(value) if value.isascii() and value.isdigit() else 0
+    if not (value.isascii() and value.isdigit()):
+        return 0
+    digits = value.lstrip("0") or "0"
+    return int(digits) if len(digits) < len(str(DB_ID_MAX)) else DB_ID_MAX
 
 
 def _seq(value: Any) -> int | None:
@@ -89,17 +78,27 @@ def _seq(value: Any) -> int | None:
     return value
 
 
-def _call(fn: Callable[..., Any], **kwargs: Any):
-    """Run a chat service in a thread; a refusal comes back as (None, error)."""
+def _call(fn: Callable[..., Any], *, limit: SharedLimit | None = None, **kwargs: Any):
+    """Run a chat service in a thread, after counting the event against `limit` (in the
+    same thread: one hop); a refusal comes back as (None, error)."""
 
     @db
     def run():
+        if limit is not None and (wait := limit.take()):
+            return None, ChatRateLimited(_limit_message(limit), retry_after=wait)
         try:
             return fn(**kwargs), None
         except ChatError as error:
             return None, error
 
     return run()
+
+
+def _limit_message(limit: SharedLimit) -> str:
+    return (
+        f"Too many {limit.what}: at most {limit.events} per {limit.window_seconds} seconds "
+        "in this chat."
+    )
 
 
 @db
@@ -118,6 +117,9 @@ def _stored_payloads(
 def _customer_access(interaction_id: int, token: str) -> Interaction | tuple[int, ChatError]:
     """The interaction when the token opens it, else the close code and why."""
     # An unknown chat and a wrong token look the same: a token guesser learns nothing.
+    # An id beyond any row's (≥ 2**63) is unknown; SQLite would fail on it.
+    if not db_id_valid(interaction_id):
+        return CLOSE_FORBIDDEN, ChatError("not_party", "This chat link is not valid.")
     if not selectors.customer_token_valid(interaction_id=interaction_id, token=token):
         return CLOSE_FORBIDDEN, ChatError("not_party", "This chat link is not valid.")
     interaction = selectors.chat_interaction_get(interaction_id=interaction_id)
@@ -134,6 +136,8 @@ def _customer_access(interaction_id: int, token: str) -> Interaction | tuple[int
 def _user_access(
     interaction_id: int, user: AbstractBaseUser
 ) -> tuple[Interaction | None, ChatRole | None]:
+    if not db_id_valid(interaction_id):
+        return None, None  # no row can have it
     interaction = selectors.chat_interaction_get(interaction_id=interaction_id)
     if interaction is None:
         return None, None
@@ -161,7 +165,6 @@ class ChatConsumer(PortalJsonConsumer):
 
     async def connect(self) -> None:
         self.interaction_id = self.scope["url_route"]["kwargs"]["interaction_id"]
-        self.send_bucket = TokenBucket(capacity=SEND_BURST, per_seconds=SEND_WINDOW_SECONDS)
         self.typing_published_at = -math.inf
         params = parse_qs(self.scope.get("query_string", b"").decode("latin-1"))
         if not await self.precheck():
@@ -175,6 +178,19 @@ class ChatConsumer(PortalJsonConsumer):
         interaction = await self.authorize(params)
         if interaction is None:
             return
+        # The party's allowances, shared by its sockets: the customer (any token of the
+        # chat) or this portal user.
+        party = "customer" if self.role == ChatRole.CUSTOMER else f"user{self.user.pk}"  # type: ignore[union-attr]
+        key = f"{self.interaction_id}:{party}"
+        self.send_limit = SharedLimit(
+            f"ws-send:{key}", events=SEND_BURST, window_seconds=SEND_WINDOW_SECONDS, what="messages"
+        )
+        self.resume_limit = SharedLimit(
+            f"ws-resume:{key}",
+            events=RESUME_BURST,
+            window_seconds=RESUME_WINDOW_SECONDS,
+            what="resumes",
+        )
         await self.accept()
         await self.send_json(events.hello_payload(interaction, self.role))  # type: ignore[arg-type]
         await self.replay(
@@ -249,23 +265,29 @@ class ChatConsumer(PortalJsonConsumer):
                 return
 
     # --- client → server --------------------------------------------------------------
+    def error_context(self, content: dict[str, Any]) -> dict[str, Any]:
+        """An error answering a `send` carries its client_msg_id (when it is a string the
+        client can match)."""
+        client_msg_id = content.get("client_msg_id")
+        if content.get("type") != "send" or not isinstance(client_msg_id, str):
+            return {}
+        return {"client_msg_id": client_msg_id} if storable(client_msg_id) else {}
+
+    async def send_chat_error(self, error: ChatError, **extra: Any) -> None:
+        retry_after = getattr(error, "retry_after", None)
+        if retry_after:
+            extra["retry_after"] = retry_after
+        await self.send_error(error.code, error.message, **extra)
+
     async def on_send(self, content: dict[str, Any]) -> None:
         client_msg_id = content.get("client_msg_id")
-        echo = {"client_msg_id": client_msg_id} if isinstance(client_msg_id, str) else {}
+        echo = self.error_context(content)
         if self.side is None:
             await self.send_error("read_only", "You are watching this chat read-only.", **echo)
             return
-        wait = self.send_bucket.take()
-        if wait:
-            await self.send_error(
-                "rate_limited",
-                f"Too many messages: at most {SEND_BURST} per {SEND_WINDOW_SECONDS:g} seconds.",
-                retry_after=math.ceil(wait),
-                **echo,
-            )
-            return
         result, error = await _call(
             message_send,
+            limit=self.send_limit,
             interaction_id=self.interaction_id,
             sender_kind=self.side,
             text=content.get("text"),
@@ -273,7 +295,7 @@ class ChatConsumer(PortalJsonConsumer):
             user=self.user,
         )
         if error is not None:
-            await self.send_error(error.code, error.message, **echo)
+            await self.send_chat_error(error, **echo)
             if error.code == "not_party":
                 await self.recheck_access()
             return
@@ -292,6 +314,12 @@ class ChatConsumer(PortalJsonConsumer):
         last_seq = _seq(content.get("last_seq"))
         if last_seq is None:
             await self.send_error("bad_json", "resume needs last_seq, an integer ≥ 0.")
+            return
+        # A resume may replay the whole chat: metered per party, not per socket.
+        wait = await db(self.resume_limit.take)()
+        if wait:
+            limited = ChatRateLimited(_limit_message(self.resume_limit), retry_after=wait)
+            await self.send_chat_error(limited)
             return
         await self.replay(after_seq=last_seq)
 
@@ -364,7 +392,12 @@ class ChatConsumer(PortalJsonConsumer):
                 await self.recheck_access()
 
     def accepting_messages(self) -> bool:
-        return self.role is not None  # refused or revoked: closing
+        # Refused, revoked or the session ended: closing.
+        return self.role is not None and super().accepting_messages()
+
+    async def session_end(self, message: str) -> None:
+        self.role = None  # handlers send nothing more
+        await super().session_end(message)
 
     async def send_message(self, payload: dict[str, Any]) -> None:
         if self.role == ChatRole.CUSTOMER:
@@ -392,7 +425,8 @@ class ChatConsumer(PortalJsonConsumer):
     async def interaction_event(self, event: dict[str, Any]) -> None:
         """Forward a payload published to `interaction.<id>`: messages once each and in
         order (missing ones are read from the database first), typing only to the other
-        side, queue positions only to the customer, sentiment never to the customer."""
+        side, queue positions and the long-wait choice only to the customer, sentiment
+        never to the customer."""
         if self.role is None:
             return  # refused or revoked: closing
         payload = event["payload"]
@@ -408,7 +442,7 @@ class ChatConsumer(PortalJsonConsumer):
             return
         if kind == "typing" and payload.get("from") == self.side:
             return
-        if kind == "queue.position" and self.role != ChatRole.CUSTOMER:
+        if kind in CUSTOMER_ONLY and self.role != ChatRole.CUSTOMER:
             return
         if kind in CONTACT_CENTER_ONLY and self.role == ChatRole.CUSTOMER:
             return
@@ -428,13 +462,42 @@ class CustomerChatConsumer(ChatConsumer):
     socket still open then is closed with 4410.
     Only here may the customer `authenticate` with an identity token."""
 
-    client_messages = {**ChatConsumer.client_messages, "authenticate": "on_authenticate"}
+    client_messages = {
+        **ChatConsumer.client_messages,
+        "authenticate": "on_authenticate",
+        "wait.choice": "on_wait_choice",
+    }
     grace_timer: asyncio.Task | None = None
 
     async def after_replay(self, interaction: Interaction) -> None:
         closed_at = selectors.chat_closed_at(interaction=interaction)
         if closed_at is not None:
             self.close_when_grace_ends(closed_at)
+            return
+        # While it waits: the place in line and a long-wait choice that stands (routing's).
+        for payload in await db(signals.customer_chat_payloads)(interaction=interaction):
+            await self.send_json(payload)
+
+    async def on_wait_choice(self, content: dict[str, Any]) -> None:
+        """The answer to `wait.options`: keep_waiting, leave_message (with text) or end."""
+        choice, text = content.get("choice"), content.get("text")
+        if not isinstance(choice, str) or (choice == "leave_message" and not isinstance(text, str)):
+            await self.send_error(
+                "bad_json",
+                "wait.choice needs choice (keep_waiting, leave_message or end), and text for "
+                "leave_message.",
+            )
+            return
+        answer, error = await _call(
+            signals.customer_wait_choice_make,
+            interaction_id=self.interaction_id,
+            choice=choice,
+            text=text if isinstance(text, str) else None,
+        )
+        if error is not None:
+            await self.send_error(error.code, error.message)
+            return
+        await self.send_json(answer)
 
     async def interaction_event(self, event: dict[str, Any]) -> None:
         await super().interaction_event(event)
@@ -504,6 +567,7 @@ class CsrChatConsumer(ChatConsumer):
             await self.refuse(CLOSE_UNAUTHENTICATED)
             return False
         self.user = user  # type: ignore[assignment]
+        self.session_bind(user)  # type: ignore[arg-type]
         return True
 
     async def authorize(self, params: dict[str, list[str]]) -> Interaction | None:

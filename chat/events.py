@@ -3,10 +3,13 @@
 Both sides of a conversation (the customer's socket and the CSR's) listen on the
 interaction's group; every payload that changes the conversation carries `seq`."""
 
+from enum import StrEnum
+
 from chat import schemas, sentiment
 from chat.models import Interaction, Message
 from chat.selectors.messages import customer_messages_newest
 from config.realtime import publish_on_commit
+from config.sockets import SESSION_REVOKED_HANDLER, session_digest
 from config.users import display_name
 
 INTERACTION_HANDLER = "interaction.event"
@@ -20,6 +23,34 @@ def csr_group(user_id: int) -> str:
     """A CSR's own group: their /ws/agent/ socket and their chat panels listen on it
     (routing sends offers, presence and `chat.revoked` there)."""
     return f"agent.{user_id}"
+
+
+class SessionEnd(StrEnum):
+    """Why a portal user's sockets are closed (chat.receivers)."""
+
+    LOGGED_OUT = "logged_out"
+    PASSWORD_CHANGED = "password_changed"  # noqa: S105 - a reason, not a secret
+    DEACTIVATED = "deactivated"
+
+
+SESSION_END_MESSAGES = {
+    SessionEnd.LOGGED_OUT: "You logged out.",
+    SessionEnd.PASSWORD_CHANGED: "Your password was changed: log in again.",
+    SessionEnd.DEACTIVATED: "Your account was deactivated.",
+}
+
+
+def user_sockets_end(*, user_id: int, reason: SessionEnd, session_key: str | None = None) -> None:
+    """Close the user's open sockets (/ws/agent/ and /ws/chat/, in every process) once
+    the change commits: those opened with `session_key` (a logout), or all of them.
+    They listen on the user's own group; each says why and closes with 4401."""
+    payload: schemas.SessionRevokedPayload = {
+        "type": "session.revoked",
+        "user_id": user_id,
+        "session": session_digest(session_key) if session_key else None,
+        "message": SESSION_END_MESSAGES[reason],
+    }
+    publish_on_commit(csr_group(user_id), SESSION_REVOKED_HANDLER, payload)
 
 
 def message_payload(message: Message) -> schemas.MessagePayload:

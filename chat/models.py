@@ -246,6 +246,23 @@ class Interaction(models.Model):
         max_length=20, choices=InteractionStatus.choices, default=InteractionStatus.QUEUED
     )
     customer = models.ForeignKey(Customer, on_delete=models.PROTECT, related_name="interactions")
+    # The customer as they were during this interaction. A later escalation of the same
+    # customer (same external_id) updates the Customer row; these keep what this chat
+    # showed, so its transcript, panel and history are never rewritten.
+    customer_name = models.CharField(
+        max_length=200, blank=True, help_text="The customer's name during this interaction."
+    )
+    customer_email = models.EmailField(blank=True)
+    customer_phone = models.CharField(max_length=40, blank=True)
+    customer_verified_identity = models.CharField(
+        max_length=200,
+        blank=True,
+        help_text="The identity the customer proved for this interaction; empty when they "
+        "did not authenticate.",
+    )
+    customer_metadata = models.JSONField(
+        default=dict, blank=True, help_text="The customer's metadata at the escalation."
+    )
     channel = models.ForeignKey(Channel, on_delete=models.PROTECT, related_name="interactions")
     queue = models.ForeignKey(
         "routing.Queue", on_delete=models.PROTECT, related_name="interactions"

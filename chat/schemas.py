@@ -136,3 +136,14 @@ class SentimentPayload(TypedDict):
     score: float
     messages: list[SentimentSource]
     trend: list[SentimentTrendPoint]
+
+
+class SessionRevokedPayload(TypedDict):
+    """Layer only (never sent as is): a portal user's sessions ended — the one whose
+    digest is `session` (a logout), or every one (`session` is None: a password change,
+    a deactivated or deleted account). Their sockets send `message` and close."""
+
+    type: Literal["session.revoked"]
+    user_id: int
+    session: str | None
+    message: str

@@ -33,6 +33,7 @@ from typing import NamedTuple
 from textblob import en as textblob_en
 from vaderSentiment.vaderSentiment import BOOSTER_DICT, SentimentIntensityAnalyzer, SentiText
 
+from chat import sentiment_rules as rules
 from chat.models import SentimentLabel
 
 
@@ -54,6 +55,10 @@ CALIBRATED = Params(textblob_weight=1.0, negative_weight=2.0, neutral_band=0.01)
 # newest, 0.29, 0.14): the newest weighs as much as the others together, so a change of
 # mood shows at the next message.
 RECENCY_DECAY = 0.5
+# When the newest message reads Neutral, older messages alone cannot make the chat read
+# Negative or Positive unless their weighted pull is at least this: a fading trace of
+# an earlier mood (-0.03) is not an upset customer. A product choice, not fitted.
+FADED_BAND = 0.1
 # The pipeline scores the customer's last WINDOW messages (the seed: "the customer's
 # most recent messages (two or three)"); the panel's trend shows the last TREND_LENGTH.
 WINDOW = 3
@@ -92,12 +97,32 @@ CHAT_LEXICON: dict[str, float] = {
     "scammed": -2.8, "nightmare": -2.6, "rubbish": -2.2, "garbage": -2.2,
     "unhelpful": -1.8, "overcharged": -2.0, "crashing": -1.7, "crashes": -1.7,
     "crashed": -1.7, "fixed": 1.5, "glitch": -1.2, "glitchy": -1.5, "buggy": -1.5, "laggy": -1.3,
-    "=(": -1.9, "d:": -1.9, "t_t": -2.0, "-_-": -1.2, "):": -1.9,
+    "=(": -1.9, "d:": -1.9, "t_t": -2.0, "-_-": -1.2, "):": -1.9, "theft": -2.4,
+    "unbelievable": -1.5,
 }  # fmt: skip
 
-# Words VADER counts as positive that, in a support chat, only ask for something:
-# "please help, my card was stolen" is not a happy message.
-SUPPORT_NEUTRAL = ("help", "please", "pls", "plz", "support")
+# Words VADER scores that, in a support chat, only ask for something: "please help, my
+# card was stolen" is not a happy message, "I want to cancel my plan" ("want" +0.3,
+# "cancel" -1.0) neither happy nor upset, an order "number" (+0.3) nothing at all.
+SUPPORT_NEUTRAL = (
+    "help", "please", "pls", "plz", "support", "want", "cancel", "cancelling", "number",
+)  # fmt: skip
+
+# A complaint phrase of support chats (chat.sentiment_rules: "nobody cares", "waiting
+# for an hour", "it still doesn't work"), on VADER's scale: as strong as VADER's
+# "frustrated" (-2.2) less a little, since some of them are also said calmly.
+COMPLAINT_VALENCE = -2.0
+# A question asks; the lexicon words in it ("Is it free to return?", "Who do I contact
+# about a damaged parcel?") say little about the customer's mood. Their valences count
+# this much in a sentence that ends with one "?" ("?!" and "??" are not damped).
+# Complaint phrases and emoji keep their full weight. Chosen on the evaluation files
+# (docs/sentiment.md).
+QUESTION_WEIGHT = 0.5
+# In a message where the customer apologises and does not object ("sorry, my English is
+# not so good", "sorry, I pasted the wrong link"), the negative words are about their
+# own slip and count this much; words of feeling (chat.sentiment_rules.FEELINGS: "sorry,
+# I'm really upset") count fully. Chosen on the evaluation files (docs/sentiment.md).
+APOLOGY_WEIGHT = 0.0
 
 _EMOJI_WORD = "emojichat{}"
 # Invisible code points that follow emoji: variation selectors, zero-width joiner and
@@ -130,6 +155,7 @@ class _ChatVader(SentimentIntensityAnalyzer):
             self.emojis[emoji] = token
             self.lexicon[token] = valence
         self.lexicon.update(CHAT_LEXICON)
+        self.lexicon[rules.COMPLAINT_TOKEN] = COMPLAINT_VALENCE
         for word in SUPPORT_NEUTRAL:
             self.lexicon.pop(word, None)
         emoticons = sorted(
@@ -151,36 +177,59 @@ class _ChatVader(SentimentIntensityAnalyzer):
                 return candidate
         return twice
 
-    def prepare(self, text: str) -> tuple[str, str]:
+    def prepare(self, text: str) -> rules.Rewritten:
         """Chat text as the lexicons should read it: URLs dropped, stretched words
-        shortened; for VADER also emoji as lexicon tokens and emoticons set apart.
-        Returns (for VADER, for TextBlob)."""
+        shortened, the support-chat rules applied (chat.sentiment_rules); for VADER
+        also emoji as lexicon tokens and emoticons set apart.
+        Returns the two texts and whether the customer apologises."""
         text = _URL.sub(" ", _EMOJI_NOISE.sub("", text))
         text = _STRETCHED_WORD.sub(self._unstretch, text)
+        rewritten = rules.rewrite(text)
         spaced = []
-        for char in self._glued_emoticon.sub(r" \1", text):
+        for char in self._glued_emoticon.sub(r" \1", rewritten.for_vader):
             if char in self.emojis:
                 spaced.append(f" {self.emojis[char]} ")
             else:
                 spaced.append(char)
-        return "".join(spaced), text
+        return rewritten._replace(for_vader="".join(spaced))
 
-    def valences(self, text: str) -> tuple[float, float, float]:
-        """(positive sum, negative sum, punctuation emphasis) of VADER's valences.
+    def valences(self, text: str, *, apologetic: bool = False) -> tuple[float, float, float, bool]:
+        """(positive sum, negative sum, punctuation emphasis, ironic) of VADER's
+        valences, with questions damped and opening praise before a complaint turned
+        round (`ironic`: the text is such a complaint).
 
         VADER's rules look a few words around each word but re-read the whole text for
         each, so a long text is scored in chunks of sentences (linear time)."""
-        positive = negative = 0.0
-        for chunk in _chunks(text):
-            for value in self._chunk_valences(chunk):
-                if value > 0:
-                    positive += value
-                else:
-                    negative += value
+        words: list[str] = []
+        values: list[float] = []
+        for chunk in _pieces(text):
+            chunk_words, chunk_values = self._chunk_valences(chunk)
+            if _is_question(chunk):
+                chunk_values = [
+                    value if self._keeps_weight(word) else value * QUESTION_WEIGHT
+                    for word, value in zip(chunk_words, chunk_values, strict=True)
+                ]
+            words.extend(chunk_words)
+            values.extend(chunk_values)
+        if apologetic:
+            values = [
+                value * APOLOGY_WEIGHT
+                if value < 0 and not self._keeps_weight(word) and word.lower() not in rules.FEELINGS
+                else value
+                for word, value in zip(words, values, strict=True)
+            ]
+        ironic = _turn_ironic_praise(words, values)
+        positive = sum(value for value in values if value > 0)
+        negative = sum(value for value in values if value < 0)
         emphasis = self._punctuation_emphasis(text) if positive or negative else 0.0
-        return positive, negative, emphasis
+        return positive, negative, emphasis, ironic
 
-    def _chunk_valences(self, text: str) -> list[float]:
+    def _keeps_weight(self, word: str) -> bool:
+        """Complaint phrases and emoji count fully, also in a question."""
+        lower = word.lower()
+        return lower == rules.COMPLAINT_TOKEN or lower.startswith(_EMOJI_WORD.format(""))
+
+    def _chunk_valences(self, text: str) -> tuple[list[str], list[float]]:
         """VADER's polarity_scores up to the valences, with its "but" rule applied by
         position (VADER's own finds each valence by value, misplacing repeated ones)."""
         sentitext = SentiText(text)
@@ -201,7 +250,54 @@ class _ChatVader(SentimentIntensityAnalyzer):
                 value * 0.5 if i < pivot else value * 1.5 if i > pivot else value
                 for i, value in enumerate(sentiments)
             ]
-        return sentiments
+        return list(words), sentiments
+
+
+def _pieces(text: str) -> list[str]:
+    """The text in the pieces it is scored in: _chunks, with any chunk that holds a
+    question cut into its sentences (so the question can be told apart)."""
+    pieces: list[str] = []
+    for chunk in _chunks(text):
+        if "?" in chunk:
+            pieces.extend(sentence for sentence in _SENTENCE_END.split(chunk) if sentence)
+        else:
+            pieces.append(chunk)
+    return pieces
+
+
+def _is_question(sentence: str) -> bool:
+    """A sentence that ends with one "?" (not "??", "?!" or "!?", which are emphatic)."""
+    end = sentence.rstrip(" \t\n\"')")
+    return end.endswith("?") and not end.endswith(("??", "!?", "?!"))
+
+
+def _turn_ironic_praise(words: list[str], values: list[float]) -> bool:
+    """A message that opens with praise or thanks and then complains: the praise is
+    ironic ("Great, another hour on hold") and counts negative; the thanks is a
+    formality ("thanks, but it still doesn't work") and counts nothing. Changes
+    `values` in place; True when it did."""
+    start = 0
+    while start < len(words) and words[start].lower() in rules.OPENERS:
+        start += 1
+    if start == len(words):
+        return False
+    first = words[start].lower()
+    if first not in rules.PRAISE and first not in rules.GRATITUDE:
+        return False
+    complaint_at = next(
+        (
+            i
+            for i in range(start + 1, len(words))
+            if values[i] < 0 or words[i].lower() in rules.IRONY_MARKERS
+        ),
+        None,
+    )
+    if complaint_at is None:
+        return False
+    for i in range(start, complaint_at):
+        if values[i] > 0:
+            values[i] = 0.0 if words[i].lower() in rules.GRATITUDE else -values[i]
+    return True
 
 
 def _chunks(text: str) -> list[str]:
@@ -244,10 +340,37 @@ def text_features(text: str) -> TextFeatures:
     if not text.strip():
         return TextFeatures(0.0, 0.0, 0.0, 0.0)
     vader = _vader()
-    for_vader, for_textblob = vader.prepare(text)
-    positive, negative, emphasis = vader.valences(for_vader)
-    polarity = textblob_en.sentiment(for_textblob)[0]
-    return TextFeatures(positive, negative, emphasis, float(polarity))
+    prepared = vader.prepare(text)
+    positive, negative, emphasis, ironic = vader.valences(
+        prepared.for_vader, apologetic=prepared.apologetic
+    )
+    polarity = _textblob_polarity(
+        prepared.for_textblob, ironic=ironic, apologetic=prepared.apologetic
+    )
+    return TextFeatures(positive, negative, emphasis, polarity)
+
+
+def _textblob_polarity(text: str, *, ironic: bool, apologetic: bool) -> float:
+    """TextBlob's polarity (the mean of its assessments), with the assessments of
+    question sentences weighted QUESTION_WEIGHT, none of its praise when VADER found
+    the praise ironic, and its negatives weighted APOLOGY_WEIGHT in an apology. Plain
+    `TextBlob(text).sentiment.polarity` otherwise."""
+    sentences = _pieces(text)
+    if not (ironic or apologetic) and not any(_is_question(piece) for piece in sentences):
+        return float(textblob_en.sentiment(text)[0])
+    total = 0.0
+    count = 0
+    for sentence in sentences:
+        weight = QUESTION_WEIGHT if _is_question(sentence) else 1.0
+        for assessment in textblob_en.sentiment(sentence).assessments:
+            polarity = assessment[1]
+            count += 1
+            if ironic and polarity > 0:
+                continue
+            if apologetic and polarity < 0 and rules.FEELINGS.isdisjoint(assessment[0]):
+                polarity *= APOLOGY_WEIGHT
+            total += weight * polarity
+    return max(-1.0, min(1.0, total / count)) if count else 0.0
 
 
 def combine(features: TextFeatures, params: Params = CALIBRATED) -> float:
@@ -299,8 +422,9 @@ def recency_weights(count: int) -> tuple[float, ...]:
 
 def score(texts: list[str]) -> Sentiment:
     """The sentiment of a customer's recent messages, oldest first (the chat passes the
-    last two or three): the recency-weighted mean of each message's score. No text
-    at all is neutral with score 0."""
+    last two or three): the recency-weighted mean of each message's score, labelled by
+    the calibrated band, except that after a neutral newest message a mean within
+    ±FADED_BAND reads Neutral. No text at all is neutral with score 0."""
     if isinstance(texts, str):
         raise TypeError("score() takes a list of texts, not one string.")
     scores = tuple(round(text_score(text), 4) for text in texts)
@@ -308,4 +432,7 @@ def score(texts: list[str]) -> Sentiment:
         return Sentiment(label=SentimentLabel.NEUTRAL, score=0.0, scores=(), weights=())
     weights = recency_weights(len(scores))
     value = round(sum(w * s for w, s in zip(weights, scores, strict=True)), 4)
-    return Sentiment(label=label_for(value), score=value, scores=scores, weights=weights)
+    label = label_for(value)
+    if label_for(scores[-1]) == SentimentLabel.NEUTRAL and abs(value) < FADED_BAND:
+        label = SentimentLabel.NEUTRAL
+    return Sentiment(label=label, score=value, scores=scores, weights=weights)

@@ -7,7 +7,6 @@ HTTP through our own REST API, like any external bot.
 """
 
 import hmac
-import json
 import logging
 import re
 from dataclasses import dataclass
@@ -23,6 +22,7 @@ from django.views.decorators.csrf import ensure_csrf_cookie
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from chat import demo_bot, identity
+from chat.api.parsers import NOT_AN_OBJECT, JsonBodyError, json_object_loads
 from chat.models import Channel
 from config.ratelimit import window_count_or_none
 
@@ -58,6 +58,10 @@ class BadInput(Exception):
         self.field, self.message, self.code = field, message, code
 
 
+class BodyTooLarge(Exception):
+    """The body is over MAX_BODY_BYTES: the API's 413."""
+
+
 @never_cache
 @require_POST
 def demo_bot_reply(request: HttpRequest) -> JsonResponse:
@@ -87,6 +91,8 @@ def demo_bot_reply(request: HttpRequest) -> JsonResponse:
         )
     except BadInput as problem:
         return _error(400, "invalid", problem.message, field=problem.field, item_code=problem.code)
+    except BodyTooLarge as problem:
+        return _error(413, "request_too_large", str(problem))
     except demo_bot.StateError as problem:
         return _error(400, "invalid", str(problem), field="state")
 
@@ -110,14 +116,19 @@ def demo_bot_reply(request: HttpRequest) -> JsonResponse:
 
 def _bot_input(request: HttpRequest) -> tuple[demo_bot.BotState | None, str, dict[str, str]]:
     declared = request.META.get("CONTENT_LENGTH") or "0"
-    if not declared.isdigit() or int(declared) > MAX_BODY_BYTES:
-        raise BadInput(None, f"The body must be at most {MAX_BODY_BYTES // 1024} KiB of JSON.")
+    if not declared.isdigit():
+        raise BadInput(None, "The Content-Length header must be a whole number.")
+    if int(declared) > MAX_BODY_BYTES:
+        raise BodyTooLarge(
+            f"The request body is larger than the limit of {MAX_BODY_BYTES} bytes "
+            f"({MAX_BODY_BYTES // 1024} KiB)."
+        )
     try:
-        data = json.loads(request.body or b"null")
-    except (ValueError, UnicodeDecodeError):
-        raise BadInput(None, "The body is not valid JSON.", "parse_error") from None
-    if not isinstance(data, dict):
-        raise BadInput(None, 'Send a JSON object: {"state": {...}, "text": "..."}.')
+        data = json_object_loads(request.body)
+    except JsonBodyError as problem:
+        if problem.code == NOT_AN_OBJECT:
+            raise BadInput(None, 'Send a JSON object: {"state": {...}, "text": "..."}.') from None
+        raise BadInput(problem.field, problem.message, problem.code) from None
 
     text = data.get("text", "")
     if not isinstance(text, str):

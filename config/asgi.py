@@ -11,18 +11,18 @@ django_asgi_app = get_asgi_application()
 
 from channels.auth import AuthMiddlewareStack  # noqa: E402
 from channels.routing import ProtocolTypeRouter, URLRouter  # noqa: E402
-from channels.security.websocket import AllowedHostsOriginValidator  # noqa: E402
 from django.urls import get_resolver  # noqa: E402
 
 from config.gcfreeze import freeze_startup_objects  # noqa: E402
+from config.origins import CsrfOriginValidator  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
+# A handshake from an origin Django's CSRF check would refuse is refused (HTTP 403)
+# before anything else; so is one for a path no consumer serves (config.routing).
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": AllowedHostsOriginValidator(
-            AuthMiddlewareStack(URLRouter(websocket_urlpatterns))
-        ),
+        "websocket": CsrfOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
     }
 )
 

@@ -2,12 +2,16 @@
 
 One atomic Redis INCR per event, so every server process counts together and events
 arriving at the same moment are all counted. Used by the bot API's rate limit, the
-authentication attempts of a chat and the demo bot's per-address limit. While Redis is
-down the limits fail open (`window_count_or_none`): a request is let through uncounted,
-with a warning in the log, rather than answered with an error."""
+authentication attempts of a chat, the demo bot's per-address limit and the chat
+sockets' per-party limits (`SharedLimit`). While Redis is down the limits fail open
+(`window_count_or_none`): a request is let through uncounted, with a warning in the log,
+rather than answered with an error; a `SharedLimit` falls back to a `TokenBucket` of the
+same rate in the process."""
 
 import logging
+import math
 import time
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -49,3 +53,50 @@ def window_count_or_none(key: str, *, window_seconds: int) -> WindowCount | None
             "Rate limit %s not applied, the cache is unreachable: %r", key.split(":")[0], error
         )
         return None
+
+
+class TokenBucket:
+    """`capacity` tokens, refilled evenly over `per_seconds`; one per action. Local to one
+    process (and to whoever holds it, e.g. one socket)."""
+
+    def __init__(
+        self, *, capacity: int, per_seconds: float, clock: Callable[[], float] = time.monotonic
+    ):
+        self.capacity = capacity
+        self.rate = capacity / per_seconds
+        self.tokens = float(capacity)
+        self.clock = clock
+        self.updated = clock()
+
+    def take(self) -> float:
+        """Take a token: 0 when one was there, else the seconds until one will be."""
+        now = self.clock()
+        self.tokens = min(self.capacity, self.tokens + (now - self.updated) * self.rate)
+        self.updated = now
+        if self.tokens >= 1:
+            self.tokens -= 1
+            return 0.0
+        return (1 - self.tokens) / self.rate
+
+
+class SharedLimit:
+    """At most `events` per `window_seconds` under `key`, counted in Redis so that every
+    socket and every process sharing the key draws on one allowance (e.g. all the sockets
+    of one chat party). While Redis cannot be reached, this holder's own TokenBucket of
+    the same rate stands in, so the limit degrades to what one socket may do instead of
+    to no limit at all. Synchronous: call it from a thread, not from an event loop."""
+
+    def __init__(self, key: str, *, events: int, window_seconds: int, what: str = "events"):
+        self.key = key
+        self.events = events
+        self.window_seconds = window_seconds
+        self.what = what  # what is counted, for messages: "messages", "resumes"
+        self.fallback = TokenBucket(capacity=events, per_seconds=window_seconds)
+
+    def take(self) -> int:
+        """Count one event: 0 when it is allowed, else the whole seconds to wait (≥ 1)."""
+        counted = window_count_or_none(self.key, window_seconds=self.window_seconds)
+        if counted is None:
+            wait = self.fallback.take()
+            return max(1, math.ceil(wait)) if wait else 0
+        return 0 if counted.count <= self.events else counted.retry_after

@@ -1,15 +1,27 @@
-"""Root URLs: the portal pages, the admin, the REST API and its documentation."""
+"""Root URLs: the portal pages, the admin, the REST API and its documentation, and the
+404 answer for paths no route matches."""
 
+from csp.constants import UNSAFE_INLINE
+from csp.decorators import csp_update
 from django.contrib import admin
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
-from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerView
+from django.views.defaults import page_not_found
+from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
+
+# Swagger UI with its start-up script served as a file (the split view), so the page
+# keeps the strict Content-Security-Policy for scripts; its stylesheet needs inline
+# styles.
+api_docs = csp_update({"style-src": [UNSAFE_INLINE]})(
+    SpectacularSwaggerSplitView.as_view(url_name="api-schema")
+)
 
 urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("chat.api.urls")),
     path("api/v1/", include("routing.urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
-    path("api/docs/", SpectacularSwaggerView.as_view(url_name="api-schema"), name="api-docs"),
+    path("api/docs/", api_docs, name="api-docs"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("demo/", include("chat.urls")),
     # Transcript downloads: /interactions/<id>/ChatTranscript.txt|json and the bot API's
@@ -17,3 +29,20 @@ urlpatterns = [
     path("", include("transcripts.urls")),
     path("", include("portal.urls")),
 ]
+
+# JSON endpoints answer a path no route matches (a non-integer id, a typo) with the
+# API's error body instead of an HTML page.
+JSON_PATH_PREFIXES = ("/api/", "/portal-api/")
+
+
+def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
+    """Django's 404 page, or the API's JSON 404 under JSON_PATH_PREFIXES."""
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        message = (
+            f"There is nothing at {request.path[:200]}: check the path (ids are whole numbers)."
+        )
+        return JsonResponse({"code": "not_found", "message": message, "errors": []}, status=404)
+    return page_not_found(request, exception)
+
+
+handler404 = not_found

@@ -13,7 +13,7 @@ from portal import selectors
 
 
 def _error(status: int, code: str, message: str) -> JsonResponse:
-    return JsonResponse({"code": code, "message": message, "errors": {}}, status=status)
+    return JsonResponse({"code": code, "message": message, "errors": []}, status=status)
 
 
 @never_cache

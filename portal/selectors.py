@@ -1,13 +1,15 @@
 """Reads for the portal pages and the health check."""
 
 import json
+from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 from typing import Any
 
 import redis
 from django.conf import settings
 from django.db import connection
-from django.db.models import QuerySet
+from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from chat.events import interaction_sentiment_state
@@ -15,7 +17,8 @@ from chat.models import OPEN_INTERACTION_STATUSES, Interaction, InteractionStatu
 from chat.selectors.settings import app_studio_settings_get
 from chat.services.authentication import auth_request_unavailable, channel_auth_request_unavailable
 from chat.services.messages import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
-from config.users import Role
+from config.users import Role, display_name
+from routing.models import Offer, OfferStatus
 
 
 def health_report() -> dict:
@@ -81,13 +84,26 @@ def portal_panel_mode(*, interaction: Interaction, user, roles: set[Role]) -> Pa
     interaction in the portal; None: nothing (403).
 
     The CSR it is assigned to works it while it is open and reads it once closed; a CSR
+    who handled it before (a transfer or a lost connection moved it on) reads it; a CSR
     manager reads any interaction; nobody else sees it."""
     mine = interaction.assigned_csr_id is not None and interaction.assigned_csr_id == user.pk
     if mine and Role.CSR in roles:
         return PanelMode.LIVE if interaction.is_open else PanelMode.READ_ONLY
     if Role.CSR_MANAGER in roles:
         return PanelMode.OBSERVER if interaction.is_open else PanelMode.READ_ONLY
+    if Role.CSR in roles and csr_took_part(interaction_id=interaction.pk, user_id=user.pk):
+        return PanelMode.READ_ONLY
     return None
+
+
+def csr_took_part(*, interaction_id: int, user_id: int) -> bool:
+    """Whether the CSR ever accepted an offer of this interaction (as routing records
+    every acceptance; the same rule as transcripts' "who may download")."""
+    return _accepted_offers(user_id=user_id).filter(interaction_id=interaction_id).exists()
+
+
+def _accepted_offers(*, user_id: int) -> QuerySet[Offer]:
+    return Offer.objects.filter(csr_id=user_id, status=OfferStatus.ACCEPTED)
 
 
 def cobrowse_unavailable_reason(*, interaction: Interaction) -> str:
@@ -132,17 +148,19 @@ def _context_items(data: Any) -> list[dict[str, str]]:
 
 
 def interaction_panel(*, interaction: Interaction, mode: PanelMode) -> dict:
-    """Everything the chat panel shows besides the conversation, as JSON-ready data."""
+    """Everything the chat panel shows besides the conversation, as JSON-ready data.
+    The customer is shown as they were in this interaction (its own copy of their
+    details), not as a later chat may have changed them."""
     customer = interaction.customer
     channel = interaction.channel
     metadata = [
         {"key": key, "value": value}
         for key, value in (
-            ("Name", customer.name),
-            ("Email", customer.email),
-            ("Phone", customer.phone),
+            ("Name", interaction.customer_name),
+            ("Email", interaction.customer_email),
+            ("Phone", interaction.customer_phone),
             ("Customer ID", customer.external_id),
-            ("Verified identity", customer.verified_identity),
+            ("Verified identity", interaction.customer_verified_identity),
         )
         if value
     ]
@@ -152,9 +170,9 @@ def interaction_panel(*, interaction: Interaction, mode: PanelMode) -> dict:
         "status": interaction.status,
         "status_label": interaction.get_status_display(),
         "customer": {
-            "name": customer.name,
+            "name": interaction.customer_name,
             "authenticated": bool(interaction.authenticated),
-            "metadata": metadata + _context_items(customer.metadata),
+            "metadata": metadata + _context_items(interaction.customer_metadata),
         },
         "channel": {
             "name": channel.name,
@@ -202,13 +220,121 @@ def csr_active_interactions(*, user) -> list[Interaction]:
     )
 
 
-def csr_recent_work(*, user) -> QuerySet[Interaction]:
-    """The CSR's ended interactions, newest first."""
-    return (
+# --- Recent work ------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class RecentWorkQuery:
+    """Recent work's search and filters (portal.forms.RecentWorkForm makes one)."""
+
+    text: str = ""  # customer name, interaction ID or message text
+    started_from: datetime | None = None  # the interaction started at or after this...
+    started_before: datetime | None = None  # ...and before this
+    queue_id: int | None = None  # the interaction's queue, or the one the CSR took it from
+    channel_id: int | None = None
+
+
+@dataclass(frozen=True)
+class WorkPart:
+    """One stretch of an interaction that a CSR handled: from their accepting it to the
+    next CSR's accepting it or the end (None while nobody else has taken it over)."""
+
+    start: datetime
+    end: datetime | None
+
+    @property
+    def duration(self) -> str:
+        return duration_text(start=self.start, end=self.end)
+
+
+@dataclass(frozen=True)
+class RecentWorkRow:
+    """One line of Recent work: the interaction, the CSR's own part(s) of it, and who
+    handles it now if it is still open."""
+
+    interaction: Interaction
+    parts: list[WorkPart]
+    handled_by: str  # the CSR who has it now, if another one; "" otherwise
+
+    @property
+    def started_at(self) -> datetime:
+        return self.interaction.created_at
+
+    @property
+    def duration(self) -> str:
+        """The whole interaction's duration, from its escalation to its end."""
+        return duration_text(start=self.interaction.created_at, end=self.interaction.ended_at)
+
+
+def csr_recent_work(*, user, query: RecentWorkQuery | None = None) -> QuerySet[Interaction]:
+    """Every interaction the CSR took part in (accepted an offer of, or is assigned) and
+    no longer handles: ended or abandoned, or moved on to another CSR or back to a
+    queue. The ones they handle now are in My Work. Newest first, by when the
+    interaction started; searched and filtered by `query`."""
+    query = query or RecentWorkQuery()
+    accepted = _accepted_offers(user_id=user.pk)
+    interactions = (
         _interactions()
-        .filter(assigned_csr_id=user.pk, status=InteractionStatus.ENDED)
-        .order_by("-ended_at", "-pk")
+        .filter(Q(pk__in=accepted.values("interaction_id")) | Q(assigned_csr_id=user.pk))
+        .exclude(assigned_csr_id=user.pk, status__in=OPEN_INTERACTION_STATUSES)
     )
+    if query.text:
+        said = Message.objects.filter(interaction=OuterRef("pk"), text__icontains=query.text)
+        matches = Q(customer_name__icontains=query.text) | Q(Exists(said))
+        number = query.text.removeprefix("#")
+        if number.isascii() and number.isdigit() and len(number) <= 18:
+            matches |= Q(pk=int(number))
+        interactions = interactions.filter(matches)
+    if query.started_from is not None:
+        interactions = interactions.filter(created_at__gte=query.started_from)
+    if query.started_before is not None:
+        interactions = interactions.filter(created_at__lt=query.started_before)
+    if query.queue_id is not None:
+        took_from = accepted.filter(queue_id=query.queue_id).values("interaction_id")
+        interactions = interactions.filter(Q(queue_id=query.queue_id) | Q(pk__in=took_from))
+    if query.channel_id is not None:
+        interactions = interactions.filter(channel_id=query.channel_id)
+    return interactions.order_by("-created_at", "-pk")
+
+
+def recent_work_rows(*, interactions: list[Interaction], user) -> list[RecentWorkRow]:
+    """Recent work's lines for one page of `csr_recent_work`, with the CSR's own parts,
+    read from the accepted offers of those interactions (one query): each part runs
+    from an acceptance of theirs to the next acceptance by anyone, or the end."""
+    acceptances: dict[int, list[tuple[int, datetime]]] = {}
+    for interaction_id, csr_id, responded_at in (
+        Offer.objects.filter(
+            interaction_id__in=[interaction.pk for interaction in interactions],
+            status=OfferStatus.ACCEPTED,
+        )
+        .order_by("interaction_id", "responded_at", "pk")
+        .values_list("interaction_id", "csr_id", "responded_at")
+    ):
+        if responded_at is not None:  # an accepted offer always has it
+            acceptances.setdefault(interaction_id, []).append((csr_id, responded_at))
+    rows = []
+    for interaction in interactions:
+        taken = acceptances.get(interaction.pk, [])
+        parts = [
+            WorkPart(
+                start=at,
+                end=taken[index + 1][1] if index + 1 < len(taken) else interaction.ended_at,
+            )
+            for index, (csr_id, at) in enumerate(taken)
+            if csr_id == user.pk
+        ]
+        if not parts and interaction.assigned_csr_id == user.pk:
+            # Assigned without a recorded acceptance (data made by hand): the one part.
+            start = interaction.accepted_at or interaction.created_at
+            parts = [WorkPart(start=start, end=interaction.ended_at)]
+        other = interaction.assigned_csr
+        handled_by = (
+            display_name(other)
+            if interaction.is_open and other is not None and other.pk != user.pk
+            else ""
+        )
+        rows.append(RecentWorkRow(interaction=interaction, parts=parts, handled_by=handled_by))
+    return rows
 
 
 def live_interactions() -> QuerySet[Interaction]:

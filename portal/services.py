@@ -27,8 +27,11 @@ from routing.models import AwayReason, CSRProfile, IntentRule, Queue, QueueMembe
 ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "portal")
 # ...and of these auth models, to manage users and their roles.
 ADMINISTRATOR_AUTH_MODELS = ("user", "group")
-# CSR managers may look at (not change) the models of these apps in the admin.
+# CSR managers may look at (not change) the models of these apps in the admin...
 CSR_MANAGER_VIEW_APPS = ("chat", "routing")
+# ...except these (app label, model): configuration holding secrets and connector
+# settings. roles_sync() takes them back from the group if it ever held them.
+CSR_MANAGER_DENIED_MODELS = (("chat", "channel"), ("chat", "botclient"))
 # Apps whose permissions must exist before they can be granted (on a fresh database
 # Django creates permissions only after the last migration has run).
 _PERMISSION_APPS = ("auth", *ADMINISTRATOR_APPS)
@@ -38,9 +41,11 @@ def roles_sync(*, apps: Apps | None = None, using: str = DEFAULT_DB_ALIAS) -> No
     """Create the CSR, CSR manager and Administrator groups and grant them their
     permissions, creating the permissions first if they do not exist yet.
 
-    Idempotent, and it only adds: permissions of models added since the last run are
-    granted, permissions an administrator granted by hand are kept. `apps` is the app
-    registry to use (a migration passes its own); by default the project's."""
+    Idempotent, and it only adds, with one exception: permissions of models added since
+    the last run are granted, permissions an administrator granted by hand are kept,
+    but CSR managers lose any permission on CSR_MANAGER_DENIED_MODELS (channels and bot
+    API clients, whose secrets and settings are the Administrators' alone). `apps` is
+    the app registry to use (a migration passes its own); by default the project's."""
     registry = global_apps if apps is None else apps
     for label in _PERMISSION_APPS:
         # create_permissions() looks the app up again in `registry`; it wants the real
@@ -53,11 +58,14 @@ def roles_sync(*, apps: Apps | None = None, using: str = DEFAULT_DB_ALIAS) -> No
     permission_model = registry.get_model("auth", "Permission")
     permissions = permission_model.objects.using(using)
 
+    denied = Q()
+    for app_label, model in CSR_MANAGER_DENIED_MODELS:
+        denied |= Q(content_type__app_label=app_label, content_type__model=model)
     granted = {
         Role.CSR: permissions.none(),
         Role.CSR_MANAGER: permissions.filter(
             content_type__app_label__in=CSR_MANAGER_VIEW_APPS, codename__startswith="view_"
-        ),
+        ).exclude(denied),
         Role.ADMINISTRATOR: permissions.filter(
             Q(content_type__app_label__in=ADMINISTRATOR_APPS)
             | Q(
@@ -69,6 +77,8 @@ def roles_sync(*, apps: Apps | None = None, using: str = DEFAULT_DB_ALIAS) -> No
     for role, role_permissions in granted.items():
         group, _ = group_model.objects.using(using).get_or_create(name=role.value)
         group.permissions.add(*role_permissions)
+        if role is Role.CSR_MANAGER:
+            group.permissions.remove(*permissions.filter(denied))
 
 
 # --- Demo data ------------------------------------------------------------------------

@@ -8,6 +8,7 @@ app_name = "portal"
 
 urlpatterns = [
     path("healthz", views.healthz, name="healthz"),
+    path("favicon.ico", views.favicon, name="favicon"),
     path("", views.home, name="home"),
     path("recent/", views.recent_work, name="recent_work"),
     path("interactions/<int:interaction_id>/", views.interaction_window, name="interaction"),

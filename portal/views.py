@@ -1,17 +1,23 @@
 """Portal pages: each role's start page, My Work, the interaction window, Recent work,
-and the health check. Every page checks the role and, for an interaction, who may see it."""
+the health check and the favicon. Every page checks the role and, for an interaction,
+who may see it."""
+
+from functools import cache
+from pathlib import Path
 
 from django.contrib.auth.decorators import login_required
 from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
-from django.views.decorators.cache import never_cache
+from django.views.decorators.cache import cache_control, never_cache
 from django.views.decorators.http import require_GET
 
 from config.users import Role, user_roles
 from portal import selectors
+from portal.forms import RecentWorkForm
 from portal.selectors import PanelMode, health_report
+from routing.selectors.waits import FOLLOW_UPS_SHOWN, csr_follow_ups_open, follow_ups_open
 
 
 @never_cache
@@ -21,6 +27,22 @@ def healthz(request: HttpRequest) -> JsonResponse:
     Redis's state in the body), 503 when it does not."""
     report = health_report()
     return JsonResponse(report, status=200 if report["ok"] else 503)
+
+
+FAVICON = Path(__file__).resolve().parent / "static" / "portal" / "favicon.ico"
+
+
+@cache
+def _favicon_bytes() -> bytes:
+    return FAVICON.read_bytes()
+
+
+@require_GET
+@cache_control(public=True, max_age=86400)
+def favicon(request: HttpRequest) -> HttpResponse:
+    """/favicon.ico, for the pages that link none (the admin, the API docs, a browser's own
+    guess): the portal's icon, the same file as static/portal/favicon.ico."""
+    return HttpResponse(_favicon_bytes(), content_type="image/x-icon")
 
 
 @never_cache
@@ -53,10 +75,17 @@ def _my_work(request: HttpRequest) -> HttpResponse:
 
 
 def _live_interactions(request: HttpRequest) -> HttpResponse:
+    # Chats whose customer waited past the queue's maximum are flagged (their LongWait),
+    # and the messages customers left for follow-up are listed below.
     return render(
         request,
         "portal/live_interactions.html",
-        {"nav": "live", "interactions": selectors.live_interactions()[:500]},
+        {
+            "nav": "live",
+            "interactions": selectors.live_interactions().select_related("long_wait")[:500],
+            "follow_ups": follow_ups_open()[:FOLLOW_UPS_SHOWN],
+            "follow_ups_linked": True,
+        },
     )
 
 
@@ -64,24 +93,25 @@ def _live_interactions(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_GET
 def recent_work(request: HttpRequest) -> HttpResponse:
-    """The CSR's ended interactions, newest first, 25 a page."""
+    """Every interaction the CSR took part in, newest first, 25 a page, searched and
+    filtered by the GET form; a bad filter value is a 400 that says what to fix."""
     if Role.CSR not in user_roles(request.user):
         raise PermissionDenied("Recent work is for CSRs.")
+    form = RecentWorkForm(request.GET)
+    context = {"nav": "recent", "csr_presence": True, "form": form, "page": None, "rows": []}
+    if not form.is_valid():
+        return render(request, "portal/recent_work.html", context, status=400)
     paginator = Paginator(
-        selectors.csr_recent_work(user=request.user), selectors.RECENT_WORK_PAGE_SIZE
+        selectors.csr_recent_work(user=request.user, query=form.recent_work_query()),
+        selectors.RECENT_WORK_PAGE_SIZE,
     )
-    page = paginator.get_page(request.GET.get("page"))
-    rows = [
-        {
-            "interaction": interaction,
-            "start": interaction.accepted_at or interaction.created_at,
-            "duration": selectors.duration_text(
-                start=interaction.accepted_at or interaction.created_at, end=interaction.ended_at
-            ),
-        }
-        for interaction in page.object_list
-    ]
-    return render(request, "portal/recent_work.html", {"nav": "recent", "page": page, "rows": rows})
+    page = paginator.get_page(form.cleaned_data["page"])
+    context["page"] = page
+    context["rows"] = selectors.recent_work_rows(
+        interactions=list(page.object_list), user=request.user
+    )
+    context["follow_ups"] = csr_follow_ups_open(user_id=request.user.pk or 0)[:FOLLOW_UPS_SHOWN]
+    return render(request, "portal/recent_work.html", context)
 
 
 @never_cache
@@ -108,6 +138,8 @@ def interaction_window(request: HttpRequest, interaction_id: int) -> HttpRespons
         "portal/interaction.html",
         {
             "nav": "recent" if mode is PanelMode.READ_ONLY and Role.CSR in roles else "",
+            # A CSR reading or working a chat is at work: the page keeps them present.
+            "csr_presence": Role.CSR in roles,
             "interaction": interaction,
             "panel": panel,
             "mode": mode,

@@ -1,7 +1,8 @@
 """Queues and their intent rules, who may work which queue, Away reasons, CSR profiles,
-and the read-only routing history (offers and routing decisions)."""
+the read-only routing history (offers and routing decisions), and the chats that waited
+past their queue's maximum (long waits, with the follow-ups customers left)."""
 
-from django.contrib import admin
+from django.contrib import admin, messages
 from django.contrib.auth.models import User
 from django.db.models import Q
 from django.http import HttpRequest
@@ -13,12 +14,14 @@ from routing.models import (
     AwayReason,
     CSRProfile,
     IntentRule,
+    LongWait,
     Offer,
     Queue,
     QueueMembership,
     RoutingDecision,
 )
 from routing.selectors.csrs import csr_missed_in_a_row
+from routing.services.waits import follow_ups_mark_done
 
 
 def _csr_users():
@@ -65,6 +68,8 @@ class QueueAdmin(admin.ModelAdmin):
         "offer_timeout_seconds",
         "priority",
         "service_level_seconds",
+        "reoffer_cooldown_seconds",
+        "max_wait_seconds",
         "active",
     ]
     list_filter = ["strategy", "active"]
@@ -200,3 +205,62 @@ class RoutingDecisionAdmin(ReadOnlyAdmin):
     search_fields = ["interaction__id__exact", "summary"]
     list_select_related = ["interaction", "queue", "chosen"]
     ordering = ["-created_at"]
+
+
+class FollowUpOpenFilter(admin.SimpleListFilter):
+    title = "follow-up"
+    parameter_name = "follow_up"
+
+    def lookups(self, request, model_admin):
+        return [("open", "Open"), ("done", "Done")]
+
+    def queryset(self, request, queryset):
+        left = queryset.filter(choice="leave_message")
+        if self.value() == "open":
+            return left.filter(follow_up_done_at__isnull=True)
+        if self.value() == "done":
+            return left.filter(follow_up_done_at__isnull=False)
+        return queryset
+
+
+@admin.register(LongWait)
+class LongWaitAdmin(ReadOnlyAdmin):
+    """Chats whose customer waited past the queue's maximum wait: what they chose, and
+    the messages left for follow-up. Read-only, but for marking follow-ups done."""
+
+    list_display = [
+        "interaction",
+        "queue",
+        "waited_minutes",
+        "offered_at",
+        "times_offered",
+        "choice",
+        "follow_up_excerpt",
+        "follow_up_done_at",
+    ]
+    list_filter = ["choice", FollowUpOpenFilter, "queue"]
+    search_fields = ["interaction__id__exact", "interaction__customer_name", "follow_up_text"]
+    list_select_related = ["interaction", "queue"]
+    ordering = ["-offered_at"]
+    actions = ["mark_follow_ups_done"]
+
+    @admin.display(description="Waited (min)")
+    def waited_minutes(self, obj: LongWait) -> int:
+        return obj.waited_minutes
+
+    @admin.display(description="Message left")
+    def follow_up_excerpt(self, obj: LongWait) -> str:
+        text = obj.follow_up_text
+        return text if len(text) <= 80 else f"{text[:79]}…"
+
+    @admin.action(description="Mark the selected follow-ups done", permissions=["mark_done"])
+    def mark_follow_ups_done(self, request: HttpRequest, queryset) -> None:
+        done = follow_ups_mark_done(
+            long_wait_ids=list(queryset.values_list("pk", flat=True)),
+            user=request.user,  # type: ignore[arg-type]
+        )
+        self.message_user(request, f"{done} follow-up(s) marked done.", messages.SUCCESS)
+
+    def has_mark_done_permission(self, request: HttpRequest) -> bool:
+        # Marking done records who followed up; the record itself stays read-only.
+        return request.user.has_perm("routing.change_longwait")

@@ -9,9 +9,10 @@ from django.core.cache import cache
 from django.utils import timezone
 
 from chat.events import INTERACTION_HANDLER, csr_group, interaction_group
-from chat.models import Interaction
+from chat.models import WAITING_INTERACTION_STATUSES, Interaction
 from chat.selectors.interactions import (
     estimated_wait_seconds,
+    interaction_queue_position,
     queue_seconds_per_acceptance,
     waiting_in_queue,
 )
@@ -21,7 +22,15 @@ from config.redis import REDIS_ERRORS
 from config.tasks import task_enqueue
 from config.users import display_name
 from routing import schemas
-from routing.models import CSRProfile, CSRStatus, Offer, Queue, QueueMembership
+from routing.models import (
+    CSRProfile,
+    CSRStatus,
+    LongWait,
+    LongWaitChoice,
+    Offer,
+    Queue,
+    QueueMembership,
+)
 from routing.selectors.csrs import (
     away_reasons_selectable,
     csr_active_chat_ids,
@@ -49,7 +58,7 @@ def offer_payload(offer: Offer) -> schemas.OfferPayload:
         "type": "offer",
         "offer_id": offer.pk,
         "interaction_id": interaction.pk,
-        "customer_name": interaction.customer.name,
+        "customer_name": interaction.customer_name,
         "channel": interaction.channel.name,
         "queue": offer.queue.name,
         "intent": interaction.intent,
@@ -189,26 +198,109 @@ def queue_state_publish(*, queue_id: int) -> None:
     pace = queue_seconds_per_acceptance(queue_id=queue_id)
     key = POSITIONS_KEY.format(queue_id=queue_id)
     try:
-        previous: dict[int, int] = cache.get(key) or {}
+        previous: dict[int, tuple[int, int | None]] = cache.get(key) or {}
     except REDIS_ERRORS:
         previous = {}  # every waiting customer is told their place
-    current: dict[int, int] = {}
+    # Each customer is told their place and estimate again when either changed.
+    current: dict[int, tuple[int, int | None]] = {}
     waiting = waiting_in_queue(queue_id=queue_id).values_list("pk", flat=True)
     for position, interaction_id in enumerate(waiting, start=1):
-        current[interaction_id] = position
-        if previous.get(interaction_id) == position:
+        payload = queue_position_payload(
+            interaction_id=interaction_id, position=position, seconds_per_acceptance=pace
+        )
+        current[interaction_id] = (position, payload["estimated_wait_seconds"])
+        if tuple(previous.get(interaction_id) or ()) == current[interaction_id]:
             continue
-        payload: schemas.QueuePositionPayload = {
-            "type": "queue.position",
-            "interaction_id": interaction_id,
-            "position": position,
-            "estimated_wait_seconds": estimated_wait_seconds(
-                position=position, seconds_per_acceptance=pace
-            ),
-        }
         messages.append(
             (interaction_group(interaction_id), {"type": INTERACTION_HANDLER, "payload": payload})
         )
     with contextlib.suppress(*REDIS_ERRORS):
         cache.set(key, current, timeout=3600)
     group_send_many(messages)
+
+
+def queue_position_payload(
+    *, interaction_id: int, position: int, seconds_per_acceptance: float | None
+) -> schemas.QueuePositionPayload:
+    return {
+        "type": "queue.position",
+        "interaction_id": interaction_id,
+        "position": position,
+        "estimated_wait_seconds": estimated_wait_seconds(
+            position=position, seconds_per_acceptance=seconds_per_acceptance
+        ),
+    }
+
+
+WAIT_CHOICES: list[schemas.WaitChoiceName] = ["keep_waiting", "leave_message", "end"]
+
+
+def wait_options_payload(
+    *, interaction: Interaction, waited_seconds: int
+) -> schemas.WaitOptionsPayload:
+    minutes = max(1, round(waited_seconds / 60))
+    waited = "1 minute" if minutes == 1 else f"{minutes} minutes"
+    return {
+        "type": "wait.options",
+        "interaction_id": interaction.pk,
+        "waited_seconds": waited_seconds,
+        "max_wait_seconds": interaction.queue.max_wait_seconds or 0,
+        "choices": WAIT_CHOICES,
+        "message": f"You have waited {waited} and all our agents are still busy. You can keep "
+        "waiting, leave a message for us to get back to you, or end the chat.",
+    }
+
+
+def wait_options(*, interaction: Interaction, waited_seconds: int) -> None:
+    """The customer waited past the queue's maximum: offer them the choice."""
+    publish_on_commit(
+        interaction_group(interaction.pk),
+        INTERACTION_HANDLER,
+        wait_options_payload(interaction=interaction, waited_seconds=waited_seconds),
+    )
+
+
+def wait_chosen_payload(*, interaction_id: int, choice: str) -> schemas.WaitChosenPayload:
+    return {
+        "type": "wait.chosen",
+        "interaction_id": interaction_id,
+        "choice": choice,  # type: ignore[typeddict-item]
+    }
+
+
+def wait_chosen(*, interaction_id: int, choice: str) -> None:
+    """The customer chose: each of their sockets puts the choice away."""
+    publish_on_commit(
+        interaction_group(interaction_id),
+        INTERACTION_HANDLER,
+        wait_chosen_payload(interaction_id=interaction_id, choice=choice),
+    )
+
+
+def customer_state_payloads(*, interaction: Interaction) -> list[dict]:
+    """What a customer's socket is sent on connect while the chat waits: its place in line
+    with the estimate, and the choice offered after a long wait while it stands."""
+    if interaction.status not in WAITING_INTERACTION_STATUSES:
+        return []
+    payloads: list[dict] = []
+    position = interaction_queue_position(interaction=interaction)
+    if position is not None:
+        payloads.append(
+            dict(
+                queue_position_payload(
+                    interaction_id=interaction.pk,
+                    position=position,
+                    seconds_per_acceptance=queue_seconds_per_acceptance(
+                        queue_id=interaction.queue_id
+                    ),
+                )
+            )
+        )
+    wait = LongWait.objects.filter(
+        interaction_id=interaction.pk, choice=LongWaitChoice.PENDING
+    ).first()
+    if wait is not None:
+        since = max(interaction.queued_at, interaction.accepted_at or interaction.queued_at)
+        waited = max(0, int((timezone.now() - since).total_seconds()))
+        payloads.append(dict(wait_options_payload(interaction=interaction, waited_seconds=waited)))
+    return payloads

@@ -39,6 +39,22 @@ class Queue(models.Model):
         default=60,
         help_text="Service-level target: a chat should be accepted within this many seconds.",
     )
+    reoffer_cooldown_seconds = models.PositiveIntegerField(
+        "re-offer cool-down (seconds)",
+        default=60,
+        validators=[MinValueValidator(5), MaxValueValidator(3600)],
+        help_text="When every CSR free to take a chat has declined or missed it, it is offered "
+        "to them again this many seconds after the last one passed.",
+    )
+    max_wait_seconds = models.PositiveIntegerField(
+        "maximum wait (seconds)",
+        null=True,
+        blank=True,
+        default=600,
+        validators=[MinValueValidator(30), MaxValueValidator(86400)],
+        help_text="A customer who has waited this long is offered a choice: keep waiting, leave "
+        "a message for follow-up, or end the chat; managers see the chat flagged. Empty: never.",
+    )
     active = models.BooleanField(
         default=True, help_text="Inactive queues take no new escalations and route nothing."
     )
@@ -194,6 +210,12 @@ class Offer(models.Model):
     reason = models.CharField(
         max_length=200, blank=True, help_text="Why it was declined or withdrawn."
     )
+    cooled_down_at = models.DateTimeField(
+        null=True,
+        blank=True,
+        help_text="Declined or missed: when the queue's re-offer cool-down ended, after which "
+        "this answer no longer keeps the CSR from being offered the chat again.",
+    )
 
     class Meta:
         ordering = ["-created_at"]
@@ -237,3 +259,62 @@ class RoutingDecision(models.Model):
 
     def __str__(self) -> str:
         return self.summary
+
+
+class LongWaitChoice(models.TextChoices):
+    PENDING = "pending", "Not answered"
+    KEEP_WAITING = "keep_waiting", "Kept waiting"
+    LEAVE_MESSAGE = "leave_message", "Left a message for follow-up"
+    END = "end", "Ended the chat"
+
+
+class LongWait(models.Model):
+    """A chat that waited past its queue's maximum wait: when its customer was offered
+    the choice (keep waiting, leave a message for follow-up, or end), what they chose,
+    and the follow-up they left."""
+
+    interaction = models.OneToOneField(
+        "chat.Interaction", on_delete=models.CASCADE, related_name="long_wait"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    waited_seconds = models.PositiveIntegerField(
+        help_text="How long the customer had waited when first offered the choice."
+    )
+    offered_at = models.DateTimeField(
+        default=timezone.now, help_text="When the customer was last offered the choice."
+    )
+    times_offered = models.PositiveSmallIntegerField(
+        default=1, help_text="A customer who keeps waiting is asked again a maximum wait later."
+    )
+    choice = models.CharField(
+        max_length=20, choices=LongWaitChoice.choices, default=LongWaitChoice.PENDING
+    )
+    chosen_at = models.DateTimeField(null=True, blank=True)
+    follow_up_text = models.TextField(
+        blank=True, help_text="The message the customer left for follow-up."
+    )
+    follow_up_done_at = models.DateTimeField(
+        null=True, blank=True, help_text="When someone marked the follow-up done."
+    )
+    follow_up_done_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+
+    class Meta:
+        ordering = ["-offered_at"]
+        indexes = [models.Index(fields=["choice", "follow_up_done_at"])]
+
+    def __str__(self) -> str:
+        return f"Long wait of interaction {self.interaction_id} ({self.get_choice_display()})"
+
+    @property
+    def waited_minutes(self) -> int:
+        return max(1, round(self.waited_seconds / 60))
+
+    @property
+    def follow_up_open(self) -> bool:
+        return self.choice == LongWaitChoice.LEAVE_MESSAGE and self.follow_up_done_at is None

@@ -1,4 +1,5 @@
-"""What routing does when the chat app closes a chat (chat.signals)."""
+"""What routing does on the chat app's hooks (chat.signals): a chat closes, a customer's
+socket opens, a customer answers the choice offered after a long wait."""
 
 from typing import Any
 
@@ -7,6 +8,7 @@ from routing import events
 from routing.locks import pending_offer_lock
 from routing.services.offers import offer_withdraw
 from routing.services.presence import csr_chat_ended
+from routing.services.waits import long_wait_choose
 
 
 def interaction_closed(*, interaction: Interaction, csr_id: int | None, **kwargs: Any) -> None:
@@ -22,3 +24,18 @@ def interaction_closed(*, interaction: Interaction, csr_id: int | None, **kwargs
         events.queue_changed(queue_id=interaction.queue_id)
     if csr_id is not None and interaction.status == InteractionStatus.ENDED:
         csr_chat_ended(user_id=csr_id)
+
+
+def customer_chat_opened(*, interaction: Interaction, **kwargs: Any) -> list[dict]:
+    """A customer's socket opened: their place in line and a choice that stands."""
+    return list(events.customer_state_payloads(interaction=interaction))
+
+
+def customer_wait_choice(
+    *, interaction_id: int, choice: str, text: str | None, **kwargs: Any
+) -> dict:
+    wait, made = long_wait_choose(interaction_id=interaction_id, choice=choice, text=text)
+    return {
+        **events.wait_chosen_payload(interaction_id=interaction_id, choice=wait.choice),
+        "duplicate": not made,
+    }

@@ -80,3 +80,21 @@ class QueuePositionPayload(TypedDict):
     interaction_id: int
     position: int
     estimated_wait_seconds: int | None
+
+
+WaitChoiceName = Literal["keep_waiting", "leave_message", "end"]
+
+
+class WaitOptionsPayload(TypedDict):
+    type: Literal["wait.options"]
+    interaction_id: int
+    waited_seconds: int
+    max_wait_seconds: int
+    choices: list[WaitChoiceName]
+    message: str
+
+
+class WaitChosenPayload(TypedDict):
+    type: Literal["wait.chosen"]
+    interaction_id: int
+    choice: WaitChoiceName

@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from routing import events
-from routing.services import answers, engine, sweep
+from routing.services import answers, engine, sweep, waits
 
 
 @shared_task(ignore_result=True)
@@ -17,6 +17,20 @@ def offers_expire(offer_ids: list[int]) -> None:
     """The expiry timer of offers made together, queued with their timeout as countdown:
     those still unanswered expire."""
     answers.offers_expire(offer_ids=offer_ids)
+
+
+@shared_task(ignore_result=True)
+def reoffer_due(queue_id: int) -> None:
+    """Queued when a chat every free CSR passed on ends its cool-down: route the queue,
+    which offers the chat to them again."""
+    waits.reoffer_due(queue_id=queue_id)
+
+
+@shared_task(ignore_result=True)
+def long_waits_check(queue_id: int) -> None:
+    """The queue's long-wait timer, due when its next customer has waited the maximum:
+    offer the choice to those due it, and queue the next timer."""
+    waits.long_waits_check(queue_id=queue_id)
 
 
 @shared_task(ignore_result=True)

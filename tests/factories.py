@@ -7,6 +7,7 @@ from django.contrib.auth.models import Group, User
 
 from chat.models import BotClient, Channel, ChannelKind, Customer, Interaction
 from chat.services.bot_clients import bot_client_create
+from chat.services.customers import customer_snapshot
 from config.users import Role
 from routing.models import IntentRule, Offer, OfferStatus, Queue
 from routing.services.engine import route_queue
@@ -53,11 +54,15 @@ def customer_factory(**overrides) -> Customer:
 
 
 def interaction_factory(**overrides) -> Interaction:
+    """An interaction keeping its customer's details as escalation does (overrides win)."""
     channel = overrides.pop("channel", None) or channel_factory()
+    customer = overrides.pop("customer", None) or customer_factory()
+    verified = customer.verified_identity if overrides.get("authenticated") else ""
     fields = {
         "channel": channel,
         "queue": overrides.pop("queue", None) or channel.default_queue or queue_factory(),
-        "customer": overrides.pop("customer", None) or customer_factory(),
+        "customer": customer,
+        **customer_snapshot(customer=customer, verified_identity=verified),
     }
     fields.update(overrides)
     return Interaction.objects.create(**fields)

@@ -17,7 +17,7 @@ import json
 import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta, tzinfo
+from datetime import UTC, datetime, timedelta, tzinfo
 from enum import StrEnum
 from functools import lru_cache
 
@@ -130,10 +130,25 @@ def utc_offset(moment: datetime) -> str:
     return _offset_text(offset)
 
 
+def in_zone(moment: datetime, zone: tzinfo) -> datetime:
+    """The moment in the contact center's zone; in UTC (offset +00:00, so still exact)
+    when the zone's offset would carry it past what a datetime holds (years 1–9999),
+    as 9999-12-31T23:59:59Z east of UTC does. One odd time never stops a download."""
+    try:
+        return moment.astimezone(zone)
+    except (OverflowError, ValueError):
+        if moment.tzinfo is None:
+            return moment.replace(tzinfo=UTC)
+        try:
+            return moment.astimezone(UTC)
+        except (OverflowError, ValueError):
+            return moment
+
+
 def text_time(moment: datetime, zone: tzinfo) -> str:
     """`2026-11-23 14:05:09 +01:00`: the time in the contact center's zone, with its
     offset from UTC."""
-    t = moment.astimezone(zone)
+    t = in_zone(moment, zone)
     return (
         f"{t.year:04d}-{t.month:02d}-{t.day:02d} "
         f"{t.hour:02d}:{t.minute:02d}:{t.second:02d} {utc_offset(t)}"
@@ -145,7 +160,7 @@ def json_time(moment: datetime | None, zone: tzinfo) -> str | None:
     `2026-11-23T14:05:09.250+01:00`."""
     if moment is None:
         return None
-    return moment.astimezone(zone).isoformat(timespec="milliseconds")
+    return in_zone(moment, zone).isoformat(timespec="milliseconds")
 
 
 def system_text(entry: TranscriptEntry) -> str:

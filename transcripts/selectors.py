@@ -148,7 +148,7 @@ def attachment_names(data: Any) -> tuple[str, ...]:
 def _entries(
     *, interaction: Interaction, audience: Audience, chunk_size: int
 ) -> Iterator[TranscriptEntry]:
-    customer_name = interaction.customer.name
+    customer_name = interaction.customer_name
     rows = (
         Message.objects.filter(interaction_id=interaction.pk)
         # Most messages have no data: NULL instead of "{}" spares decoding each one.
@@ -211,7 +211,7 @@ def transcript_build(
         interaction_id=interaction.pk,
         status=interaction.status,
         status_label=str(interaction.get_status_display()),  # type: ignore[attr-defined]
-        customer_name=interaction.customer.name,
+        customer_name=interaction.customer_name,
         customer_external_id=interaction.customer.external_id,
         channel=interaction.channel.name,
         queue=interaction.queue.name,

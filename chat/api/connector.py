@@ -281,10 +281,13 @@ class EscalationEndApi(BotApiView):
         ],
         responses={
             200: OpenApiResponse(OutputSerializer, description="Ended or abandoned."),
+            400: schema.ERROR_400_BODY,
             401: schema.ERROR_401,
             403: schema.ERROR_403,
             404: schema.ERROR_404,
             409: schema.ERROR_409_ALREADY_ENDED,
+            413: schema.ERROR_413,
+            415: schema.ERROR_415,
             429: schema.ERROR_429,
         },
     )
@@ -338,7 +341,7 @@ class EscalationAuthenticationApi(BotApiView):
         authenticated = serializers.BooleanField()
         authenticated_at = serializers.DateTimeField()
         verified_identity = serializers.CharField(
-            source="customer.verified_identity",
+            source="customer_verified_identity",
             help_text="The token's identity, or its customer_id when it named none.",
         )
 
@@ -379,6 +382,8 @@ class EscalationAuthenticationApi(BotApiView):
             OpenApiExample(
                 "Verified login",
                 request_only=True,
+                description="`expires_at` and `signature` are placeholders: sign the token "
+                "with the channel's identity secret when you send it (docs/authentication.md).",
                 value={
                     "token": {
                         "customer_id": "cust-1001",

@@ -13,7 +13,8 @@ problem with the body as a whole has `"field": null`.
 import logging
 from typing import Any
 
-from django.core.exceptions import ObjectDoesNotExist
+from django.conf import settings
+from django.core.exceptions import ObjectDoesNotExist, RequestDataTooBig
 from django.core.exceptions import PermissionDenied as DjangoPermissionDenied
 from django.core.exceptions import ValidationError as DjangoValidationError
 from django.http import Http404
@@ -34,6 +35,14 @@ class RequestTooLarge(exceptions.APIException):
     status_code = status.HTTP_413_REQUEST_ENTITY_TOO_LARGE
     default_detail = "The request body is too large."
     default_code = "request_too_large"
+
+
+def request_too_large(limit: int) -> RequestTooLarge:
+    """The 413 for a body over `limit` bytes."""
+    return RequestTooLarge(
+        f"The request body is larger than the limit of {limit} bytes "
+        f"({limit / 1_048_576:.1f} MiB): send a shorter transcript."
+    )
 
 
 class Conflict(exceptions.APIException):
@@ -125,6 +134,9 @@ def _as_api_exception(exc: Exception) -> exceptions.APIException | None:
         return exceptions.PermissionDenied(message, code=getattr(exc, "code", None))
     if isinstance(exc, Http404 | ObjectDoesNotExist):
         return exceptions.NotFound(str(exc) or None)
+    if isinstance(exc, RequestDataTooBig):
+        # Django's DATA_UPLOAD_MAX_MEMORY_SIZE, met when the body is read: the API's 413.
+        return request_too_large(settings.PORTAL["API_MAX_BODY_BYTES"])
     if isinstance(exc, IdempotencyKeyConflict):
         return Conflict(str(exc), code="idempotency_conflict")
     return None

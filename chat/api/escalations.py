@@ -2,10 +2,12 @@
 GET /api/v1/escalations/{id}/. (Escalating is routing's: routing/api/escalations.py.)"""
 
 from collections.abc import Mapping
-from typing import Any, cast
+from datetime import UTC, datetime, timedelta
+from typing import Any, NoReturn, cast
 from urllib.parse import urlencode, urlsplit
 
 from django.conf import settings
+from django.utils import timezone
 from drf_spectacular.utils import OpenApiResponse, extend_schema, extend_schema_field
 from rest_framework import serializers
 from rest_framework.exceptions import NotFound
@@ -79,6 +81,47 @@ class IdentityTokenSerializer(serializers.Serializer):
 
     class Meta:
         ref_name = "IdentityToken"
+
+
+# A time a bot gives a transcript entry must be plausible: not before this...
+TRANSCRIPT_TIME_EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)
+# ...and not further ahead of this server's clock than two hosts' clocks may differ.
+TRANSCRIPT_TIME_MAX_AHEAD = timedelta(minutes=5)
+
+
+class TranscriptTimeField(serializers.DateTimeField):
+    """An ISO-8601 time of something already said: from 2000-01-01T00:00:00Z to five
+    minutes past the server's clock. Anything else (9999-12-31, 0001-01-01) is refused
+    with 400 rather than stored: such times break every reader that shows them in a
+    time zone."""
+
+    default_error_messages = {
+        "out_of_range": "Give a time from {earliest} to {max_ahead} minutes after this "
+        "server's clock ({now}); this one is {value}.",
+    }
+
+    def to_internal_value(self, value: Any) -> datetime:
+        try:
+            moment = super().to_internal_value(value)
+        except serializers.ValidationError as error:
+            # A time that leaves the years 1–9999 once put in UTC or TIME_ZONE: the same
+            # answer as any other time outside the window.
+            if error.get_codes() != ["overflow"]:
+                raise
+            self._refuse(value=str(value))
+        if not TRANSCRIPT_TIME_EARLIEST <= moment <= timezone.now() + TRANSCRIPT_TIME_MAX_AHEAD:
+            self._refuse(value=moment.astimezone(UTC).isoformat().replace("+00:00", "Z"))
+        return moment
+
+    def _refuse(self, *, value: str) -> NoReturn:
+        self.fail(
+            "out_of_range",
+            earliest=TRANSCRIPT_TIME_EARLIEST.isoformat().replace("+00:00", "Z"),
+            max_ahead=int(TRANSCRIPT_TIME_MAX_AHEAD.total_seconds() // 60),
+            now=timezone.now().astimezone(UTC).isoformat(timespec="seconds").replace("+00:00", "Z"),
+            value=value,
+        )
+        raise AssertionError("fail() raises")  # pragma: no cover
 
 
 @extend_schema_field(IdentityTokenSerializer)

@@ -77,6 +77,14 @@ ERROR_400 = _error(
         "The request body is not valid JSON: Expecting value: line 1 column 1 (char 0).",
     ),
 )
+ERROR_400_BODY = _error(
+    "A body was sent that is not a JSON object (this endpoint needs none; send none, or `{}`).",
+    _example(
+        "Malformed JSON",
+        "parse_error",
+        "The request body is not valid JSON: Expecting value: line 1 column 1 (char 0).",
+    ),
+)
 ERROR_401 = _error(
     "No bot token, or an unknown one.",
     _example("No token", "not_authenticated", "Authentication credentials were not provided."),
@@ -105,7 +113,8 @@ ERROR_409 = _error(
 )
 ERROR_400_MESSAGE = _error(
     "The body is not valid: `errors` says which field (`text`: `empty`, `too_long`; "
-    "`client_msg_id`: `bad_client_msg_id`; either: `required`).",
+    "`client_msg_id`: `bad_client_msg_id` when empty, over 64 characters or already used "
+    "in this chat by the CSR; either: `required`).",
     _example(
         "Empty text",
         "invalid",
@@ -141,7 +150,8 @@ ERROR_400_QUERY = _error(
     ),
 )
 ERROR_409_CHAT_ENDED = _error(
-    "The chat has ended: the customer's message was not stored.",
+    "The chat has ended and this `client_msg_id` was not stored before: nothing was "
+    "stored (a retry of a message stored before the end gets 200).",
     _example("Chat ended", "chat_ended", "This chat has ended; messages can no longer be sent."),
 )
 ERROR_409_ALREADY_ENDED = _error(

@@ -115,9 +115,10 @@ def interaction_authenticate(
     (`client`) that escalated the chat.
 
     Every attempt counts against PORTAL["AUTH_ATTEMPTS_PER_MINUTE"] first. A valid token
-    marks, in one transaction, the interaction and the customer authenticated with the
-    verified identity, adds "Customer authenticated" (event authenticated) and publishes
-    the status change, so the CSR's icon lights up. Any refusal changes nothing."""
+    marks, in one transaction, the interaction (its `customer_verified_identity`) and the
+    customer authenticated with the verified identity, adds "Customer authenticated"
+    (event authenticated) and publishes the status change, so the CSR's icon lights up.
+    Any refusal changes nothing."""
     _auth_attempt_take(interaction_id)
     with transaction.atomic():
         interaction = interaction_lock(interaction_id, "channel", "customer", "assigned_csr")
@@ -140,7 +141,15 @@ def interaction_authenticate(
         interaction.authenticated = True
         interaction.authenticated_at = timezone.now()
         interaction.auth_requested_at = None
-        interaction.save(update_fields=["authenticated", "authenticated_at", "auth_requested_at"])
+        interaction.customer_verified_identity = verified.identity
+        interaction.save(
+            update_fields=[
+                "authenticated",
+                "authenticated_at",
+                "auth_requested_at",
+                "customer_verified_identity",
+            ]
+        )
         customer.authenticated = True
         customer.verified_identity = verified.identity
         customer.save(update_fields=["authenticated", "verified_identity", "updated_at"])

@@ -66,6 +66,20 @@ def customer_upsert(*, data: CustomerData, verified: VerifiedIdentity | None = N
     return customer
 
 
+def customer_snapshot(*, customer: Customer, verified_identity: str = "") -> dict[str, Any]:
+    """The Interaction fields that keep the customer as they are now (name, email,
+    phone, metadata, and the identity proven for that interaction, if any): readers of
+    an interaction show these, never the Customer row, which a later escalation of the
+    same customer may change."""
+    return {
+        "customer_name": customer.name,
+        "customer_email": customer.email,
+        "customer_phone": customer.phone,
+        "customer_verified_identity": verified_identity,
+        "customer_metadata": dict(customer.metadata),
+    }
+
+
 def customer_token_create(*, interaction: Interaction) -> str:
     """A new token for the customer's widget to join the chat: handed out once in clear
     text; only its digest is stored."""

@@ -21,6 +21,7 @@ from chat.models import (
     SenderKind,
     SystemEvent,
 )
+from chat.services.customers import customer_snapshot
 from chat.services.messages import message_create
 from chat.services.sentiment import sentiment_schedule
 from chat.signals import interaction_closed
@@ -54,14 +55,18 @@ def interaction_open(
     fingerprint: str = "",
 ) -> Interaction:
     """A new interaction waiting in `queue`, with the bot conversation as its first
-    messages (numbered 1, 2, …) and the escalation notice after them. Joins the caller's
-    transaction; whoever queued it asks for routing once it commits."""
+    messages (numbered 1, 2, …) and the escalation notice after them. It keeps the
+    customer's details as they are now (`customer_snapshot`; the verified identity when
+    the escalation authenticated them). Joins the caller's transaction; whoever queued
+    it asks for routing once it commits."""
     transcript = transcript or []
     now = timezone.now()
     escalated_seq = len(transcript) + 1
+    verified_identity = customer.verified_identity if authenticated_at is not None else ""
     interaction = Interaction.objects.create(
         status=InteractionStatus.QUEUED,
         customer=customer,
+        **customer_snapshot(customer=customer, verified_identity=verified_identity),
         channel=channel,
         queue=queue,
         intent=intent,

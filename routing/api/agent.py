@@ -4,25 +4,23 @@ portal pages and for tests. The /ws/agent/ socket offers the same operations."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.shortcuts import get_object_or_404
-from drf_spectacular.types import OpenApiTypes
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
 from rest_framework.exceptions import APIException
 from rest_framework.request import Request
 from rest_framework.response import Response
-from rest_framework.views import APIView
 
+from chat.api.base import PortalApiView
 from chat.models import Interaction
 from config.users import IsCSR
+from routing.api import schema
 from routing.errors import RoutingError
 from routing.events import csr_state_payload
 from routing.models import Queue
 from routing.selectors.csrs import transfer_targets_csrs
 from routing.selectors.queues import queue_counts
 from routing.services import answers, presence, transfers
-
-OBJECT = OpenApiTypes.OBJECT
 
 STATUS_BY_CODE = {
     "offer_unavailable": status.HTTP_409_CONFLICT,
@@ -39,7 +37,7 @@ class Refused(APIException):
         self.status_code = STATUS_BY_CODE.get(error.code, status.HTTP_400_BAD_REQUEST)
 
 
-class CSRView(APIView):
+class CSRView(PortalApiView):
     authentication_classes = [SessionAuthentication]
     permission_classes = [IsCSR]
 
@@ -57,7 +55,9 @@ class CSRView(APIView):
 
 
 class StateView(CSRView):
-    @extend_schema(operation_id="agent_state", responses={200: OBJECT}, tags=["CSR routing"])
+    @extend_schema(
+        operation_id="agent_state", responses=schema.STATE_RESPONSES, tags=["CSR routing"]
+    )
     def get(self, request: Request) -> Response:
         """The CSR's status, capacity, queues with live counts and any pending offer."""
         return Response(csr_state_payload(user=request.user))
@@ -74,7 +74,7 @@ class StatusView(CSRView):
     @extend_schema(
         operation_id="agent_status_set",
         request=InputSerializer,
-        responses={200: OBJECT},
+        responses=schema.STATUS_RESPONSES,
         tags=["CSR routing"],
     )
     def post(self, request: Request) -> Response:
@@ -93,7 +93,7 @@ class QueueJoinView(CSRView):
     @extend_schema(
         operation_id="agent_queue_join",
         request=None,
-        responses={200: OBJECT},
+        responses=schema.QUEUE_RESPONSES,
         tags=["CSR routing"],
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -106,7 +106,7 @@ class QueueLeaveView(CSRView):
     @extend_schema(
         operation_id="agent_queue_leave",
         request=None,
-        responses={200: OBJECT},
+        responses=schema.QUEUE_RESPONSES,
         tags=["CSR routing"],
     )
     def post(self, request: Request, slug: str) -> Response:
@@ -119,7 +119,7 @@ class OfferAcceptView(CSRView):
     @extend_schema(
         operation_id="agent_offer_accept",
         request=None,
-        responses={200: OBJECT},
+        responses=schema.ACCEPT_RESPONSES,
         tags=["CSR routing"],
     )
     def post(self, request: Request, offer_id: int) -> Response:
@@ -139,7 +139,7 @@ class OfferDeclineView(CSRView):
     @extend_schema(
         operation_id="agent_offer_decline",
         request=InputSerializer,
-        responses={200: OBJECT},
+        responses=schema.DECLINE_RESPONSES,
         tags=["CSR routing"],
     )
     def post(self, request: Request, offer_id: int) -> Response:
@@ -161,7 +161,7 @@ def _own_interaction(request: Request, interaction_id: int) -> Interaction:
 class TransferTargetsView(CSRView):
     @extend_schema(
         operation_id="interaction_transfer_targets",
-        responses={200: OBJECT},
+        responses=schema.TRANSFER_TARGETS_RESPONSES,
         tags=["CSR routing"],
     )
     def get(self, request: Request, interaction_id: int) -> Response:
@@ -194,7 +194,7 @@ class TransferView(CSRView):
     @extend_schema(
         operation_id="interaction_transfer",
         request=InputSerializer,
-        responses={200: OBJECT},
+        responses=schema.TRANSFER_RESPONSES,
         tags=["CSR routing"],
     )
     def post(self, request: Request, interaction_id: int) -> Response:

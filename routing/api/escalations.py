@@ -27,11 +27,12 @@ from chat.api.escalations import (
     WAIT_FIELD,
     IdentityTokenField,
     QueueRefSerializer,
+    TranscriptTimeField,
     customer_ws_url,
     queue_position,
 )
 from chat.api.parsers import BoundedJSONParser
-from chat.models import InteractionStatus, SenderKind
+from chat.models import Customer, InteractionStatus, SenderKind
 from chat.selectors.interactions import interaction_estimated_wait_seconds
 from routing.services.escalations import (
     EscalationResult,
@@ -54,7 +55,11 @@ class CustomerInputSerializer(serializers.Serializer):
         allow_blank=True,
         help_text="Shown to the CSR. A new customer without a name is called 'Guest'.",
     )
-    email = serializers.EmailField(required=False, allow_blank=True)
+    email = serializers.EmailField(
+        max_length=Customer._meta.get_field("email").max_length,
+        required=False,
+        allow_blank=True,
+    )
     phone = serializers.CharField(max_length=40, required=False, allow_blank=True)
     authenticated = serializers.BooleanField(
         default=False,
@@ -100,10 +105,11 @@ class TranscriptEntryInputSerializer(serializers.Serializer):
         trim_whitespace=False,
         help_text="At most 10,000 characters (PORTAL['BOT_TRANSCRIPT_MAX_TEXT']).",
     )
-    at = serializers.DateTimeField(
+    at = TranscriptTimeField(
         required=False,
         allow_null=True,
-        help_text="When it was said, ISO-8601 (2025-03-01T09:30:00Z). Default: now.",
+        help_text="When it was said, ISO-8601 (2025-03-01T09:30:00Z), from "
+        "2000-01-01T00:00:00Z to 5 minutes after the server's clock. Default: now.",
     )
 
     class Meta:
@@ -296,21 +302,15 @@ class EscalationCreateApi(BotApiView):
             OpenApiExample(
                 "Billing question",
                 request_only=True,
+                # Runs as shown against the demo data (runportal): channel
+                # web-messaging, and the intent rule `refund` goes to Billing.
                 value={
-                    "channel": "web",
-                    "intent": "billing.refund",
+                    "channel": "web-messaging",
+                    "intent": "refund",
                     "customer": {
                         "external_id": "cust-1001",
                         "name": "Dana Reyes",
                         "email": "dana@example.com",
-                        "authenticated": True,
-                        "identity_token": {
-                            "customer_id": "cust-1001",
-                            "identity": "NB-1001 (Dana Reyes)",
-                            "expires_at": 1767225600,
-                            "signature": "32af6b405ca1b1a3ed218dc898463818"
-                            "f4cc275403f9b8fdb967c372cb5b3d49",
-                        },
                         "metadata": {"plan": "gold"},
                     },
                     "context": {"order": "A-1009"},

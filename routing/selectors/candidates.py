@@ -8,6 +8,7 @@ run (one pending offer per CSR), so the order never changes during a run."""
 
 from collections.abc import Iterable
 from dataclasses import dataclass
+from datetime import datetime
 
 from django.db.models import Count, Exists, F, IntegerField, OrderBy, OuterRef, Subquery, Value
 from django.db.models.functions import Coalesce
@@ -132,15 +133,32 @@ def queue_members_state(*, queue_id: int, strategy: str) -> list[MemberState]:
     return members
 
 
-def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, dict[int, str]]:
-    """interaction id → {CSR id: "declined" or "expired"}: who refused which chat."""
-    refused: dict[int, dict[int, str]] = {}
+@dataclass
+class Refusals:
+    """Who declined or missed one chat since its last re-offer cool-down, and when the
+    last of them did."""
+
+    by_csr: dict[int, str]  # CSR id → "declined" or "expired"
+    last_at: datetime
+
+
+def refused_offers(*, interaction_ids: Iterable[int]) -> dict[int, Refusals]:
+    """interaction id → who refused it (declined or missed it) since its refusals last
+    cooled down (routing/services/engine.py), and when the last one did."""
+    refused: dict[int, Refusals] = {}
     rows = Offer.objects.filter(
         interaction_id__in=list(interaction_ids),
         status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
-    ).values_list("interaction_id", "csr_id", "status")
-    for interaction_id, csr_id, status in rows:
-        refused.setdefault(interaction_id, {})[csr_id] = status
+        cooled_down_at__isnull=True,
+    ).values_list("interaction_id", "csr_id", "status", "responded_at", "created_at")
+    for interaction_id, csr_id, status, responded_at, created_at in rows:
+        at = responded_at or created_at
+        refusals = refused.get(interaction_id)
+        if refusals is None:
+            refused[interaction_id] = Refusals(by_csr={csr_id: status}, last_at=at)
+            continue
+        refusals.by_csr[csr_id] = status
+        refusals.last_at = max(refusals.last_at, at)
     return refused
 
 

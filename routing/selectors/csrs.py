@@ -1,15 +1,52 @@
 """Reads of CSRs: their presence, capacity, queues, pending offer and who can take a
 transferred chat."""
 
+import logging
 from collections.abc import Iterable
 from datetime import datetime
 
+from django.core.cache import cache
 from django.db.models import Count, Q
+from django_redis import get_redis_connection
 
 from chat.models import Interaction, InteractionStatus
 from chat.selectors.settings import app_studio_settings_get
+from config.redis import REDIS_ERRORS
 from config.users import Role, display_name
 from routing.models import AwayReason, CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
+
+logger = logging.getLogger(__name__)
+
+# A portal page's presence socket counts as open until it closes, or until it has sent
+# nothing for this long: the server process holding it died without closing it. Longer
+# than the presence grace because a browser tab in the background may send its 10 s
+# heartbeat only once a minute (Chrome's intensive timer throttling).
+OPEN_PAGE_SECONDS = 120
+
+
+def csr_pages_key(user_id: int) -> str:
+    """The Redis sorted set of the CSR's open portal pages: page id → last sign of life
+    (Unix time). Shared by every server process."""
+    return cache.make_key(f"presence-pages:{user_id}")
+
+
+def csr_open_page_counts(*, user_ids: Iterable[int], now: datetime) -> dict[int, int] | None:
+    """How many portal pages each CSR has open (sockets heard from within
+    OPEN_PAGE_SECONDS of `now`), across every server process; CSRs with none are left
+    out. None while Redis cannot be reached: the caller goes by heartbeats alone."""
+    ids = list(user_ids)
+    if not ids:
+        return {}
+    since = now.timestamp() - OPEN_PAGE_SECONDS
+    try:
+        pipe = get_redis_connection("default").pipeline(transaction=False)
+        for user_id in ids:
+            pipe.zcount(csr_pages_key(user_id), since, "+inf")
+        counts = pipe.execute()
+    except REDIS_ERRORS as error:
+        logger.warning("Open portal pages unknown, Redis is unreachable: %r", error)
+        return None
+    return {user_id: count for user_id, count in zip(ids, counts, strict=True) if count}
 
 
 def csr_capacity(*, profile: CSRProfile | None) -> int:

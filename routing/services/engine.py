@@ -5,12 +5,17 @@ One read of the queue's members serves the whole run: each offer updates the run
 copy. A concurrent run (another worker) may hold a stale copy; the database's one
 pending offer per CSR turns its clash into "try the next CSR". Chats are routed a page
 at a time, each page one transaction; a chat another transaction holds is skipped, not
-waited for, and the queue routed again half a second later."""
+waited for, and the queue routed again half a second later.
+
+A CSR who declined or missed a chat is not offered it again while someone else could
+take it. Once every CSR free to take it has passed, it waits the queue's re-offer
+cool-down after the last pass (a timer asks for a run then), and is then offered to
+them all again: their refusals are marked cooled down."""
 
 import logging
 import time
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 
 from django.db import transaction
 from django.utils import timezone
@@ -18,10 +23,13 @@ from django.utils import timezone
 from chat.models import Interaction, InteractionStatus
 from config.tasks import task_enqueue
 from routing.locks import waiting_page_lock
-from routing.models import Queue, RoutingDecision
+from routing.models import Offer, OfferStatus, Queue, RoutingDecision
 from routing.selectors.candidates import (
+    DECLINED_THIS_CHAT,
+    MISSED_THIS_CHAT,
     Candidate,
     MemberState,
+    Refusals,
     candidates_from_members,
     member_is_free,
     queue_members_state,
@@ -42,6 +50,7 @@ from routing.services.requests import (
     run_mark,
     run_unmark,
 )
+from routing.services.waits import reoffer_timer_arm
 
 logger = logging.getLogger(__name__)
 
@@ -138,6 +147,9 @@ class _Choice:
     candidates: list[Candidate] = field(default_factory=list)
     chosen: Candidate | None = None
     offered_to: int | None = None
+    # Every free CSR passed on it: offered to them again at this time.
+    cooling_until: datetime | None = None
+    cooled_down: bool = False  # their refusals just cooled down: offered again now
 
 
 def _route_page(
@@ -145,10 +157,11 @@ def _route_page(
     *,
     queue: Queue,
     members: dict[int, MemberState],
-    refused: dict[int, dict[int, str]],
+    refused: dict[int, Refusals],
 ) -> _PageRouted:
     """Route these chats (in routing order) in one transaction: the offers, the chats
     marked offered and the routing decisions are written a statement each."""
+    cooling: set[datetime] = set()
     with transaction.atomic():
         locked = {interaction.pk: interaction for interaction in waiting_page_lock(interaction_ids)}
         skipped_held = len(locked) < len(set(interaction_ids))
@@ -162,15 +175,35 @@ def _route_page(
                 continue
             interaction.queue = queue
             choice = _Choice(interaction)
-            _choose(choice, members=members, refused=refused.get(interaction_id, {}))
+            _choose(choice, members=members, refused=_refused_by(refused, interaction_id))
+            if _all_free_passed(choice):
+                due = refused[interaction_id].last_at + timedelta(
+                    seconds=queue.reoffer_cooldown_seconds
+                )
+                if due <= now:
+                    refused.pop(interaction_id)
+                    choice.cooled_down = True
+                    _choose(choice, members=members, refused={})
+                else:
+                    choice.cooling_until = due
+                    cooling.add(due)
             choices.append(choice)
             if choice.chosen is None and not any(
                 c.eligible or c.excluded_for_this_chat for c in choice.candidates
             ):
                 nobody_free = True
                 break
+        cooled = [c.interaction.pk for c in choices if c.cooled_down]
+        if cooled:
+            Offer.objects.filter(
+                interaction_id__in=cooled,
+                status__in=[OfferStatus.DECLINED, OfferStatus.EXPIRED],
+                cooled_down_at__isnull=True,
+            ).update(cooled_down_at=now)
         _offer_chosen([c for c in choices if c.chosen], members, refused, now, timeout)
         RoutingDecision.objects.bulk_create([_decision(choice) for choice in choices])
+    for due in cooling:
+        reoffer_timer_arm(queue_id=queue.pk, due=due)
     return _PageRouted(
         offered=sum(1 for c in choices if c.offered_to is not None),
         skipped_held=skipped_held,
@@ -182,6 +215,19 @@ def _still_waiting(interaction: Interaction, queue: Queue) -> bool:
     """Whether a chat the run read as waiting still waits in this queue (its row now
     locked): it may have been offered, ended or moved meanwhile."""
     return interaction.status == InteractionStatus.QUEUED and interaction.queue_id == queue.pk
+
+
+def _refused_by(refused: dict[int, Refusals], interaction_id: int) -> dict[int, str]:
+    refusals = refused.get(interaction_id)
+    return refusals.by_csr if refusals is not None else {}
+
+
+def _all_free_passed(choice: _Choice) -> bool:
+    """Nobody can be offered the chat, and some CSR free to take a chat declined or
+    missed this one: every CSR who could take it has passed on it."""
+    return choice.chosen is None and any(
+        c.reason in (DECLINED_THIS_CHAT, MISSED_THIS_CHAT) for c in choice.candidates
+    )
 
 
 def _choose(choice: _Choice, *, members: dict[int, MemberState], refused: dict[int, str]) -> None:
@@ -200,7 +246,7 @@ def _choose(choice: _Choice, *, members: dict[int, MemberState], refused: dict[i
 def _offer_chosen(
     choices: list[_Choice],
     members: dict[int, MemberState],
-    refused: dict[int, dict[int, str]],
+    refused: dict[int, Refusals],
     now: datetime,
     timeout: int,
 ) -> None:
@@ -219,7 +265,7 @@ def _offer_chosen(
                 continue
             # The CSR has another pending offer now (the run's copy marks it so).
             interaction_id = choice.interaction.pk
-            _choose(choice, members=members, refused=refused.get(interaction_id, {}))
+            _choose(choice, members=members, refused=_refused_by(refused, interaction_id))
             if choice.chosen is not None:
                 retry.append(choice)
         choices = retry
@@ -231,8 +277,15 @@ def _decision(choice: _Choice) -> RoutingDecision:
     if choice.offered_to is not None:
         name = next(c.username for c in candidates if c.user_id == choice.offered_to)
         summary = f"Offered to {name} ({interaction.queue.get_strategy_display()})."
+        if choice.cooled_down:
+            summary = f"Offered again after the cool-down to {name}."
     elif not candidates:
         summary = "No CSR is a member of this queue."
+    elif choice.cooling_until is not None:
+        summary = (
+            "Every free CSR passed on this chat; offered again after the cool-down, at "
+            f"{timezone.localtime(choice.cooling_until):%H:%M:%S}."
+        )
     else:
         summary = "No eligible CSR; waiting in the queue."
     return RoutingDecision(

@@ -20,6 +20,7 @@ from chat.services.interactions import TranscriptEntry, interaction_open
 from config.oncommit import on_commit_robust
 from routing.selectors.queues import queue_for_escalation
 from routing.services.requests import routing_request
+from routing.services.waits import long_wait_timer_arm
 
 logger = logging.getLogger(__name__)
 
@@ -93,6 +94,7 @@ def escalation_create(
             # robust: the escalation is committed whatever the broker does; a queued
             # interaction that missed its run waits in its queue for the sweep.
             on_commit_robust(routing_request, queue_ids=[queue.pk])
+            long_wait_timer_arm(queue=queue, queued_at=interaction.queued_at)
     except IntegrityError:
         existing = interaction_get_by_idempotency_key(client=client, key=idempotency_key)
         if existing is None:

@@ -1,17 +1,20 @@
-"""CSR presence: status, heartbeats, joining and leaving queues, and what happens to a
-CSR whose browser went silent."""
+"""CSR presence: status, heartbeats, the CSR's open portal pages, joining and leaving
+queues, and what happens to a CSR whose browser went silent."""
 
 import logging
+import time
 from datetime import datetime, timedelta
 
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser
 from django.db import transaction
 from django.utils import timezone
+from django_redis import get_redis_connection
 
 from chat import events as chat_events
 from chat.locks import interaction_lock
 from chat.models import Interaction, InteractionStatus
+from config.redis import REDIS_ERRORS
 from config.users import display_name
 from routing import events
 from routing.errors import RoutingError
@@ -25,7 +28,12 @@ from routing.models import (
     Queue,
     QueueMembership,
 )
-from routing.selectors.csrs import csr_active_chat_counts
+from routing.selectors.csrs import (
+    OPEN_PAGE_SECONDS,
+    csr_active_chat_counts,
+    csr_open_page_counts,
+    csr_pages_key,
+)
 from routing.services.offers import offer_withdraw, requeue, requeued_notice
 from routing.services.requests import route_after_commit
 
@@ -104,6 +112,34 @@ def csr_heartbeat(*, user: AbstractBaseUser) -> None:
         CSRProfile.objects.get_or_create(user_id=user.pk, defaults={"last_heartbeat_at": now})
 
 
+def csr_page_alive(*, user: AbstractBaseUser, page_id: str) -> None:
+    """One of the CSR's portal pages opened its presence socket or sent a heartbeat: a
+    sign of life, and the page counts as open (routing.selectors.csrs.OPEN_PAGE_SECONDS)."""
+    csr_heartbeat(user=user)
+    key = csr_pages_key(user.pk)
+    now = time.time()
+    try:
+        pipe = get_redis_connection("default").pipeline(transaction=True)
+        pipe.zadd(key, {page_id: now})
+        pipe.zremrangebyscore(key, "-inf", now - OPEN_PAGE_SECONDS)
+        pipe.expire(key, OPEN_PAGE_SECONDS)
+        pipe.execute()
+    except REDIS_ERRORS as error:
+        # The presence sweep then goes by the heartbeats stored above.
+        logger.info("Could not note CSR %s's open page: %r", user.pk, error)
+
+
+def csr_page_closed(*, user: AbstractBaseUser, page_id: str) -> None:
+    """A page's presence socket closed: the page no longer counts as open. The close is
+    its last sign of life, so a CSR left with no page open is set Offline once
+    PRESENCE_GRACE_SECONDS have passed from now, and a reload changes nothing."""
+    csr_heartbeat(user=user)
+    try:
+        get_redis_connection("default").zrem(csr_pages_key(user.pk), page_id)
+    except REDIS_ERRORS as error:
+        logger.info("Could not note CSR %s's closed page: %r", user.pk, error)
+
+
 @transaction.atomic
 def csr_queue_join(*, user: AbstractBaseUser, queue: Queue) -> QueueMembership:
     membership = membership_lock(user_id=user.pk, queue=queue)
@@ -132,8 +168,10 @@ def csr_queue_leave(*, user: AbstractBaseUser, queue: Queue) -> QueueMembership:
 
 
 def presence_sweep(*, now: datetime | None = None) -> dict[str, int]:
-    """Set CSRs whose portal pages all fell silent Offline, then give their chats back to
-    the queue once the longer grace has passed too."""
+    """Set Offline the CSRs who have no portal page open and whose last sign of life is
+    older than the grace period, then give their chats back to the queue once the
+    longer grace has passed too. A page that is open keeps its CSR present even when
+    its heartbeats come late (a background tab's timers are throttled)."""
     now = now or timezone.now()
     grace = timedelta(seconds=settings.PORTAL["PRESENCE_GRACE_SECONDS"])
     chat_grace = timedelta(seconds=settings.PORTAL["ACTIVE_CHAT_GRACE_SECONDS"])
@@ -145,8 +183,12 @@ def presence_sweep(*, now: datetime | None = None) -> dict[str, int]:
             last_heartbeat_at__isnull=True, status_changed_at__lt=now - grace
         ).values_list("user_id", flat=True)
     )
+    # Unknown while Redis is down: then the heartbeats alone decide.
+    open_pages = csr_open_page_counts(user_ids=silent, now=now) or {}
     set_offline = 0
     for user_id in silent:
+        if open_pages.get(user_id):
+            continue
         with transaction.atomic():
             pending_offer_lock(csr_id=user_id)  # the lock order: offer, then profile
             profile = profile_lock(user_id)

@@ -12,6 +12,7 @@ from routing.models import Queue
 from routing.services.answers import offers_expire_overdue
 from routing.services.engine import route_waiting
 from routing.services.presence import presence_sweep
+from routing.services.waits import long_waits_sweep
 
 logger = logging.getLogger(__name__)
 
@@ -21,8 +22,10 @@ SWEEP_LOCK_SECONDS = 30
 
 def routing_sweep() -> dict[str, int] | None:
     """Enforce presence, expire offers whose timer was lost, route everything waiting
-    and refresh the queue counts. One sweep at a time across all workers (while Redis
-    is down, each worker's sweep runs; their runs skip each other's locked chats)."""
+    (re-offering chats whose cool-down is over), offer the long-wait choice to customers
+    whose timer was lost, and refresh the queue counts. One sweep at a time across all
+    workers (while Redis is down, each worker's sweep runs; their runs skip each other's
+    locked chats)."""
     try:
         if not cache.add(SWEEP_LOCK_KEY, "1", timeout=SWEEP_LOCK_SECONDS):
             return None
@@ -33,13 +36,18 @@ def routing_sweep() -> dict[str, int] | None:
         presence = presence_sweep()
         expired = offers_expire_overdue()
         offered = route_waiting()
+        long_waits = long_waits_sweep()
         for queue_id in Queue.objects.filter(active=True).values_list("id", flat=True):
             events.queue_state_publish(queue_id=queue_id)
-        if expired or offered or any(presence.values()):
+        if expired or offered or long_waits or any(presence.values()):
             logger.info(
-                "Routing sweep: %d offers made, %d expired late, %s", offered, expired, presence
+                "Routing sweep: %d offers made, %d expired late, %d long waits, %s",
+                offered,
+                expired,
+                long_waits,
+                presence,
             )
-        return {"offered": offered, "expired": expired, **presence}
+        return {"offered": offered, "expired": expired, "long_waits": long_waits, **presence}
     finally:
         if locked:
             with contextlib.suppress(*REDIS_ERRORS):

@@ -26,8 +26,8 @@ the sender is the customer's socket and the receiver the CSR's. Each system's
 window (the portal and the ORM chat; the others store nothing). The ORM chat runs
 under as many daphne processes, with as many ASGI threads, as the portal. Then the
 portal's persisted rate under pressure: every customer and CSR socket of
---persist-conversations chats sends as fast as the per-socket rate limit allows (2/s
-after a burst of 20), and acks/s and stored rows are counted.
+--persist-conversations chats sends as fast as the send limit allows (20 per 10 s
+window per chat party), and acks/s and stored rows are counted.
 
 Guard (the issue's, at 200 conversations × 1 message/s): the portal's p99 ÷ the ORM
 chat's p99 ≤ 1. Targets: our p99 ≤ 1.5× the Channels chat's and ≤ 3× the bare relay's;
@@ -344,8 +344,9 @@ def portal_endpoints(stack: Stack, chats: list[dict]) -> list[Endpoints]:
 
 
 async def persisted_run(stack: Stack, chats: list[dict], seconds: float) -> dict:
-    """Both sockets of every chat send 20 at once, then 2/s (the per-socket limit);
-    counts acks (= stored messages) per second over the window."""
+    """Both sockets of every chat (two parties: the customer and the CSR) send 20 at
+    once, then 2/s (the send limit: 20 per 10 s window per party); counts acks (= stored
+    messages) per second over the window."""
     acks: list[float] = []
     errors: dict[str, int] = {}
     go = asyncio.Event()

@@ -37,6 +37,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parents[2]))
 
 from tests.bench import compat
 from tests.bench import stack as bench_stack
+from tests.bench.chat_clients import page_origin
 from tests.bench.stack import (
     PRODUCTION_LIKE,
     CommitProbe,
@@ -97,7 +98,7 @@ class Recorder:
 async def csr_client(url: str, cookie: str, name: str, rec: Recorder, stop: asyncio.Event):
     import websockets
 
-    headers = [("Origin", "http://127.0.0.1"), ("Cookie", cookie)]
+    headers = [("Origin", page_origin(url)), ("Cookie", cookie)]
     async with websockets.connect(url, additional_headers=headers, max_queue=None) as ws:
         last_beat = time.monotonic()
         while not stop.is_set():

@@ -68,9 +68,11 @@ def seed(message_count: int) -> tuple[int, str, str]:
     )
     csr.groups.add(Group.objects.get(name=compat.csr_role_name()))
     start = datetime(2026, 11, 23, 9, 0, tzinfo=UTC)
+    dana = Customer.objects.create(name="Dana Reyes", external_id="bench-1")
     interaction = Interaction.objects.create(
         status=InteractionStatus.ACTIVE,
-        customer=Customer.objects.create(name="Dana Reyes", external_id="bench-1"),
+        customer=dana,
+        **compat.customer_snapshot(dana),
         channel=channel,
         queue=queue,
         assigned_csr=csr,

@@ -12,10 +12,30 @@ from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
+from urllib.parse import urlsplit
 
 import websockets
 
+# An Origin header with this value is sent as the origin of the page the socket's URL
+# belongs to (scheme, host and port), as a browser on the portal's pages sends it: the
+# portal accepts only its own origin (config/origins.py).
 ORIGIN = "http://127.0.0.1"
+
+
+def page_origin(url: str) -> str:
+    """The origin of the portal's pages for a ws:// or wss:// URL."""
+    parts = urlsplit(url)
+    return f"{'https' if parts.scheme == 'wss' else 'http'}://{parts.netloc}"
+
+
+def browser_headers(url: str, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
+    """`headers` with an ("Origin", ORIGIN) made the origin of `url`'s pages."""
+    return [
+        (name, page_origin(url) if (name, value) == ("Origin", ORIGIN) else value)
+        for name, value in headers
+    ]
+
+
 # Close codes after which the protocol says: do not retry.
 FATAL_CLOSE_CODES = {4401, 4403, 4410}
 
@@ -147,7 +167,10 @@ class ChatClient:
         self.ready.clear()
         self.resuming = False
         async with websockets.connect(
-            url, additional_headers=self.headers, max_queue=None, open_timeout=10
+            url,
+            additional_headers=browser_headers(url, self.headers),
+            max_queue=None,
+            open_timeout=10,
         ) as ws:
             self.ws = ws
             self.stats.connects += 1
@@ -254,6 +277,7 @@ async def connect(url: str, headers: list[tuple[str, str]], *, attempts: int = 5
     gate = _connect_gates.setdefault(
         id(asyncio.get_running_loop()), asyncio.Semaphore(CONNECT_CONCURRENCY)
     )
+    headers = browser_headers(url, headers)
     for attempt in range(attempts):
         async with gate:
             try:

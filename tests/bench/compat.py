@@ -52,3 +52,16 @@ def app_studio_settings_get() -> Any:
     else:
         from chat.selectors import app_studio_settings_get as get  # type: ignore[no-redef]
     return get()
+
+
+def customer_snapshot(customer: Any) -> dict[str, Any]:
+    """The Interaction fields that keep the customer as they were during the chat, for
+    Interaction.objects.create(); none in code older than those fields."""
+    from chat.models import Interaction
+
+    try:
+        from chat.services.customers import customer_snapshot as snapshot
+    except ImportError:
+        return {}
+    fields = {field.name for field in Interaction._meta.get_fields()}
+    return {k: v for k, v in snapshot(customer=customer).items() if k in fields}

@@ -30,7 +30,12 @@ import urllib.request
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
-from tests.bench.compat import csr_role_name, customer_token_create, message_create
+from tests.bench.compat import (
+    csr_role_name,
+    customer_snapshot,
+    customer_token_create,
+    message_create,
+)
 
 BENCH_ROOT = Path(__file__).resolve().parents[2]
 ROOT = BENCH_ROOT  # logs (var/) are written here, whichever checkout is measured
@@ -503,6 +508,7 @@ def live_chats_create(count: int, *, csrs: int | None = None) -> list[dict]:
         interaction = Interaction.objects.create(
             status=InteractionStatus.ACTIVE,
             customer=customer,
+            **customer_snapshot(customer),
             channel=channel,
             queue=queue,
             assigned_csr=user,

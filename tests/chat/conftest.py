@@ -21,7 +21,7 @@ from config.celery_app import app as celery_app
 from config.users import Role
 from tests.factories import bot_client_factory, channel_factory, interaction_factory, user_factory
 from tests.layers import PatientReceiver, layer_close
-from tests.routing.conftest import ORIGIN_HEADER, login_headers
+from tests.routing.conftest import HOST_HEADER, ORIGIN_HEADER, login_headers
 
 ESCALATIONS_URL = "/api/v1/escalations/"
 
@@ -160,7 +160,7 @@ def chat_headers(transactional_db):
     return login_headers
 
 
-CUSTOMER_HEADERS = [ORIGIN_HEADER]
+CUSTOMER_HEADERS = [ORIGIN_HEADER, HOST_HEADER]
 
 
 class ChatSocket:

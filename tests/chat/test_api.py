@@ -211,13 +211,13 @@ def test_routing_task_is_queued_after_commit(
 ):
     """The routing task for the new interaction is queued only once the escalation
     commits, and it routes that interaction (the customer's words to the bot queue their
-    sentiment scoring too)."""
+    sentiment scoring too, and the queue's long-wait timer is armed)."""
     with django_capture_on_commit_callbacks(execute=False) as callbacks:
         response = bot.escalate(escalation_body())
 
     assert response.status_code == 201
     interaction_id = response.json()["id"]
-    assert len(callbacks) == 2
+    assert len(callbacks) == 3
     assert not RoutingDecision.objects.filter(interaction_id=interaction_id).exists()
 
     for callback in callbacks:  # the commit

@@ -410,7 +410,18 @@ def test_schema_describes_the_connector_endpoints(tmp_path):
         "429",
     }
     assert set(list_op["responses"]) == {"200", "400", "401", "403", "404", "429"}
-    assert set(end["responses"]) == {"200", "401", "403", "404", "409", "429"}
+    # The end takes no body, but a malformed one is still refused (chat/api/parsers.py).
+    assert set(end["responses"]) == {
+        "200",
+        "400",
+        "401",
+        "403",
+        "404",
+        "409",
+        "413",
+        "415",
+        "429",
+    }
     assert {p["name"] for p in list_op["parameters"] if p["in"] == "query"} == {"after", "limit"}
     request = send_op["requestBody"]["content"]["application/json"]["schema"]["$ref"]
     assert request == "#/components/schemas/ConnectorMessageSendRequest"

@@ -261,6 +261,7 @@ def test_eval_prints_both_scorers_per_file(tmp_path):
     text = out.getvalue()
     assert "good.txt" in text
     assert "accuracy" in text and "macro-F1" in text and "neg-recall" in text
+    assert "neg-precision" in text
     rows = {line.split()[0]: line.split() for line in text.splitlines() if line.strip()}
     ours, textblob = rows["chat.sentiment"], rows["TextBlob"]
     assert ours[1] == textblob[1] == "6"  # n
@@ -309,12 +310,14 @@ def test_eval_refuses_one_fold(tmp_path):
 
 
 def test_metrics():
-    """Accuracy, macro and weighted F1 and negative recall on a small worked case."""
+    """Accuracy, macro and weighted F1 and negative precision and recall on a small
+    worked case."""
     truth = ["positive", "positive", "negative", "negative", "neutral"]
     guess = ["positive", "negative", "negative", "negative", "positive"]
     found = metrics(truth, guess)
     assert found.accuracy == pytest.approx(3 / 5)
     assert found.negative_recall == 1.0
+    assert found.negative_precision == pytest.approx(2 / 3)
     # F1: positive 0.5, negative 0.8, neutral 0.
     assert found.macro_f1 == pytest.approx((0.5 + 0.8 + 0) / 3)
     assert found.weighted_f1 == pytest.approx((0.5 * 2 + 0.8 * 2 + 0) / 5)

@@ -16,6 +16,7 @@ from chat.demo_bot import GREETING
 from chat.models import Message, SenderKind
 from config.sockets import LIVE_DELAYED_MESSAGE, LIVE_RESTORED_MESSAGE
 from routing.models import Offer, OfferStatus, QueueMembership
+from routing.selectors.csrs import OPEN_PAGE_SECONDS
 from routing.services.answers import offer_accept
 from routing.services.presence import csr_status_set, presence_sweep
 from tests.e2e.pages import log_in, say, shot, widget
@@ -189,8 +190,9 @@ def test_a_csr_the_portal_set_offline_sees_why(page: Page, portal_server, demo, 
     chosen = page.locator("#status-select option:checked")
     expect(chosen).to_have_text("Available")
 
+    # Silent for longer than an open page counts (OPEN_PAGE_SECONDS), then the grace.
     grace = settings.PORTAL["PRESENCE_GRACE_SECONDS"]
-    presence_sweep(now=timezone.now() + timedelta(seconds=grace + 1))
+    presence_sweep(now=timezone.now() + timedelta(seconds=OPEN_PAGE_SECONDS + grace + 1))
     expect(chosen).to_have_text("Offline — Disconnected", timeout=TIMEOUT_MS)
     expect(page.locator("#status-dot")).to_have_attribute("data-status", "offline")
     expect(page.locator("#status-note")).to_have_text(

@@ -31,6 +31,7 @@ from config.users import Role
 from routing.models import (
     AwayReason,
     CSRProfile,
+    LongWait,
     Offer,
     QueueMembership,
     RoutingDecision,
@@ -56,6 +57,7 @@ NO_ADD = {
     "chat.interaction",
     "chat.message",
     "chat.webhookdelivery",
+    "routing.longwait",
     "routing.offer",
     "routing.routingdecision",
 }
@@ -112,6 +114,9 @@ SAMPLES: dict[str, Callable[[], Model]] = {
     "routing.awayreason": lambda: AwayReason.objects.create(code="coffee", label="Coffee"),
     "routing.csrprofile": lambda: CSRProfile.objects.create(user=user_factory(role=Role.CSR)),
     "routing.intentrule": lambda: intent_rule_factory(intent="refund", queue=queue_factory()),
+    "routing.longwait": lambda: LongWait.objects.create(
+        interaction=interaction_factory(), queue=queue_factory(), waited_seconds=600
+    ),
     "routing.offer": _offer,
     "routing.queue": queue_factory,
     "routing.queuemembership": lambda: QueueMembership.objects.create(
@@ -212,18 +217,68 @@ def test_csr_gets_no_admin_index(csr_client: Client):
     assert response.url.startswith(reverse("admin:login"))
 
 
+# What a CSR manager (staff, view permissions) reaches in the admin, as docs/portal.md
+# says: the history and routing pages read-only; never channels or bot API clients
+# (secrets, connector settings), users or groups.
+MANAGER_NO_ACCESS = {"auth.group", "auth.user", "chat.botclient", "chat.channel"}
+
+
 @pytest.mark.django_db
-def test_csr_manager_may_look_but_not_change(manager_client: Client):
-    """A CSR manager (staff) sees chat and routing pages read-only: no add, no save, and no
-    user administration."""
-    channel = channel_factory()
-    assert manager_client.get(_url(type(channel), "changelist")).status_code == 200
-    change = manager_client.get(_url(type(channel), "change", channel.pk))
-    assert change.status_code == 200
-    assert b'name="_save"' not in change.content
-    assert manager_client.get(_url(type(channel), "add")).status_code == 403
-    assert manager_client.post(_url(type(channel), "change", channel.pk), {}).status_code == 403
-    assert manager_client.get(reverse("admin:auth_user_changelist")).status_code == 403
+@pytest.mark.parametrize("model", REGISTERED, ids=lambda model: model._meta.label_lower)
+def test_csr_manager_admin_permission_matrix(manager_client: Client, model):
+    """A CSR manager gets 403 on every page of channels, bot API clients, users and
+    groups; every other page is read-only: the list and the object open, without Save,
+    and adding, saving or deleting is refused."""
+    sample = _sample(model)
+    label = model._meta.label_lower
+    pages = {
+        "changelist": _url(model, "changelist"),
+        "change": _url(model, "change", sample.pk),
+        "history": _url(model, "history", sample.pk),
+    }
+    if label in MANAGER_NO_ACCESS:
+        for name, url in pages.items():
+            assert manager_client.get(url).status_code == 403, name
+    else:
+        changelist = manager_client.get(pages["changelist"], follow=True)
+        assert changelist.status_code == 200
+        assert changelist.resolver_match.url_name != "login"
+        change = manager_client.get(pages["change"])
+        assert change.status_code == 200
+        assert b'name="_save"' not in change.content
+    assert manager_client.get(_url(model, "add")).status_code == 403
+    assert manager_client.post(pages["change"], {}).status_code == 403
+    assert manager_client.post(_url(model, "delete", sample.pk), {"post": "yes"}).status_code == 403
+    assert model.objects.filter(pk=sample.pk).exists()
+
+
+@pytest.mark.django_db
+def test_csr_manager_admin_index_lists_no_channels_or_clients(manager_client: Client):
+    """The admin index a CSR manager sees has the history and routing models, and no
+    channels, bot API clients or users."""
+    response = manager_client.get(reverse("admin:index"))
+    assert response.status_code == 200
+    models = {
+        f"{app['app_label']}.{model['object_name'].lower()}"
+        for app in response.context["app_list"]
+        for model in app["models"]
+    }
+    assert {"chat.interaction", "chat.message", "routing.queue"} <= models
+    assert not models & MANAGER_NO_ACCESS
+
+
+@pytest.mark.django_db
+def test_csr_manager_cannot_rotate_secrets(manager_client: Client):
+    """The Rotate actions need the change permission: a CSR manager's POST is refused and
+    the secret stays as it was."""
+    channel = channel_factory(identity_secret="kept-identity-secret-000")
+    response = manager_client.post(
+        reverse("admin:chat_channel_changelist"),
+        {"action": "rotate_identity_secret", "_selected_action": [channel.pk]},
+    )
+    assert response.status_code == 403
+    channel.refresh_from_db()
+    assert channel.identity_secret == "kept-identity-secret-000"
 
 
 # --- Channels -------------------------------------------------------------------------
@@ -279,6 +334,191 @@ def test_channel_form_is_grouped_into_fieldsets(administrator_client: Client):
         "Connector webhook",
     ]
     assert response.context["adminform"].prepopulated_fields[0]["field"].name == "slug"
+
+
+IDENTITY_SECRET = "identity-secret-value-1234"
+WEBHOOK_SECRET = "webhook-secret-value-5678"
+
+
+def _secret_channel():
+    return channel_factory(
+        name="Web",
+        identity_secret=IDENTITY_SECRET,
+        webhook_url="https://connector.example/hook",
+        webhook_secret=WEBHOOK_SECRET,
+    )
+
+
+def _channel_form(channel, **overrides) -> dict:
+    data = {
+        "name": channel.name,
+        "slug": channel.slug,
+        "kind": channel.kind,
+        "active": "on",
+        "default_queue": channel.default_queue_id or "",
+        "cobrowse_allowed": "on",
+        "attachments_allowed": "on",
+        "auth_requests_allowed": "on",
+        "webhook_url": channel.webhook_url,
+        "new_identity_secret": "",
+        "new_webhook_secret": "",
+    }
+    data.update(overrides)
+    return data
+
+
+@pytest.mark.django_db
+def test_channel_pages_never_show_secrets(administrator_client: Client):
+    """The change page, its history and a form sent back with an error show whether each
+    secret is set, never a secret: the secret fields are empty write-only inputs."""
+    channel = _secret_channel()
+    change_url = reverse("admin:chat_channel_change", args=[channel.pk])
+    change = administrator_client.get(change_url)
+    assert change.status_code == 200
+    form = change.context["adminform"].form
+    assert "identity_secret" not in form.fields
+    assert "webhook_secret" not in form.fields
+    assert form.fields["new_identity_secret"].widget.input_type == "password"
+    page = change.content.decode()
+    assert page.count("Set (hidden)") == 2
+    # A failed save with a new secret typed in does not echo it back either.
+    refused = administrator_client.post(
+        change_url, _channel_form(channel, name="", new_identity_secret="typed-then-refused-999")
+    )
+    assert refused.status_code == 200
+    assert refused.context["adminform"].form.errors
+    administrator_client.post(change_url, _channel_form(channel, name="Web chat"))
+    history = administrator_client.get(reverse("admin:chat_channel_history", args=[channel.pk]))
+    for response in (change, refused, history):
+        text = response.content.decode()
+        for secret in (IDENTITY_SECRET, WEBHOOK_SECRET, "typed-then-refused-999"):
+            assert secret not in text
+
+
+@pytest.mark.django_db
+def test_a_typed_secret_replaces_the_stored_one_and_blank_keeps_it(
+    administrator_client: Client,
+):
+    """Typing a new secret stores it (the change log names the field, not the value);
+    saving with the secret fields blank keeps the stored secrets."""
+    from django.contrib.admin.models import LogEntry
+
+    channel = _secret_channel()
+    url = reverse("admin:chat_channel_change", args=[channel.pk])
+    kept = administrator_client.post(url, _channel_form(channel, name="Web chat"))
+    assert kept.status_code == 302
+    channel.refresh_from_db()
+    assert (channel.name, channel.identity_secret) == ("Web chat", IDENTITY_SECRET)
+    assert channel.webhook_secret == WEBHOOK_SECRET
+
+    replaced = administrator_client.post(
+        url, _channel_form(channel, new_identity_secret="a-new-identity-secret-42")
+    )
+    assert replaced.status_code == 302
+    channel.refresh_from_db()
+    assert channel.identity_secret == "a-new-identity-secret-42"
+    assert channel.webhook_secret == WEBHOOK_SECRET
+    logged = " ".join(str(entry.get_change_message()) for entry in LogEntry.objects.all())
+    assert "identity secret" in logged.lower()
+    assert "a-new-identity-secret-42" not in logged
+    # Error reports of the request leave the typed secrets out.
+    assert set(replaced.wsgi_request.sensitive_post_parameters) == {
+        "new_identity_secret",
+        "new_webhook_secret",
+    }
+
+
+@pytest.mark.django_db
+def test_a_new_channel_takes_its_secrets_on_the_add_form(administrator_client: Client):
+    """The add form has the write-only secret fields; what is typed there is stored."""
+    queue = queue_factory()
+    response = administrator_client.post(
+        reverse("admin:chat_channel_add"),
+        {
+            "name": "WhatsApp",
+            "slug": "whatsapp",
+            "kind": ChannelKind.WHATSAPP,
+            "active": "on",
+            "default_queue": queue.pk,
+            "webhook_url": "https://connector.example/wa",
+            "new_identity_secret": "wa-identity-secret-0001",
+            "new_webhook_secret": "wa-webhook-secret-0002",
+        },
+    )
+    assert response.status_code == 302
+    from chat.models import Channel
+
+    channel = Channel.objects.get(slug="whatsapp")
+    assert channel.identity_secret == "wa-identity-secret-0001"
+    assert channel.webhook_secret == "wa-webhook-secret-0002"
+
+
+@pytest.mark.django_db
+def test_rotate_action_shows_each_new_secret_once(administrator_client: Client):
+    """Rotate identity secret gives each selected channel a new random secret, shown on
+    the answer page only (not cached, not kept in a message) and never again; the change
+    log records the rotation without the value; other channels and the webhook secret are
+    untouched."""
+    from django.contrib.admin.models import LogEntry
+
+    first = _secret_channel()
+    second = channel_factory(name="Messenger", identity_secret="old-messenger-secret-1")
+    untouched = channel_factory(name="SMS", identity_secret="untouched-secret-00001")
+    changelist = reverse("admin:chat_channel_changelist")
+    response = administrator_client.post(
+        changelist,
+        {"action": "rotate_identity_secret", "_selected_action": [first.pk, second.pk]},
+    )
+    assert response.status_code == 200
+    assert "no-store" in response["Cache-Control"]
+    for channel in (first, second, untouched):
+        channel.refresh_from_db()
+    shown = re.findall(r'<code class="rotated-secret">([^<]+)</code>', response.content.decode())
+    assert sorted(shown) == sorted([first.identity_secret, second.identity_secret])
+    assert IDENTITY_SECRET not in shown and "old-messenger-secret-1" not in shown
+    assert all(len(secret) >= 40 for secret in shown)
+    assert first.webhook_secret == WEBHOOK_SECRET
+    assert untouched.identity_secret == "untouched-secret-00001"
+    assert not _texts(response)  # nothing left in the messages storage
+
+    logged = [str(entry.get_change_message()) for entry in LogEntry.objects.all()]
+    assert logged.count("Rotated the identity secret.") == 2
+    for url in (changelist, reverse("admin:chat_channel_change", args=[first.pk])):
+        page = administrator_client.get(url).content.decode()
+        assert not any(secret in page for secret in shown)
+
+
+@pytest.mark.django_db
+def test_rotate_webhook_secret_changes_only_the_webhook_secret(administrator_client: Client):
+    """Rotate webhook secret replaces the webhook secret and leaves the identity secret."""
+    channel = _secret_channel()
+    response = administrator_client.post(
+        reverse("admin:chat_channel_changelist"),
+        {"action": "rotate_webhook_secret", "_selected_action": [channel.pk]},
+    )
+    channel.refresh_from_db()
+    assert channel.webhook_secret not in (WEBHOOK_SECRET, "")
+    assert channel.webhook_secret in response.content.decode()
+    assert channel.identity_secret == IDENTITY_SECRET
+
+
+@pytest.mark.django_db
+def test_view_only_staff_sees_whether_a_secret_is_set_and_nothing_more(roles):
+    """Someone given view permission on channels by hand gets the read-only page: each
+    secret is "Set (hidden)" or "Not set", without a field to type one."""
+    from django.contrib.auth.models import Permission
+
+    channel = _secret_channel()
+    viewer = user_factory(is_staff=True)
+    viewer.user_permissions.add(Permission.objects.get(codename="view_channel"))
+    client = Client()
+    client.force_login(viewer)
+    response = client.get(reverse("admin:chat_channel_change", args=[channel.pk]))
+    assert response.status_code == 200
+    page = response.content.decode()
+    assert page.count("Set (hidden)") == 2
+    assert IDENTITY_SECRET not in page and WEBHOOK_SECRET not in page
+    assert 'name="new_identity_secret"' not in page
 
 
 # --- App Studio settings ------------------------------------------------------------------
@@ -532,6 +772,8 @@ def test_queue_page_edits_intent_rules_inline(administrator_client: Client):
             "offer_timeout_seconds": "",
             "priority": 2,
             "service_level_seconds": 60,
+            "reoffer_cooldown_seconds": 60,
+            "max_wait_seconds": 600,
             "active": "on",
             "intent_rules-TOTAL_FORMS": 1,
             "intent_rules-INITIAL_FORMS": 0,

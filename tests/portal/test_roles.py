@@ -13,6 +13,8 @@ from config.users import Role
 from portal.services import roles_sync
 
 ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "portal")
+# Configuration with secrets: never a CSR manager's, even to look at.
+MANAGER_DENIED_MODELS = {("chat", "channel"), ("chat", "botclient")}
 
 
 def group_permissions(role: Role) -> set[str]:
@@ -33,8 +35,10 @@ def expected_permissions() -> dict[Role, set[str]]:
         Role.CSR: set(),
         Role.CSR_MANAGER: {
             f"{app}.{codename}"
-            for app, _, codename in everything
-            if app in ("chat", "routing") and codename.startswith("view_")
+            for app, model, codename in everything
+            if app in ("chat", "routing")
+            and codename.startswith("view_")
+            and (app, model) not in MANAGER_DENIED_MODELS
         },
         Role.ADMINISTRATOR: {
             f"{app}.{codename}"
@@ -49,7 +53,7 @@ def test_migrated_database_has_the_roles_with_their_permissions():
     """A freshly migrated database has the CSR, CSR manager and Administrator groups:
     Administrators hold every permission of the chat, routing, transcripts, cobrowse and
     portal apps plus those on users and groups, CSR managers only view permissions on chat
-    and routing, CSRs none."""
+    and routing except channels and bot API clients, CSRs none."""
     assert set(Group.objects.values_list("name", flat=True)) >= {role.value for role in Role}
     expected = expected_permissions()
     for role in Role:
@@ -93,6 +97,43 @@ def test_roles_sync_grants_what_is_missing_and_keeps_extras():
 
 
 @pytest.mark.django_db
+def test_roles_sync_takes_channel_and_bot_client_permissions_from_managers():
+    """A CSR manager group that holds any permission on channels or bot API clients (an
+    older grant, or one made by hand) loses it on the next roles_sync(): their secrets
+    and connector settings are the Administrators' alone."""
+    manager = Group.objects.get(name=Role.CSR_MANAGER.value)
+    manager.permissions.add(
+        *Permission.objects.filter(
+            content_type__app_label="chat", content_type__model__in=("channel", "botclient")
+        )
+    )
+
+    roles_sync()
+
+    held = group_permissions(Role.CSR_MANAGER)
+    assert not {p for p in held if p.endswith(("_channel", "_botclient"))}
+    assert "chat.view_interaction" in held
+    assert "chat.change_channel" in group_permissions(Role.ADMINISTRATOR)
+
+
+@pytest.mark.django_db
+def test_every_migrate_brings_the_roles_up_to_date():
+    """After a migrate (its post_migrate signal), a permission missing from a role is
+    granted and a CSR manager's permission on channels is gone, without seed_demo."""
+    from django.core.management.sql import emit_post_migrate_signal
+
+    manager = Group.objects.get(name=Role.CSR_MANAGER.value)
+    manager.permissions.add(Permission.objects.get(codename="view_channel"))
+    manager.permissions.remove(Permission.objects.get(codename="view_interaction"))
+
+    emit_post_migrate_signal(verbosity=0, interactive=False, db=connection.alias)
+
+    held = group_permissions(Role.CSR_MANAGER)
+    assert "chat.view_channel" not in held
+    assert "chat.view_interaction" in held
+
+
+@pytest.mark.django_db
 def test_roles_sync_recreates_missing_groups_and_permissions():
     """roles_sync() creates the groups and the permissions themselves when they are gone,
     and running it again changes nothing."""
@@ -105,6 +146,7 @@ def test_roles_sync_recreates_missing_groups_and_permissions():
 
     assert {role: group_permissions(role) for role in Role} == first
     assert "chat.add_channel" in first[Role.ADMINISTRATOR]
-    assert "chat.view_channel" in first[Role.CSR_MANAGER]
+    assert "chat.view_channel" not in first[Role.CSR_MANAGER]
+    assert "chat.view_interaction" in first[Role.CSR_MANAGER]
     assert first[Role.CSR] == set()
     assert Group.objects.count() == 3

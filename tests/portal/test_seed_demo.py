@@ -232,14 +232,18 @@ def test_administrator_changes_to_demo_switches_survive_a_seed(var_dir: Path):
 
 @pytest.mark.django_db
 def test_demo_admin_and_manager_reach_the_admin(var_dir: Path):
-    """The demo admin gets the admin index; the demo CSR is sent to the admin login."""
+    """The demo admin gets the admin index; the demo manager the history read-only but
+    not the channels (their secrets); the demo CSR is sent to the admin login."""
     seed()
     admin = Client()
     assert admin.login(username="admin", password="admin-demo")
     assert admin.get(reverse("admin:index")).status_code == 200
     manager = Client()
     assert manager.login(username="manager", password="manager-demo")
-    assert manager.get(reverse("admin:chat_channel_changelist")).status_code == 200
+    assert manager.get(reverse("admin:chat_interaction_changelist")).status_code == 200
+    assert manager.get(reverse("admin:chat_channel_changelist")).status_code == 403
+    web = reverse("admin:chat_channel_change", args=[Channel.objects.get(slug="web-messaging").pk])
+    assert manager.get(web).status_code == 403
     csr = Client()
     assert csr.login(username="csr1", password="csr1-demo")
     assert csr.get(reverse("admin:index")).status_code == 302

@@ -12,8 +12,11 @@ from routing.models import CSRStatus, QueueMembership
 from routing.services.presence import csr_profile_ensure
 from tests.factories import channel_factory, interaction_factory, queue_factory, user_factory
 
-# AllowedHostsOriginValidator refuses sockets without an Origin header.
+# What a browser on http://localhost sends with a handshake: the Origin must be the
+# page's own (scheme, host and port of the Host header) or a trusted one
+# (config.origins), so a socket also needs the Host header it is compared with.
 ORIGIN_HEADER = (b"origin", b"http://localhost")
+HOST_HEADER = (b"host", b"localhost")
 
 Headers = list[tuple[bytes, bytes]]
 
@@ -25,7 +28,7 @@ def login_headers(user: User) -> Headers:
     client.force_login(user)
     name = settings.SESSION_COOKIE_NAME
     cookie = f"{name}={client.cookies[name].value}".encode()
-    return [ORIGIN_HEADER, (b"cookie", cookie)]
+    return [ORIGIN_HEADER, HOST_HEADER, (b"cookie", cookie)]
 
 
 @pytest.fixture

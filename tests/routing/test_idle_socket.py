@@ -16,7 +16,7 @@ from config.users import Role
 from routing.consumers import CLOSE_FORBIDDEN, CLOSE_UNAUTHENTICATED
 from tests.factories import user_factory
 from tests.layers import layer_close
-from tests.routing.conftest import ORIGIN_HEADER
+from tests.routing.conftest import HOST_HEADER, ORIGIN_HEADER
 
 PATH = "/ws/agent/"
 IDLE_SECONDS = 12  # more than twice redis-py 8's default 5 s read timeout
@@ -122,7 +122,7 @@ async def test_csr_manager_may_open_the_socket(headers_for):
 
 async def test_unauthenticated_socket_is_closed_with_4401():
     """No session → the socket is closed with 4401 before anything is sent."""
-    communicator = WebsocketCommunicator(application, PATH, headers=[ORIGIN_HEADER])
+    communicator = WebsocketCommunicator(application, PATH, headers=[ORIGIN_HEADER, HOST_HEADER])
     try:
         await communicator.connect()
         assert await close_code(communicator) == CLOSE_UNAUTHENTICATED

@@ -1,15 +1,23 @@
-"""`manage.py sentiment_eval FILE...`: measure chat.sentiment against plain TextBlob.
+"""`manage.py sentiment_eval [FILE...]`: measure chat.sentiment against plain TextBlob.
+
+Without FILE it measures the evaluation files that ship in chat/sentiment_data/ (two
+review files of the VADER study, the customer-service chat lines the support-chat
+rules were written against, and a check set of chat lines written after the rules)
+and cross-validates the calibration on the two review files, the ones it is fitted on.
 
 Each FILE holds one labelled text a line, tab-separated: id, mean human rating on
 -4..4, text (the format of the VADER study's ground-truth files; CRLF or LF, UTF-8).
 A rating's class is positive when rating/4 ≥ 0.05, negative when ≤ -0.05, else
-neutral. Per file the command prints n, accuracy, macro-F1, weighted F1, the recall of
-the negative class and the microseconds per text, for our scorer and for TextBlob.
+neutral. Per file the command prints n, accuracy, macro-F1, weighted F1, the precision
+and recall of the negative class (of the texts read Negative, the share that are; of
+the negative texts, the share read Negative) and the microseconds per text, for our
+scorer and for TextBlob.
 
 With --folds K (default 5) it also cross-validates the calibration: the texts of all
-files are split into K folds; for each fold the parameters are re-fitted on the other
-folds (the same grid search that chose chat.sentiment.CALIBRATED) and the held-out
-fold is scored with them, so every text is scored by parameters that never saw it.
+FILEs (without FILE: of the calibration files) are split into K folds; for each fold
+the parameters are re-fitted on the other folds (the same grid search that chose
+chat.sentiment.CALIBRATED) and the held-out fold is scored with them, so every text is
+scored by parameters that never saw it.
 Then each file is scored with parameters fitted on the other files only.
 """
 
@@ -36,6 +44,21 @@ LABELS = (SentimentLabel.POSITIVE, SentimentLabel.NEUTRAL, SentimentLabel.NEGATI
 GRID_TEXTBLOB_WEIGHT = (0.0, 0.25, 0.5, 0.75, 1.0)
 GRID_NEGATIVE_WEIGHT = (1.0, 1.25, 1.5, 2.0)
 GRID_NEUTRAL_BAND = (0.01, 0.02, 0.05, 0.1)
+
+DATA_DIR = Path(__file__).resolve().parents[2] / "sentiment_data"
+# The calibration files: chat.sentiment.CALIBRATED is the fit on these two.
+CALIBRATION_FILES = (
+    DATA_DIR / "amazonReviewSnippets_GroundTruth.txt",
+    DATA_DIR / "movieReviewSnippets_GroundTruth.txt",
+)
+# Customer-service chat lines: the support-chat rules (chat.sentiment_rules) were
+# written against the first; the second, the check set, was written after the rules
+# and has steered no rule (chat/sentiment_data/README.md says what it was used for).
+CHAT_FILES = (
+    DATA_DIR / "customerServiceChat_GroundTruth.txt",
+    DATA_DIR / "customerServiceChatCheck_GroundTruth.txt",
+)
+EVALUATION_FILES = CALIBRATION_FILES + CHAT_FILES
 
 
 @dataclass(frozen=True)
@@ -112,33 +135,36 @@ class Metrics:
     accuracy: float
     macro_f1: float
     weighted_f1: float
+    negative_precision: float
     negative_recall: float
 
 
 def metrics(truth: Sequence[str], predicted: Sequence[str]) -> Metrics:
     """Accuracy, F1 averaged over the classes present (macro) and by support (weighted),
-    and the share of negative texts found. Empty classes count 0."""
+    and the negative class's precision and recall. Empty classes count 0."""
     if len(truth) != len(predicted) or not truth:
         raise ValueError("metrics() needs two lists of the same, non-zero length.")
     n = len(truth)
     f1s: dict[str, float] = {}
     support: dict[str, int] = {}
     recall: dict[str, float] = {}
+    precision: dict[str, float] = {}
     for label in LABELS:
         hits = sum(1 for t, p in zip(truth, predicted, strict=True) if t == p == label)
         actual = sum(1 for t in truth if t == label)
         guessed = sum(1 for p in predicted if p == label)
         support[label] = actual
         recall[label] = hits / actual if actual else 0.0
+        precision[label] = hits / guessed if guessed else 0.0
         if actual or guessed:
-            precision = hits / guessed if guessed else 0.0
-            both = precision + recall[label]
-            f1s[label] = 2 * precision * recall[label] / both if both else 0.0
+            both = precision[label] + recall[label]
+            f1s[label] = 2 * precision[label] * recall[label] / both if both else 0.0
     return Metrics(
         n=n,
         accuracy=sum(1 for t, p in zip(truth, predicted, strict=True) if t == p) / n,
         macro_f1=sum(f1s.values()) / len(f1s),
         weighted_f1=sum(f1s.get(label, 0.0) * support[label] for label in LABELS) / n,
+        negative_precision=precision[SentimentLabel.NEGATIVE],
         negative_recall=recall[SentimentLabel.NEGATIVE],
     )
 
@@ -203,7 +229,13 @@ class Command(BaseCommand):
     )
 
     def add_arguments(self, parser: CommandParser) -> None:
-        parser.add_argument("files", nargs="+", metavar="FILE", type=Path)
+        parser.add_argument(
+            "files",
+            nargs="*",
+            metavar="FILE",
+            type=Path,
+            help="Labelled files. Default: the evaluation files in chat/sentiment_data/.",
+        )
         parser.add_argument(
             "--folds",
             type=int,
@@ -215,6 +247,8 @@ class Command(BaseCommand):
     def handle(self, *args, files: list[Path], folds: int, seed: int, **options) -> None:
         if folds == 1 or folds < 0:
             raise CommandError("--folds must be 0 (no cross-validation) or at least 2.")
+        calibration = files or list(CALIBRATION_FILES)
+        files = files or list(EVALUATION_FILES)
         loaded = [(path, read_labelled_file(path)) for path in files]
         self.stdout.write(
             "Three classes by rating/4 at ±0.05; our scorer: chat.sentiment "
@@ -222,10 +256,11 @@ class Command(BaseCommand):
         )
         header = (
             f"{'scorer':<16}{'n':>7}{'accuracy':>10}{'macro-F1':>10}"
-            f"{'weighted-F1':>13}{'neg-recall':>12}{'µs/text':>10}"
+            f"{'weighted-F1':>13}{'neg-precision':>15}{'neg-recall':>12}{'µs/text':>10}"
         )
         rows: Labelled = []
-        for index, (path, items) in enumerate(loaded):
+        fitted_on: list[str] = []
+        for path, items in loaded:
             truth = [item.label for item in items]
             counts = ", ".join(f"{truth.count(label)} {label}" for label in LABELS)
             self.stdout.write(f"{path.name}  ({counts})")
@@ -241,15 +276,18 @@ class Command(BaseCommand):
                 found = metrics(truth, [_label(value, band) for value in values])
                 self.stdout.write(
                     f"{name:<16}{found.n:>7}{found.accuracy:>10.3f}{found.macro_f1:>10.3f}"
-                    f"{found.weighted_f1:>13.3f}{found.negative_recall:>12.3f}{micros:>10.0f}"
+                    f"{found.weighted_f1:>13.3f}{found.negative_precision:>15.3f}"
+                    f"{found.negative_recall:>12.3f}{micros:>10.0f}"
                 )
             self.stdout.write("")
-            if folds:
+            if folds and path in calibration:
+                index = len(fitted_on)
+                fitted_on.append(path.name)
                 rows.extend(
                     (sentiment.text_features(item.text), item.label, index) for item in items
                 )
         if folds:
-            self.cross_validate(rows, [path.name for path, _ in loaded], folds=folds, seed=seed)
+            self.cross_validate(rows, fitted_on, folds=folds, seed=seed)
 
     def cross_validate(self, rows: Labelled, names: list[str], *, folds: int, seed: int) -> None:
         if len(rows) < folds:

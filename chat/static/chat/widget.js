@@ -60,7 +60,9 @@
   /**
    * {customerId, name, open, mode: "bot"|"live"|"ended", botState, suggestions,
    *  interactionId, token, wsUrl, lastSeq, status, csrName, queue: {position, wait},
-   *  outbox: [{id, text}], endNote, authenticated}
+   *  outbox: [{id, text}], endNote, authenticated,
+   *  waitChoice: {message, choices, sent, writing} (the choice offered after a long wait),
+   *  waitDraft (the message being written for follow-up), leftMessage}
    */
   let session = loadSession();
 
@@ -137,11 +139,11 @@
     return date.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
   }
 
+  /** The server's estimate (docs/routing.md), in minutes; never a number it did not send. */
   function waitLabel(seconds) {
-    if (seconds === null || seconds === undefined) return "";
+    if (typeof seconds !== "number") return "";
     if (seconds < 60) return "less than a minute";
-    const minutes = Math.round(seconds / 60);
-    return minutes === 1 ? "about 1 minute" : `about ${minutes} minutes`;
+    return `about ${Math.round(seconds / 60)} min`;
   }
 
   // --- The widget's elements ----------------------------------------------------------
@@ -210,6 +212,7 @@
       ui.send,
     ]);
     ui.hint = el("p", { id: "cpw-hint", className: "cpw-hint", text: "Enter to send · Shift+Enter for a new line" });
+    ui.waitChoice = el("div", { className: "cpw-wait", role: "group", "aria-label": "You have waited a while", hidden: true });
     ui.restart = el("button", { type: "button", className: "cpw-restart", text: "Start a new chat", hidden: true });
 
     ui.panel = el(
@@ -223,7 +226,7 @@
         "aria-describedby": "cpw-status",
         hidden: true,
       },
-      [header, ui.status, ui.log, ui.typing, ui.suggestions, ui.composer, ui.hint, ui.restart],
+      [header, ui.status, ui.log, ui.typing, ui.suggestions, ui.waitChoice, ui.composer, ui.hint, ui.restart],
     );
     ui.root = el("div", { className: "cpw-root" }, [ui.panel, ui.launcher]);
     document.body.append(ui.root);
@@ -535,6 +538,7 @@
     updateHeader();
     updateStatus();
     refreshAuth();
+    renderWaitChoice();
     keepBottom();
   }
 
@@ -578,7 +582,7 @@
       const wait = waitLabel(session.queue && session.queue.wait);
       if (position) {
         text = `You are number ${position} in the queue`;
-        if (wait) text += ` · estimated wait ${wait}`;
+        text += wait ? ` · estimated wait ${wait}` : " · we can't estimate the wait yet";
       } else {
         text = "Waiting for an agent…";
       }
@@ -587,6 +591,80 @@
     ui.status.hidden = !text;
     ui.status.dataset.tone = tone;
     keepBottom();
+  }
+
+  // --- The choice offered after a long wait (wait.options) --------------------------------
+
+  const WAIT_CHOICE_LABELS = { keep_waiting: "Keep waiting", leave_message: "Leave a message", end: "End chat" };
+  const WAIT_CHOICE_SENT = {
+    keep_waiting: "Keeping your place…",
+    leave_message: "Leaving your message…",
+    end: "Ending the chat…",
+  };
+
+  /** The card above the composer: the server's words, a button per choice, and a box
+   * for the message to leave. Rebuilt from session.waitChoice whenever it changes. */
+  function renderWaitChoice() {
+    const offer = session.mode === "live" ? session.waitChoice : null;
+    ui.waitChoice.replaceChildren();
+    ui.waitChoice.hidden = !offer;
+    if (!offer) return keepBottom();
+    ui.waitChoice.append(el("p", { className: "cpw-wait-text", text: offer.message }));
+    if (offer.sent) {
+      ui.waitChoice.append(el("p", { className: "cpw-wait-state", role: "status", text: WAIT_CHOICE_SENT[offer.sent] || "" }));
+      return keepBottom();
+    }
+    if (offer.writing) {
+      const box = el("textarea", {
+        className: "cpw-wait-input",
+        rows: "3",
+        maxlength: String(MAX_TEXT),
+        "aria-label": "Your message for follow-up",
+        placeholder: "What can we help you with? We'll get back to you.",
+      });
+      box.value = session.waitDraft || "";
+      box.addEventListener("input", () => {
+        session.waitDraft = box.value;
+        saveSession();
+      });
+      const send = el("button", { type: "button", className: "cpw-wait-button cpw-wait-button--main", text: "Send message" });
+      send.addEventListener("click", () => {
+        if (!box.value.trim()) return box.focus();
+        return live.chooseWait("leave_message", box.value);
+      });
+      const back = el("button", { type: "button", className: "cpw-wait-button", text: "Back" });
+      back.addEventListener("click", () => {
+        offer.writing = false;
+        saveSession();
+        renderWaitChoice();
+      });
+      ui.waitChoice.append(box, el("div", { className: "cpw-wait-buttons" }, [send, back]));
+      keepBottom();
+      box.focus();
+      return undefined;
+    }
+    const buttons = el("div", { className: "cpw-wait-buttons" });
+    for (const choice of offer.choices || []) {
+      if (!WAIT_CHOICE_LABELS[choice]) continue;
+      const button = el("button", {
+        type: "button",
+        className: `cpw-wait-button${choice === "keep_waiting" ? " cpw-wait-button--main" : ""}`,
+        "data-choice": choice,
+        text: WAIT_CHOICE_LABELS[choice],
+      });
+      button.addEventListener("click", () => {
+        if (choice === "leave_message") {
+          offer.writing = true;
+          saveSession();
+          renderWaitChoice();
+        } else {
+          live.chooseWait(choice, null);
+        }
+      });
+      buttons.append(button);
+    }
+    ui.waitChoice.append(buttons);
+    return keepBottom();
   }
 
   function renderSuggestions(list) {
@@ -869,6 +947,13 @@
           session.queue = { position: message.position, wait: message.estimated_wait_seconds };
           saveSession();
           return updateStatus();
+        case "wait.options":
+          if (session.status === "active") return undefined;
+          session.waitChoice = { message: message.message, choices: message.choices || [] };
+          saveSession();
+          return renderWaitChoice();
+        case "wait.chosen":
+          return this.onWaitChosen(message);
         case "resync.required":
           // The server has no message we think we saw: drop our copy; it replays from 0.
           this.lastSeq = 0;
@@ -894,6 +979,9 @@
       this.delayed = false; // a new socket: the server says again if it still is
       this.resumeAskedAt = -1;
       if (this.lastSeq === 0) clearLog({ keepPending: true }); // the replay rebuilds it all
+      // The server sends the long-wait choice again after the replay while it stands.
+      session.waitChoice = null;
+      renderWaitChoice();
       const interaction = message.interaction || {};
       if (typeof interaction.position === "number") {
         session.queue = { position: interaction.position, wait: interaction.estimated_wait_seconds };
@@ -983,6 +1071,31 @@
       saveSession();
     },
 
+    /** Ask the server for one of the long-wait choices (wait.choice); the answer is
+     * wait.chosen, or an error. Sending the same choice again is safe. */
+    chooseWait(choice, text) {
+      const offer = session.waitChoice;
+      if (!offer || offer.sent) return;
+      const frame = { type: "wait.choice", choice };
+      if (choice === "leave_message") frame.text = text;
+      if (!this.transmit(frame)) {
+        notice("Not connected right now. Choose again in a moment.");
+        return;
+      }
+      offer.sent = choice;
+      if (choice === "leave_message") session.leftMessage = true;
+      saveSession();
+      renderWaitChoice();
+    },
+
+    onWaitChosen(message) {
+      if (message.choice === "leave_message") session.leftMessage = true;
+      session.waitChoice = null;
+      session.waitDraft = "";
+      saveSession();
+      renderWaitChoice();
+    },
+
     onAck(message) {
       const item = byClientId.get(message.client_msg_id);
       this.outboxRemove(message.client_msg_id);
@@ -1018,6 +1131,13 @@
         setDelivery(item, "failed", `Not sent: ${message.message || message.code}`);
       } else if (message.message) {
         notice(message.message);
+      }
+      if (session.waitChoice && session.waitChoice.sent) {
+        // The choice was refused (e.g. the message was too long): choose again.
+        session.waitChoice.sent = null;
+        session.leftMessage = false;
+        saveSession();
+        renderWaitChoice();
       }
       if (message.code === "chat_ended") this.applyStatus("ended", session.csrName);
     },
@@ -1070,9 +1190,13 @@
       if (!status) return;
       session.status = status;
       if (csrName) session.csrName = csrName;
-      if (status === "active") session.queue = null;
+      if (status === "active") {
+        session.queue = null;
+        session.waitChoice = null;
+        renderWaitChoice();
+      }
       if (ENDED_STATUSES.includes(status)) {
-        this.finish("Chat ended");
+        this.finish(session.leftMessage ? "Thank you: your message was left for follow-up. We'll get back to you." : "Chat ended");
         return;
       }
       saveSession();
@@ -1093,6 +1217,7 @@
       session.outbox = [];
       session.mode = "ended";
       session.endNote = note;
+      session.waitChoice = null;
       saveSession();
       // Keep the socket: the server closes it; reconnecting stops because mode is ended.
       setMode();

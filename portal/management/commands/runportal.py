@@ -20,12 +20,25 @@ from typing import IO, NoReturn
 from django.conf import settings
 from django.core.management.base import BaseCommand
 
+from config.env import local_secret_key
 from config.localredis import PrivateRedis, RedisUnavailable, ensure_redis
 
 HEALTH_TIMEOUT_SECONDS = 90.0
 STOP_GRACE_SECONDS = 10.0
 POLL_SECONDS = 0.2
 STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
+# A local run serves no debug pages (tracebacks, settings) to whoever reaches it unless
+# DEBUG is set in the environment: without it the servers run with DEBUG off and the
+# plain-HTTP settings a production run would refuse. Variables set in the environment
+# are kept as they are.
+LOCAL_RUN_DEFAULTS = {
+    "DEBUG": "false",
+    "SECURE_SSL_REDIRECT": "false",
+    "SESSION_COOKIE_SECURE": "false",
+    "CSRF_COOKIE_SECURE": "false",
+    "SECURE_HSTS_SECONDS": "0",
+    "DEMO_SITE_ENABLED": "true",
+}
 # Straight to the local server, whatever http_proxy says.
 _local_http = urllib.request.build_opener(urllib.request.ProxyHandler({}))
 
@@ -127,8 +140,7 @@ class PortalRunner:
 
     # --- set-up -----------------------------------------------------------------------
     def _set_up(self) -> None:
-        self.env = dict(os.environ, PYTHONUNBUFFERED="1")
-        self.env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+        self.env = local_run_environment(dict(os.environ), self.var_dir)
         try:
             redis_url, self.private_redis = ensure_redis(
                 dict(os.environ), self.var_dir, replace_unreachable=True, say=self.say
@@ -313,6 +325,8 @@ class PortalRunner:
             lines += ["", f"Demo bot token: {token_file.read_text().strip()}"]
         if not self.seed:
             lines += ["", "Demo data not refreshed (--no-seed); the demo logins are in README.md."]
+        if self.env.get("DEBUG") == "false" and "DEBUG" not in os.environ:
+            lines += ["", "Debug pages are off: run with DEBUG=true to see them."]
         lines += ["", "Press Ctrl-C to stop.", "=" * 72, ""]
         self.say("\n".join(lines), prefix="")
 
@@ -322,6 +336,20 @@ class PortalRunner:
             self._check_stop()
             self._fail_if_a_child_died()
             time.sleep(POLL_SECONDS)
+
+
+def local_run_environment(environ: dict[str, str], var_dir: Path) -> dict[str, str]:
+    """The environment of the set-up steps and the servers: `environ`, plus
+    LOCAL_RUN_DEFAULTS and the local secret key unless DEBUG is set in it."""
+    env = dict(environ, PYTHONUNBUFFERED="1")
+    env.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+    if "DEBUG" in environ:
+        return env
+    for name, value in LOCAL_RUN_DEFAULTS.items():
+        env.setdefault(name, value)
+    if not env.get("SECRET_KEY"):
+        env["SECRET_KEY"] = local_secret_key(var_dir)
+    return env
 
 
 def _kill_group(pgid: int) -> None:

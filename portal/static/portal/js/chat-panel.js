@@ -10,6 +10,10 @@ import { renderSentiment, wireSentiment } from "./sentiment.js";
 const MAX_LENGTH = 5000;
 const COUNTER_FROM = 4500;
 const TYPING_SHOW_MS = 6000;
+// The labels of the interaction's statuses (chat.models.InteractionStatus).
+const STATUS_LABELS = { queued: "Queued", offered: "Offered", active: "Active", ended: "Ended", abandoned: "Abandoned" };
+// System messages after which the header (queue, status, who has the chat) is read again.
+const HEADER_EVENTS = new Set(["joined", "transferred", "requeued"]);
 
 // Sends not yet acknowledged survive a reload of the tab: they are kept in
 // sessionStorage and sent again, with the same client_msg_id, after the replay (the
@@ -23,6 +27,13 @@ function loadPending(interactionId) {
   } catch (error) {
     return new Map();
   }
+}
+
+/** What a CSR who lost a chat is told, from chat.revoked's reason ("transferred to Blake
+ *  Chen", "connection lost"). */
+export function revokedText(reason) {
+  if (reason === "connection lost") return "This chat went back to its queue because your connection was lost.";
+  return `This chat was ${reason}.`;
 }
 
 function newClientId() {
@@ -163,19 +174,37 @@ export class ChatPanel {
   setStatus(status, label) {
     this.status = status;
     const pill = this.f("status");
-    pill.textContent = label || status.charAt(0).toUpperCase() + status.slice(1);
+    pill.textContent = label || STATUS_LABELS[status] || status.charAt(0).toUpperCase() + status.slice(1);
     pill.className = `pill pill--${status}`;
   }
 
-  /** The customer just authenticated: show the verified identity in Context without a
-   *  reload (the status event carries only the flag). */
-  async refreshCustomer() {
+  /** The header follows the interaction: after a status change, a transfer, a CSR
+   *  joining or the chat going back to a queue (and after this CSR lost the chat), read
+   *  the panel again for its queue, status, who has it and the customer's details
+   *  (a verified identity after authentication). The newest answer wins. */
+  async refreshHeader() {
+    const request = (this.headerRequest = (this.headerRequest || 0) + 1);
+    let data;
     try {
-      const data = await getJSON(`/portal-api/interactions/${this.id}/panel/`);
-      this.fillPairs(this.f("metadata"), data.customer.metadata, "No details");
+      data = await getJSON(`/portal-api/interactions/${this.id}/panel/`);
     } catch (error) {
-      // The badge and the system message already say it; a reload shows the rest.
+      return; // the status pill and the system messages already say what happened
     }
+    if (request !== this.headerRequest) return;
+    const queue = this.f("queue");
+    if (queue) queue.textContent = data.queue;
+    this.fillPairs(this.f("metadata"), data.customer.metadata, "No details");
+    if (this.isRevoked) {
+      this.setStatus(data.status, data.status_label);
+      this.modeNote(data.assigned_csr && data.status === "active" ? `Read-only · ${data.assigned_csr} has it now` : "Read-only");
+    } else if (data.mode === "live" || data.mode === this.data.mode) {
+      this.setStatus(data.status, data.status_label);
+    }
+  }
+
+  modeNote(text) {
+    const node = this.f("mode-note");
+    if (node) node.textContent = text;
   }
 
   setAuthenticated(yes) {
@@ -404,6 +433,7 @@ export class ChatPanel {
         break;
       case "replay.done":
         this.resuming = false;
+        this.replayed = true;
         this.restorePending();
         for (const [id, item] of this.pending) if (!item.acked) this.transmit(id);
         this.scrollToEnd(true);
@@ -424,14 +454,14 @@ export class ChatPanel {
         if (frame.by === "customer") { this.customerReadSeq = Math.max(this.customerReadSeq, frame.seq); this.refreshReceipts(); }
         break;
       case "interaction.status":
-        if (frame.authenticated && !this.authenticated) this.refreshCustomer();
         this.setStatus(frame.status);
+        this.refreshHeader();
         this.setAuthenticated(frame.authenticated);
         this.applyMode();
         if (this.hooks.onStatus) this.hooks.onStatus(frame.status);
         break;
       case "chat.revoked":
-        this.revoked(`This chat was ${frame.reason}.`);
+        this.revoked(revokedText(frame.reason));
         break;
       case "live.delayed":
         this.liveNote("Live updates are delayed: messages are saved and appear as soon as the server has reconnected.");
@@ -492,6 +522,7 @@ export class ChatPanel {
       this.f("bot-empty").hidden = true;
     }
     if (message.sender_kind === "customer") this.typingHide();
+    if (this.replayed && message.sender_kind === "system" && HEADER_EVENTS.has(message.event)) this.refreshHeader();
     if (this.isVisible()) {
       this.scrollToEnd(nearEnd);
       this.markRead();
@@ -586,6 +617,9 @@ export class ChatPanel {
     this.data.mode = "read_only";
     this.applyMode();
     this.f("readonly-note").textContent = text;
+    this.modeNote("Read-only");
+    // The socket is closed now: the header is brought up to date once, from the server.
+    this.refreshHeader();
     if (this.hooks.onRevoked) this.hooks.onRevoked(text);
   }
 

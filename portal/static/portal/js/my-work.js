@@ -1,7 +1,7 @@
 // My Work: availability, queues with live counts, the incoming chat pop-up and the active
 // chats as tabs — driven by the /ws/agent/ socket; actions go through the HTTP API.
 import { LiveSocket, el, postJSON, getJSON, waitText, beep } from "./util.js";
-import { ChatPanel } from "./chat-panel.js";
+import { ChatPanel, revokedText } from "./chat-panel.js";
 
 const $ = (id) => document.getElementById(id);
 const baseTitle = document.title;
@@ -117,8 +117,9 @@ function renderState(state, { reply = false } = {}) {
   renderStatus(state);
   renderQueues(state.queues || []);
   renderCapacity(state.active_chats);
-  // On every (re)connect: open what this workspace missed while it was away.
-  for (const id of state.active_chat_ids || []) if (!chats.has(id)) openChat(id, false);
+  // On every (re)connect: open what this workspace missed while it was away, including
+  // a chat given back to this CSR whose old tab is closed (ended or taken away).
+  for (const id of state.active_chat_ids || []) if (!isLive(id)) openChat(id, false);
   if (state.pending_offer) showOffer(state.pending_offer);
   else if (offer && !reply) hideOffer();
 }
@@ -230,18 +231,34 @@ function clonePanel(id) {
   return fragment.querySelector("[data-panel]");
 }
 
+/** Whether the chat has a tab that still works it (not ended, not taken away). */
+function isLive(id) {
+  const entry = chats.get(id);
+  return Boolean(entry) && !("ended" in entry.tab.dataset);
+}
+
+// A chat this CSR is given (accepted, or given back after a transfer) gets a working tab:
+// an existing live tab is selected; a dead one (the chat was transferred away from this
+// CSR earlier, or ended) is replaced in place by a fresh panel with its own socket.
 async function openChat(id, focus) {
-  if (chats.has(id)) { select_(id, focus); return; }
+  if (isLive(id)) { select_(id, focus); return; }
   let data;
   try {
     data = await getJSON(`/portal-api/interactions/${id}/panel/`);
   } catch (e) { toast(e.message); return; }
-  if (chats.has(id)) { select_(id, focus); return; }
-  addChat(data);
+  if (isLive(id)) { select_(id, focus); return; }
+  if (data.mode !== "live") {
+    // No longer this CSR's to work (taken again meanwhile): keep what is on screen.
+    if (chats.has(id)) select_(id, focus);
+    return;
+  }
+  const old = chats.get(id);
+  if (old) removeChat(id, { keepPlace: true });
+  addChat(data, old ? old.wrap : null);
   select_(id, focus);
 }
 
-function addChat(data) {
+function addChat(data, placeOf = null) {
   const id = data.id;
   const section = clonePanel(id);
   section.setAttribute("role", "tabpanel");
@@ -253,7 +270,8 @@ function addChat(data) {
   const badge = el("span", { class: "badge", hidden: true });
   tab.append(el("span", { class: "chat-tab__name" }, data.customer.name), el("span", { class: "chat-tab__meta" }, data.channel.name), badge);
   wrap.append(tab);
-  $("chat-tabs").append(wrap);
+  if (placeOf && placeOf.parentNode) placeOf.replaceWith(wrap);
+  else $("chat-tabs").append(wrap);
   const entry = { section, tab, wrap, badge, name: data.customer.name };
   chats.set(id, entry);
   entry.panel = new ChatPanel(section, data, {
@@ -294,13 +312,16 @@ function addClose(id) {
   entry.wrap.append(entry.close);
 }
 
-function removeChat(id) {
+// keepPlace: the tab is about to be replaced (openChat): its element stays where it is
+// for the new one to take its place, and no other tab is selected meanwhile.
+function removeChat(id, { keepPlace = false } = {}) {
   const entry = chats.get(id);
   if (!entry) return;
   entry.panel.destroy();
   entry.section.remove();
-  entry.wrap.remove();
+  if (!keepPlace) entry.wrap.remove();
   chats.delete(id);
+  if (keepPlace) return;
   if (selected === id) {
     selected = null;
     const first = chats.keys().next();
@@ -374,7 +395,7 @@ new LiveSocket({
         break;
       case "chat.revoked": {
         const entry = chats.get(frame.interaction_id);
-        if (entry) entry.panel.revoked(`This chat was ${frame.reason}.`);
+        if (entry) entry.panel.revoked(revokedText(frame.reason));
         break;
       }
       default: break;
