@@ -236,6 +236,7 @@ LOGOUT_REDIRECT_URL = "login"
 # (docs/operations.md#locked-out-logins).
 AXES_LOCKOUT_PARAMETERS = [["username", "ip_address"]]
 AXES_VERBOSE = False  # its start-up banner would open every manage.py command's output
+AXES_VERBOSE = False  # its start-up banner would open every manage.py command's output
 AXES_FAILURE_LIMIT = env_int("LOGIN_FAILURE_LIMIT", 5)
 AXES_COOLOFF_TIME = timedelta(seconds=env_int("LOGIN_COOLOFF_SECONDS", 900))
 # A lockout lasts the cool-off from the last counted failure; attempts while locked out
