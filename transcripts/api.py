@@ -17,6 +17,7 @@ from rest_framework.response import Response
 
 from chat.api import schema
 from chat.api.base import BotApiView
+from chat.api.schema import error_example, error_response
 from chat.models import InteractionStatus, SenderKind, SystemEvent
 from transcripts import selectors
 from transcripts.formats import FORMAT_NAME, FORMAT_VERSION, Phase
@@ -60,16 +61,6 @@ class TranscriptNegotiation(DefaultContentNegotiation):
                 code="invalid_choice",
             )
         return matching
-
-
-def _error(description: str, example: OpenApiExample) -> OpenApiResponse:
-    return OpenApiResponse(schema.ErrorSerializer, description=description, examples=[example])
-
-
-def _example(name: str, code: str, message: str, errors=()) -> OpenApiExample:
-    return OpenApiExample(
-        name, value={"code": code, "message": message, "errors": list(errors)}, response_only=True
-    )
 
 
 # --- The JSON document, described for the OpenAPI document (the view streams it) -----
@@ -208,9 +199,9 @@ class EscalationTranscriptApi(BotApiView):
                     )
                 ],
             ),
-            (400, "application/json"): _error(
+            (400, "application/json"): error_response(
                 "Unknown `format`.",
-                _example(
+                error_example(
                     "Unknown format",
                     "invalid",
                     "format: There is no transcript format 'pdf': use json or txt.",
@@ -226,9 +217,9 @@ class EscalationTranscriptApi(BotApiView):
             (401, "application/json"): schema.ERROR_401,
             (403, "application/json"): schema.ERROR_403,
             (404, "application/json"): schema.ERROR_404,
-            (406, "application/json"): _error(
+            (406, "application/json"): error_response(
                 "`Accept` names neither application/json nor text/plain.",
-                _example(
+                error_example(
                     "Not acceptable",
                     "not_acceptable",
                     "Could not satisfy the request Accept header.",

@@ -51,11 +51,11 @@ class ErrorSerializer(serializers.Serializer):
         ref_name = "Error"
 
 
-def _error(description: str, *examples: OpenApiExample) -> OpenApiResponse:
+def error_response(description: str, *examples: OpenApiExample) -> OpenApiResponse:
     return OpenApiResponse(ErrorSerializer, description=description, examples=list(examples))
 
 
-def _example(name: str, code: str, message: str, errors=()) -> OpenApiExample:
+def error_example(name: str, code: str, message: str, errors=()) -> OpenApiExample:
     return OpenApiExample(
         name,
         value={"code": code, "message": message, "errors": list(errors)},
@@ -63,47 +63,47 @@ def _example(name: str, code: str, message: str, errors=()) -> OpenApiExample:
     )
 
 
-ERROR_400 = _error(
+ERROR_400 = error_response(
     "The body, a field or the Idempotency-Key header is not valid; `errors` says where.",
-    _example(
+    error_example(
         "Invalid field",
         "invalid",
         "customer.email: Enter a valid email address.",
         [{"field": "customer.email", "message": "Enter a valid email address.", "code": "invalid"}],
     ),
-    _example(
+    error_example(
         "Malformed JSON",
         "parse_error",
         "The request body is not valid JSON: Expecting value: line 1 column 1 (char 0).",
     ),
 )
-ERROR_400_BODY = _error(
+ERROR_400_BODY = error_response(
     "A body was sent that is not a JSON object (this endpoint needs none; send none, or `{}`).",
-    _example(
+    error_example(
         "Malformed JSON",
         "parse_error",
         "The request body is not valid JSON: Expecting value: line 1 column 1 (char 0).",
     ),
 )
-ERROR_401 = _error(
+ERROR_401 = error_response(
     "No bot token, or an unknown one.",
-    _example("No token", "not_authenticated", "Authentication credentials were not provided."),
-    _example("Unknown token", "authentication_failed", "Invalid bot token."),
+    error_example("No token", "not_authenticated", "Authentication credentials were not provided."),
+    error_example("Unknown token", "authentication_failed", "Invalid bot token."),
 )
-ERROR_403 = _error(
+ERROR_403 = error_response(
     "The bot client is inactive, or may not use the channel.",
-    _example("Inactive client", "client_inactive", "This bot client is inactive."),
-    _example(
+    error_example("Inactive client", "client_inactive", "This bot client is inactive."),
+    error_example(
         "Channel not allowed",
         "channel_not_allowed",
         "This bot client may not escalate on channel 'whatsapp'; an administrator can add it "
         "to the client's allowed channels.",
     ),
 )
-ERROR_404 = _error("No escalation with this id was made by this bot client.")
-ERROR_409 = _error(
+ERROR_404 = error_response("No escalation with this id was made by this bot client.")
+ERROR_409 = error_response(
     "The Idempotency-Key (or external_id) was used before with a different body.",
-    _example(
+    error_example(
         "Key reused",
         "idempotency_conflict",
         "Idempotency key 'conv-81' was already used for escalation 42 with a different "
@@ -111,17 +111,17 @@ ERROR_409 = _error(
         "that escalation back.",
     ),
 )
-ERROR_400_MESSAGE = _error(
+ERROR_400_MESSAGE = error_response(
     "The body is not valid: `errors` says which field (`text`: `empty`, `too_long`; "
     "`client_msg_id`: `bad_client_msg_id` when empty, over 64 characters or already used "
     "in this chat by the CSR; either: `required`).",
-    _example(
+    error_example(
         "Empty text",
         "invalid",
         "text: A message needs some text.",
         [{"field": "text", "message": "A message needs some text.", "code": "empty"}],
     ),
-    _example(
+    error_example(
         "Text too long",
         "invalid",
         "text: A message can be at most 5,000 characters; this one has 5,120.",
@@ -134,9 +134,9 @@ ERROR_400_MESSAGE = _error(
         ],
     ),
 )
-ERROR_400_QUERY = _error(
+ERROR_400_QUERY = error_response(
     "`after` or `limit` is not valid.",
-    _example(
+    error_example(
         "Negative after",
         "invalid",
         "after: Ensure this value is greater than or equal to 0.",
@@ -149,35 +149,39 @@ ERROR_400_QUERY = _error(
         ],
     ),
 )
-ERROR_409_CHAT_ENDED = _error(
+ERROR_409_CHAT_ENDED = error_response(
     "The chat has ended and this `client_msg_id` was not stored before: nothing was "
     "stored (a retry of a message stored before the end gets 200).",
-    _example("Chat ended", "chat_ended", "This chat has ended; messages can no longer be sent."),
+    error_example(
+        "Chat ended", "chat_ended", "This chat has ended; messages can no longer be sent."
+    ),
 )
-ERROR_409_ALREADY_ENDED = _error(
+ERROR_409_ALREADY_ENDED = error_response(
     "The chat was already over (ended or abandoned).",
-    _example("Already ended", "chat_ended", "This chat has already ended."),
+    error_example("Already ended", "chat_ended", "This chat has already ended."),
 )
-ERROR_413 = _error(
+ERROR_413 = error_response(
     "The body is larger than the limit (1 MiB by default).",
-    _example(
+    error_example(
         "Too large",
         "request_too_large",
         "The request body is larger than the limit of 1048576 bytes (1.0 MiB): send a "
         "shorter transcript.",
     ),
 )
-ERROR_415 = _error(
+ERROR_415 = error_response(
     "The body is not `application/json`.",
-    _example(
+    error_example(
         "Not JSON",
         "unsupported_media_type",
         'Unsupported media type "text/plain" in request.',
     ),
 )
-ERROR_429 = _error(
+ERROR_429 = error_response(
     "Too many requests from this bot client; retry after `Retry-After` seconds.",
-    _example("Throttled", "throttled", "Request was throttled. Expected available in 12 seconds."),
+    error_example(
+        "Throttled", "throttled", "Request was throttled. Expected available in 12 seconds."
+    ),
 )
 
 RETRY_AFTER_HEADER = OpenApiParameter(
@@ -194,53 +198,55 @@ WWW_AUTHENTICATE_HEADER = OpenApiParameter(
     response=[401],
     description='`Bearer realm="api"`.',
 )
-ERROR_400_AUTH = _error(
+ERROR_400_AUTH = error_response(
     "The body is not valid, or the identity token was refused; its `code` says why: "
     "`malformed_token`, `bad_signature`, `wrong_customer` (signed for another customer), "
     "`token_expired`, `expiry_too_far` (expires more than 10 minutes ahead). Nothing changed.",
-    _example(
+    error_example(
         "Bad signature",
         "bad_signature",
         "The identity token's signature does not match: sign it with this channel's identity "
         "secret (see docs/authentication.md).",
     ),
-    _example(
+    error_example(
         "Other customer",
         "wrong_customer",
         "The identity token was signed for a different customer.",
     ),
-    _example(
+    error_example(
         "Expired",
         "token_expired",
         "The identity token has expired: ask the website for a new one.",
     ),
 )
-ERROR_409_AUTH = _error(
+ERROR_409_AUTH = error_response(
     "The chat cannot be authenticated now: it has ended (`chat_ended`), the customer is "
     "already authenticated (`already_authenticated`), or the channel has no identity secret "
     "(`identity_not_configured`).",
-    _example(
+    error_example(
         "Already authenticated",
         "already_authenticated",
         "The customer is already authenticated.",
     ),
-    _example(
+    error_example(
         "No identity secret",
         "identity_not_configured",
         "This channel has no identity secret, so no identity token can be checked; an "
         "administrator can set one on the channel in the admin.",
     ),
 )
-ERROR_429_AUTH = _error(
+ERROR_429_AUTH = error_response(
     "Too many authentication attempts for this chat (`rate_limited`, 5 a minute), or too "
     "many requests from this bot client (`throttled`); retry after `Retry-After` seconds.",
-    _example(
+    error_example(
         "Too many attempts",
         "rate_limited",
         "Too many authentication attempts for this chat: at most 5 a minute. Try again in "
         "42 seconds.",
     ),
-    _example("Throttled", "throttled", "Request was throttled. Expected available in 12 seconds."),
+    error_example(
+        "Throttled", "throttled", "Request was throttled. Expected available in 12 seconds."
+    ),
 )
 
 

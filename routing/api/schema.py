@@ -2,39 +2,31 @@
 included, in the API's one error shape (chat.api.schema.ErrorSerializer)."""
 
 from drf_spectacular.types import OpenApiTypes
-from drf_spectacular.utils import OpenApiExample, OpenApiResponse, inline_serializer
+from drf_spectacular.utils import OpenApiResponse, inline_serializer
 from rest_framework import serializers
 
-from chat.api.schema import ERROR_400_BODY, ERROR_413, ErrorSerializer
+from chat.api.schema import (
+    ERROR_400_BODY,
+    ERROR_413,
+    error_example,
+    error_response,
+)
 from chat.models import InteractionStatus
 from routing.errors import CHAT_UNAVAILABLE
 from routing.models import OfferStatus
 
-
-def _error(description: str, *examples: OpenApiExample) -> OpenApiResponse:
-    return OpenApiResponse(ErrorSerializer, description=description, examples=list(examples))
-
-
-def _example(name: str, code: str, message: str, errors=()) -> OpenApiExample:
-    return OpenApiExample(
-        name,
-        value={"code": code, "message": message, "errors": list(errors)},
-        response_only=True,
-    )
-
-
 # Every endpoint: session authentication answers 403 (not 401) without a login, as it
 # names no WWW-Authenticate scheme; a POST without the CSRF token is refused the same way.
-_NOT_LOGGED_IN = _example(
+_NOT_LOGGED_IN = error_example(
     "Not logged in", "not_authenticated", "Authentication credentials were not provided."
 )
-_NOT_A_CSR = _example("Not a CSR", "permission_denied", "Only CSRs may do this.")
-_NO_CSRF = _example(
+_NOT_A_CSR = error_example("Not a CSR", "permission_denied", "Only CSRs may do this.")
+_NO_CSRF = error_example(
     "No CSRF token",
     "permission_denied",
     "CSRF Failed: CSRF token missing.",
 )
-_INVALID = _example(
+_INVALID = error_example(
     "Invalid field",
     "invalid",
     "reason: Ensure this field has no more than 200 characters.",
@@ -46,105 +38,105 @@ _INVALID = _example(
         }
     ],
 )
-_PARSE_ERROR = _example(
+_PARSE_ERROR = error_example(
     "Malformed JSON",
     "parse_error",
     "The request body is not valid JSON: Expecting value: line 1 column 1 (char 0).",
 )
-_NOT_JSON = _example(
+_NOT_JSON = error_example(
     "Not JSON", "unsupported_media_type", 'Unsupported media type "text/plain" in request.'
 )
 
-ERROR_403_GET = _error("Not logged in, or not a CSR.", _NOT_LOGGED_IN, _NOT_A_CSR)
-ERROR_403_POST = _error(
+ERROR_403_GET = error_response("Not logged in, or not a CSR.", _NOT_LOGGED_IN, _NOT_A_CSR)
+ERROR_403_POST = error_response(
     "Not logged in, not a CSR, or no CSRF token (`X-CSRFToken`).",
     _NOT_LOGGED_IN,
     _NOT_A_CSR,
     _NO_CSRF,
 )
-ERROR_415 = _error("The body is not `application/json`.", _NOT_JSON)
+ERROR_415 = error_response("The body is not `application/json`.", _NOT_JSON)
 
-STATUS_400 = _error(
+STATUS_400 = error_response(
     "The body is not valid: an unknown status (`invalid`), Away without a reason "
     "(`reason_required`), or a reason that is not an active Away reason (`bad_reason`).",
-    _example(
+    error_example(
         "Unknown status",
         "invalid",
         'status: "busy" is not a valid choice.',
         [{"field": "status", "message": '"busy" is not a valid choice.', "code": "invalid_choice"}],
     ),
-    _example("No reason", "reason_required", "Choose a reason for being Away."),
-    _example("Unknown reason", "bad_reason", "Unknown Away reason 'nap'."),
+    error_example("No reason", "reason_required", "Choose a reason for being Away."),
+    error_example("Unknown reason", "bad_reason", "Unknown Away reason 'nap'."),
     _PARSE_ERROR,
 )
-QUEUE_403 = _error(
+QUEUE_403 = error_response(
     "Not logged in, not a CSR, no CSRF token, or a queue the CSR is not allowed in "
     "(`queue_not_allowed`; an inactive queue cannot be joined either).",
     _NOT_LOGGED_IN,
     _NOT_A_CSR,
     _NO_CSRF,
-    _example(
+    error_example(
         "Not a member",
         "queue_not_allowed",
         "You may not join the Billing queue: ask an administrator.",
     ),
 )
-QUEUE_404 = _error(
+QUEUE_404 = error_response(
     "No queue with this slug.",
-    _example("Unknown queue", "not_found", "No Queue matches the given query."),
+    error_example("Unknown queue", "not_found", "No Queue matches the given query."),
 )
-OFFER_400 = _error("The body is not valid.", _INVALID, _PARSE_ERROR)
-OFFER_403 = _error(
+OFFER_400 = error_response("The body is not valid.", _INVALID, _PARSE_ERROR)
+OFFER_403 = error_response(
     "Not logged in, not a CSR, no CSRF token, or an offer made to another CSR (`not_your_offer`).",
     _NOT_LOGGED_IN,
     _NOT_A_CSR,
     _NO_CSRF,
-    _example("Another CSR's offer", "not_your_offer", "This offer was made to another CSR."),
+    error_example("Another CSR's offer", "not_your_offer", "This offer was made to another CSR."),
 )
-OFFER_409 = _error(
+OFFER_409 = error_response(
     "The offer is no longer open: it expired, was withdrawn, was answered already, or "
     "does not exist (`offer_unavailable`).",
-    _example("Gone", "offer_unavailable", CHAT_UNAVAILABLE),
+    error_example("Gone", "offer_unavailable", CHAT_UNAVAILABLE),
 )
-CHAT_403_GET = _error(
+CHAT_403_GET = error_response(
     "Not logged in, not a CSR, or not the CSR handling this chat (`not_your_chat`).",
     _NOT_LOGGED_IN,
     _NOT_A_CSR,
-    _example("Not your chat", "not_your_chat", "You are not handling this chat."),
+    error_example("Not your chat", "not_your_chat", "You are not handling this chat."),
 )
-TRANSFER_400 = _error(
+TRANSFER_400 = error_response(
     "The transfer cannot be made: a body naming neither or both of `queue` and `csr`, an "
     "unknown queue or CSR (`invalid`, see `errors`), a chat that is not active "
     "(`not_active`), an inactive queue (`queue_inactive`), or the CSR themselves "
     "(`bad_target`).",
-    _example(
+    error_example(
         "Neither or both",
         "invalid",
         "Transfer to either a queue or a CSR.",
         [{"field": None, "message": "Transfer to either a queue or a CSR.", "code": "invalid"}],
     ),
-    _example(
+    error_example(
         "Unknown queue",
         "invalid",
         "queue: Unknown queue.",
         [{"field": "queue", "message": "Unknown queue.", "code": "invalid"}],
     ),
-    _example("Not active", "not_active", "Only an active chat can be transferred."),
-    _example("Inactive queue", "queue_inactive", "The Night queue is not taking chats."),
-    _example("To oneself", "bad_target", "You cannot transfer a chat to yourself."),
+    error_example("Not active", "not_active", "Only an active chat can be transferred."),
+    error_example("Inactive queue", "queue_inactive", "The Night queue is not taking chats."),
+    error_example("To oneself", "bad_target", "You cannot transfer a chat to yourself."),
     _PARSE_ERROR,
 )
-TRANSFER_403 = _error(
+TRANSFER_403 = error_response(
     "Not logged in, not a CSR, no CSRF token, or not the CSR handling this chat (`not_your_chat`).",
     _NOT_LOGGED_IN,
     _NOT_A_CSR,
     _NO_CSRF,
-    _example("Not your chat", "not_your_chat", "You are not handling this chat."),
+    error_example("Not your chat", "not_your_chat", "You are not handling this chat."),
 )
-TRANSFER_409 = _error(
+TRANSFER_409 = error_response(
     "The CSR chosen cannot take the chat now (`target_unavailable`): not Available, at "
     "capacity, or considering another offer.",
-    _example(
+    error_example(
         "Busy",
         "target_unavailable",
         "Blake Chen is already considering another chat.",

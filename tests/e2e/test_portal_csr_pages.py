@@ -4,7 +4,6 @@ changed it; chat headers follow transfers live; Recent work lists every chat the
 took part in, with search and filters; error pages and the favicon in the portal's look."""
 
 import re
-import uuid
 from datetime import timedelta
 
 import pytest
@@ -13,14 +12,13 @@ from django.utils import timezone
 from playwright.sync_api import Page, expect
 
 from chat.models import Interaction, SenderKind
-from chat.services.messages import message_send
 from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus, Queue, QueueMembership
 from routing.selectors.csrs import OPEN_PAGE_SECONDS, csr_open_page_counts
 from routing.services.answers import offer_accept
 from routing.services.presence import csr_status_set, presence_sweep
 from routing.services.transfers import interaction_transfer_to_queue
 from tests.e2e.pages import log_in, shot
-from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
+from tests.e2e.test_portal import TIMEOUT_MS, customer_says, demo_user, escalate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -36,15 +34,6 @@ def accept_pending(interaction: Interaction, csr) -> None:
     offer = Offer.objects.get(interaction=interaction, status=OfferStatus.PENDING)
     assert offer.csr_id == csr.pk
     offer_accept(offer_id=offer.pk, user=csr)
-
-
-def customer_says(interaction: Interaction, text: str) -> None:
-    message_send(
-        interaction_id=interaction.pk,
-        sender_kind=SenderKind.CUSTOMER,
-        text=text,
-        client_msg_id=str(uuid.uuid4()),
-    )
 
 
 def test_a_chat_transferred_back_to_its_first_csr_works_again_in_its_tab(

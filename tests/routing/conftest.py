@@ -7,6 +7,7 @@ from django.conf import settings
 from django.contrib.auth.models import User
 from django.test import Client
 
+from config.celery_app import app
 from config.users import Role
 from routing.models import CSRStatus, QueueMembership
 from routing.services.presence import csr_profile_ensure
@@ -81,3 +82,20 @@ def make_interaction(channel, queue):
         return interaction_factory(**overrides)
 
     return make
+
+
+@pytest.fixture
+def sent(monkeypatch):
+    """What the services queue through the broker (eager mode off, nothing is run)."""
+    messages: list[tuple[str, tuple, dict]] = []
+    monkeypatch.setattr(
+        app,
+        "send_task",
+        lambda name, args=None, *rest, **options: messages.append(
+            (name, tuple(args or ()), options)
+        ),
+    )
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    yield messages
+    app.conf.task_always_eager = eager

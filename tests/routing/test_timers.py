@@ -4,7 +4,6 @@ made together queues one expiry task through the broker, due when they are."""
 import pytest
 from django.db import transaction
 
-from config.celery_app import app
 from routing.models import Offer, OfferStatus
 from routing.services.engine import route_queue
 from routing.services.transfers import interaction_transfer_to_csr
@@ -12,23 +11,6 @@ from routing.tasks import offers_expire
 from tests.factories import route_chat
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """What the services queue through the broker (eager mode off, nothing is run)."""
-    messages: list[tuple[str, tuple, dict]] = []
-    monkeypatch.setattr(
-        app,
-        "send_task",
-        lambda name, args=None, *rest, **options: messages.append(
-            (name, tuple(args or ()), options)
-        ),
-    )
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield messages
-    app.conf.task_always_eager = eager
 
 
 def _timers(sent) -> list[tuple[tuple, float]]:

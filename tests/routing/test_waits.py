@@ -12,7 +12,6 @@ from chat.errors import ChatError
 from chat.models import Interaction, InteractionStatus, Message, SenderKind
 from chat.selectors.interactions import estimated_wait_seconds
 from chat.signals import customer_chat_payloads
-from config.celery_app import app
 from routing import events
 from routing.models import LongWait, LongWaitChoice, Offer, OfferStatus, RoutingDecision
 from routing.services.answers import offer_accept, offer_decline, offer_expire
@@ -31,23 +30,6 @@ from routing.services.waits import (
 from tests.factories import route_chat, user_factory
 
 pytestmark = pytest.mark.django_db
-
-
-@pytest.fixture
-def sent(monkeypatch):
-    """What the services queue through the broker (eager mode off, nothing is run)."""
-    messages: list[tuple[str, tuple, dict]] = []
-    monkeypatch.setattr(
-        app,
-        "send_task",
-        lambda name, args=None, *rest, **options: messages.append(
-            (name, tuple(args or ()), options)
-        ),
-    )
-    eager = app.conf.task_always_eager
-    app.conf.task_always_eager = False
-    yield messages
-    app.conf.task_always_eager = eager
 
 
 @pytest.fixture
