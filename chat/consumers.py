@@ -490,12 +490,13 @@ class CustomerChatConsumer(ChatConsumer):
             return
         answer, error = await _call(
             signals.customer_wait_choice_make,
+            limit=self.send_limit,  # leave_message stores a message: it counts as a send
             interaction_id=self.interaction_id,
             choice=choice,
             text=text if isinstance(text, str) else None,
         )
         if error is not None:
-            await self.send_error(error.code, error.message)
+            await self.send_chat_error(error)
             return
         await self.send_json(answer)
 

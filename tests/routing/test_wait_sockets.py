@@ -151,3 +151,24 @@ async def test_the_choice_is_the_customers_only():
         assert await observer.nothing()
         await observer.send(type="wait.choice", choice="end")
         assert (await observer.receive_type("error"))["code"] == "unknown_type"
+
+
+async def test_wait_choices_count_against_the_customers_sends():
+    """leave_message stores a message, so choices share the party's send allowance: past
+    it a choice is refused with rate_limited and retry_after, and the socket stays open."""
+    from chat.consumers import SEND_BURST, SEND_WINDOW_SECONDS
+    from tests.sockets.test_limits import fresh_window
+
+    chat = await sync_to_async(_long_waiting_chat)()
+    fresh_window()
+    async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
+        await customer.receive_type("wait.options")
+        for _ in range(SEND_BURST):
+            await customer.send(type="wait.choice", choice="keep_waiting")
+            await _answer(customer)
+        await customer.send(type="wait.choice", choice="keep_waiting")
+        refusal = await customer.receive_type("error")
+        assert refusal["code"] == "rate_limited"
+        assert 1 <= refusal["retry_after"] <= SEND_WINDOW_SECONDS
+        await customer.send(type="ping")
+        assert (await customer.receive_type("error"))["code"] != "rate_limited"
