@@ -13,7 +13,13 @@ from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
 from chat.events import interaction_sentiment_state
-from chat.models import OPEN_INTERACTION_STATUSES, Interaction, InteractionStatus, Message
+from chat.models import (
+    OPEN_INTERACTION_STATUSES,
+    Interaction,
+    InteractionStatus,
+    Message,
+    SystemEvent,
+)
 from chat.selectors.settings import app_studio_settings_get
 from chat.services.authentication import auth_request_unavailable, channel_auth_request_unavailable
 from chat.services.messages import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
@@ -237,7 +243,8 @@ class RecentWorkQuery:
 @dataclass(frozen=True)
 class WorkPart:
     """One stretch of an interaction that a CSR handled: from their accepting it to the
-    next CSR's accepting it or the end (None while nobody else has taken it over)."""
+    first of their losing it with their connection, the next CSR's accepting it, or the
+    end (None while it is still theirs or no one has taken it since)."""
 
     start: datetime
     end: datetime | None
@@ -299,8 +306,10 @@ def csr_recent_work(*, user, query: RecentWorkQuery | None = None) -> QuerySet[I
 
 def recent_work_rows(*, interactions: list[Interaction], user) -> list[RecentWorkRow]:
     """Recent work's lines for one page of `csr_recent_work`, with the CSR's own parts,
-    read from the accepted offers of those interactions (one query): each part runs
-    from an acceptance of theirs to the next acceptance by anyone, or the end."""
+    read from the accepted offers of those interactions and the system messages where
+    the CSR lost them with their connection (two queries): each part runs from an
+    acceptance of theirs to that loss, the next acceptance by anyone, or the end,
+    whichever comes first."""
     acceptances: dict[int, list[tuple[int, datetime]]] = {}
     for interaction_id, csr_id, responded_at in (
         Offer.objects.filter(
@@ -312,17 +321,29 @@ def recent_work_rows(*, interactions: list[Interaction], user) -> list[RecentWor
     ):
         if responded_at is not None:  # an accepted offer always has it
             acceptances.setdefault(interaction_id, []).append((csr_id, responded_at))
+    # Where the CSR lost a chat with their connection (back in line): their part ends
+    # there, not when the next CSR accepts it. (A transfer keeps the chat theirs until
+    # someone accepts it.)
+    left: dict[int, list[datetime]] = {}
+    for interaction_id, at in Message.objects.filter(
+        interaction_id__in=[interaction.pk for interaction in interactions],
+        event=SystemEvent.REQUEUED,
+        data__left_csr_id=user.pk,
+    ).values_list("interaction_id", "created_at"):
+        left.setdefault(interaction_id, []).append(at)
     rows = []
     for interaction in interactions:
         taken = acceptances.get(interaction.pk, [])
-        parts = [
-            WorkPart(
-                start=at,
-                end=taken[index + 1][1] if index + 1 < len(taken) else interaction.ended_at,
-            )
-            for index, (csr_id, at) in enumerate(taken)
-            if csr_id == user.pk
-        ]
+        parts = []
+        for index, (csr_id, at) in enumerate(taken):
+            if csr_id != user.pk:
+                continue
+            ends = [moment for moment in left.get(interaction.pk, []) if moment >= at]
+            if index + 1 < len(taken):
+                ends.append(taken[index + 1][1])
+            elif interaction.ended_at is not None:
+                ends.append(interaction.ended_at)
+            parts.append(WorkPart(start=at, end=min(ends, default=None)))
         if not parts and interaction.assigned_csr_id == user.pk:
             # Assigned without a recorded acceptance (data made by hand): the one part.
             start = interaction.accepted_at or interaction.created_at

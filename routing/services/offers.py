@@ -102,13 +102,15 @@ def requeue(interaction: Interaction, *, at_front: bool) -> None:
     interaction.at_front = at_front or interaction.at_front
 
 
-def requeued_notice(interaction: Interaction, *, why: str) -> None:
-    """Tell both sides why the chat went back to its queue."""
+def requeued_notice(interaction: Interaction, *, why: str, left_csr_id: int | None = None) -> None:
+    """Tell both sides why the chat went back to its queue; `left_csr_id` is the CSR
+    whose part of the chat ends here (Recent work reads it)."""
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,
         text=f"{why}; the chat is back in the {interaction.queue.name} queue.",
         event=SystemEvent.REQUEUED,
+        data={"left_csr_id": left_csr_id} if left_csr_id is not None else None,
     )
 
 

@@ -230,7 +230,7 @@ def interaction_requeue_lost_csr(*, interaction_id: int) -> bool:
     requeue(interaction, at_front=True)
     interaction.assigned_csr = None
     interaction.save(update_fields=["status", "offered_at", "at_front", "assigned_csr"])
-    requeued_notice(interaction, why=f"{display_name(csr)} lost connection")
+    requeued_notice(interaction, why=f"{display_name(csr)} lost connection", left_csr_id=csr.pk)
     chat_events.interaction_status_changed(interaction=interaction)
     events.chat_revoked(user_id=csr.pk, interaction_id=interaction.pk, reason="connection lost")
     route_after_commit(queue_id=interaction.queue_id)

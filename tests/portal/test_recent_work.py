@@ -342,3 +342,28 @@ def test_the_recent_work_query_filters_in_the_database(history):
     alex, chats = history
     query = RecentWorkQuery(text="refund", channel_id=chats["dana"].channel_id)
     assert list(csr_recent_work(user=alex, query=query)) == [chats["dana"]]
+
+
+def test_a_part_lost_with_the_connection_ends_when_it_was_lost(billing, general, web):
+    """Alex goes Offline holding the chat: it goes back in line and Alex's part ends
+    there, not when Blake accepts it later."""
+    from routing.services.presence import interaction_requeue_lost_csr
+
+    alex = csr_in(billing, first_name="Alex")
+    blake = csr_in(billing, first_name="Blake")
+    park(blake)
+    interaction = interaction_factory(channel=web, queue=billing, status=InteractionStatus.QUEUED)
+    accept(interaction, alex)
+    csr_status_set(user=alex, status="offline")
+    assert interaction_requeue_lost_csr(interaction_id=interaction.pk)
+    csr_status_set(user=blake, status="available")
+    accept(interaction, blake)
+    move_accepted(interaction, alex, 3)
+    move_accepted(interaction, blake, 20)
+    Message.objects.filter(interaction=interaction, event="requeued").update(
+        created_at=at(interaction, 8)
+    )
+    [row] = recent_work_rows(interactions=[interaction], user=alex)
+    assert [(p.start, p.end) for p in row.parts] == [(at(interaction, 3), at(interaction, 8))]
+    [blakes] = recent_work_rows(interactions=[interaction], user=blake)
+    assert [(p.start, p.end) for p in blakes.parts] == [(at(interaction, 20), None)]

@@ -292,9 +292,9 @@ def test_recent_work_query_count(csr, django_assert_num_queries):
         ended_chat(csr, ended_minutes_ago=n)
     client = login(csr)
     # session, user, groups, count, the page (with customer, channel, queue, CSR), the
-    # page's acceptances (the CSR's parts), the open follow-ups of the CSR's queues, the
-    # queues and channels to filter by
-    with django_assert_num_queries(9):
+    # page's acceptances and lost connections (the CSR's parts), the open follow-ups of
+    # the CSR's queues, the queues and channels to filter by
+    with django_assert_num_queries(10):
         client.get(reverse("portal:recent_work"))
 
 
