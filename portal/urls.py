@@ -11,6 +11,11 @@ urlpatterns = [
     path("favicon.ico", views.favicon, name="favicon"),
     path("", views.home, name="home"),
     path("recent/", views.recent_work, name="recent_work"),
+    path(
+        "follow-ups/<int:long_wait_id>/done/",
+        views.follow_up_done,
+        name="follow_up_done",
+    ),
     path("interactions/<int:interaction_id>/", views.interaction_window, name="interaction"),
     path(
         "portal-api/interactions/<int:interaction_id>/panel/",

@@ -10,14 +10,16 @@ from django.core.exceptions import PermissionDenied
 from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.cache import cache_control, never_cache
-from django.views.decorators.http import require_GET
+from django.views.decorators.http import require_GET, require_POST
 
 from config.users import Role, user_roles
 from portal import selectors
 from portal.forms import RecentWorkForm
 from portal.selectors import PanelMode, health_report
 from routing.selectors.waits import FOLLOW_UPS_SHOWN, csr_follow_ups_open, follow_ups_open
+from routing.services.waits import follow_ups_mark_done
 
 
 @never_cache
@@ -87,6 +89,17 @@ def _live_interactions(request: HttpRequest) -> HttpResponse:
             "follow_ups_linked": True,
         },
     )
+
+
+@login_required
+@require_POST
+def follow_up_done(request: HttpRequest, long_wait_id: int) -> HttpResponse:
+    """A manager has followed up a message a customer left: it leaves the list (marking
+    one already done changes nothing)."""
+    if not user_roles(request.user) & {Role.CSR_MANAGER, Role.ADMINISTRATOR}:
+        raise PermissionDenied("Only CSR managers may mark follow-ups done.")
+    follow_ups_mark_done(long_wait_ids=[long_wait_id], user=request.user)
+    return redirect(f"{reverse('portal:home')}#follow-ups")
 
 
 @never_cache

@@ -286,7 +286,8 @@ def _follow_up_text(text: object) -> str:
 
 
 def follow_ups_mark_done(*, long_wait_ids: list[int], user: AbstractBaseUser) -> int:
-    """Mark open follow-ups done (by a manager, in the admin); returns how many were."""
+    """Mark open follow-ups done (by a manager, on the live page or in the admin); returns
+    how many were."""
     return LongWait.objects.filter(
         pk__in=long_wait_ids,
         choice=LongWaitChoice.LEAVE_MESSAGE,

@@ -414,6 +414,39 @@ def test_managers_see_long_waits_flagged_and_the_messages_left(
     assert "Ring me" not in client.get("/recent/").content.decode()
 
 
+def test_managers_mark_a_follow_up_done_from_their_page(queue, make_interaction, make_csr, client):
+    """A POST from the manager's page records who followed up and when; the message leaves
+    the list; a second POST changes nothing; CSRs are refused and a GET is not allowed."""
+    from config.users import Role
+
+    chat = make_interaction(queued_at=timezone.now() - timedelta(seconds=700))
+    long_wait_offer(interaction_id=chat.pk)
+    long_wait_choose(interaction_id=chat.pk, choice="leave_message", text="Call me at 5")
+    wait = LongWait.objects.get()
+    url = f"/follow-ups/{wait.pk}/done/"
+
+    client.force_login(make_csr())
+    assert client.post(url).status_code == 403
+    wait.refresh_from_db()
+    assert wait.follow_up_open
+
+    manager = user_factory(role=Role.CSR_MANAGER)
+    client.force_login(manager)
+    page = client.get("/").content.decode()
+    assert f'action="{url}"' in page and "Mark done" in page
+    assert client.get(url).status_code == 405
+    response = client.post(url)
+    assert (response.status_code, response["Location"]) == (302, "/#follow-ups")
+    wait.refresh_from_db()
+    assert not wait.follow_up_open
+    assert wait.follow_up_done_by == manager
+    done_at = wait.follow_up_done_at
+    assert "Call me at 5" not in client.get("/").content.decode()
+    assert client.post(url).status_code == 302
+    wait.refresh_from_db()
+    assert wait.follow_up_done_at == done_at
+
+
 def test_the_admin_lists_long_waits_and_administrators_mark_follow_ups_done(
     queue, make_interaction, client
 ):
