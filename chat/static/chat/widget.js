@@ -186,7 +186,10 @@
     ]);
 
     ui.status = el("p", { id: "cpw-status", className: "cpw-status", role: "status" });
-    ui.log = el("ol", { className: "cpw-log", role: "log", "aria-live": "polite", "aria-label": "Conversation" });
+    // The live region wraps the list (role="log" on the <ol> would take away its list
+    // role); the list scrolls and takes focus, so the keyboard can scroll it.
+    ui.log = el("ol", { className: "cpw-log", tabindex: "0", "aria-label": "Messages" });
+    ui.logFrame = el("div", { className: "cpw-log-frame", role: "log", "aria-live": "polite", "aria-label": "Conversation" }, [ui.log]);
     ui.typing = el("p", { className: "cpw-typing", hidden: true, "aria-live": "polite" });
     ui.suggestions = el("div", {
       className: "cpw-suggestions",
@@ -226,7 +229,7 @@
         "aria-describedby": "cpw-status",
         hidden: true,
       },
-      [header, ui.status, ui.log, ui.typing, ui.suggestions, ui.waitChoice, ui.composer, ui.hint, ui.restart],
+      [header, ui.status, ui.logFrame, ui.typing, ui.suggestions, ui.waitChoice, ui.composer, ui.hint, ui.restart],
     );
     ui.root = el("div", { className: "cpw-root" }, [ui.panel, ui.launcher]);
     document.body.append(ui.root);
@@ -527,6 +530,7 @@
 
   function setMode() {
     const mode = session.mode;
+    const focused = ui.panel.contains(document.activeElement) ? document.activeElement : null;
     ui.endButton.hidden = mode !== "live";
     ui.restart.hidden = mode !== "ended";
     ui.composer.hidden = mode === "ended";
@@ -540,6 +544,8 @@
     refreshAuth();
     renderWaitChoice();
     keepBottom();
+    // Focus on a control this mode hides would fall to the page: keep it in the widget.
+    if (focused && !focused.getClientRects().length) (mode === "ended" ? ui.restart : ui.input).focus();
   }
 
   function updateHeader() {
@@ -837,7 +843,7 @@
       this.readSent = 0;
       this.attempt = 0;
       this.endRequested = false;
-      ui.endButton.disabled = false;
+      ui.endButton.removeAttribute("aria-disabled");
       session.mode = "live";
       session.interactionId = escalation.interaction_id;
       session.token = escalation.customer_token;
@@ -1364,9 +1370,10 @@
     },
 
     end() {
-      if (session.mode !== "live") return;
+      if (session.mode !== "live" || ui.endButton.getAttribute("aria-disabled") === "true") return;
       this.endRequested = true;
-      ui.endButton.disabled = true;
+      // aria-disabled, not disabled: a disabled button drops the keyboard focus to the page.
+      ui.endButton.setAttribute("aria-disabled", "true");
       if (!this.replaying && this.transmit({ type: "end" })) return;
       notice("The chat ends as soon as the connection is back.");
     },

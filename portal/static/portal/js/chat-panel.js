@@ -536,10 +536,10 @@ export class ChatPanel {
     this.dividers = this.dividers || {};
     if (message.pre_escalation && !this.dividers.bot) {
       this.dividers.bot = true;
-      this.log.append(el("li", { class: "log__divider", role: "separator" }, "Bot conversation before escalation"));
+      this.log.append(el("li", { class: "log__divider" }, "Bot conversation before escalation"));
     } else if (!message.pre_escalation && this.dividers.bot && !this.dividers.live) {
       this.dividers.live = true;
-      this.log.append(el("li", { class: "log__divider", role: "separator" }, "Live chat"));
+      this.log.append(el("li", { class: "log__divider" }, "Live chat"));
     }
   }
 

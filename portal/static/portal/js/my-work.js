@@ -23,6 +23,8 @@ function toast(text) {
 
 // --- Availability -------------------------------------------------------------------------
 const select = $("status-select");
+let committed = null; // the value the server last confirmed
+let keyed = false; // the value on show was reached with the keyboard and is not set yet
 function renderAwayReasons(reasons) {
   const group = $("away-reasons");
   group.replaceChildren(...reasons.map((r) => el("option", { value: `away:${r.code}` }, `Away — ${r.label}`)));
@@ -46,19 +48,51 @@ function renderStatus(s) {
       value = own.value;
     }
   }
-  select.value = value;
+  committed = value;
+  // A choice still waiting for Enter stays on show; the server's status is what it replaces.
+  if (!keyed) select.value = value;
   select.disabled = false;
   $("status-note").textContent = s.note || "";
 }
-select.addEventListener("change", async () => {
+
+// A status is set on a deliberate choice. Chromium fires "change" on every arrow press
+// in a closed <select>, so a choice made with the keys waits for Enter (or for focus to
+// leave the list); Escape takes it back. A pick with the mouse is set at once.
+select.addEventListener("pointerdown", () => { keyed = false; });
+select.addEventListener("keydown", (event) => {
+  if (event.key === "Enter") { event.preventDefault(); commitStatus(); return; }
+  if (event.key === "Escape" && select.value !== committed) {
+    event.preventDefault();
+    select.value = committed;
+    keyed = false;
+    $("status-pending").textContent = "";
+    return;
+  }
+  if (event.key !== "Tab") keyed = true;
+});
+select.addEventListener("change", () => {
+  if (!keyed) { commitStatus(); return; }
+  $("status-pending").textContent = select.value === committed ? ""
+    : `Press Enter to set ${select.selectedOptions[0].textContent}, or Escape to keep your status.`;
+});
+select.addEventListener("blur", () => commitStatus());
+
+async function commitStatus() {
+  keyed = false;
+  $("status-pending").textContent = "";
+  if (committed === null || select.value === committed) return;
+  const previous = committed;
+  committed = select.value; // one post per choice, even if Enter and blur both follow
   const [status, reason] = select.value.split(":");
   try {
     const state = await postJSON("/api/v1/agent/status/", { status, reason: reason || "" });
     renderState(state, { reply: true });
   } catch (e) {
+    committed = previous;
+    select.value = previous;
     toast(e.message);
   }
-});
+}
 
 // --- Queues ---------------------------------------------------------------------------------
 const queues = new Map(); // id → row elements
@@ -298,6 +332,7 @@ function addChat(data, placeOf = null) {
     if (event.key === "ArrowLeft") next = ids[(index - 1 + ids.length) % ids.length];
     if (event.key === "Home") next = ids[0];
     if (event.key === "End") next = ids[ids.length - 1];
+    if (event.key === "Delete" && chats.get(id)?.close) { event.preventDefault(); closeAndKeepFocus(id); return; }
     if (next !== null) { event.preventDefault(); select_(next, true); chats.get(next).tab.focus(); }
   });
   $("empty-state").hidden = true;
@@ -307,9 +342,21 @@ function addChat(data, placeOf = null) {
 function addClose(id) {
   const entry = chats.get(id);
   if (!entry || entry.close) return;
-  entry.close = el("button", { type: "button", class: "btn btn--icon chat-tab__close", "aria-label": `Close the chat with ${entry.name}`, title: "Close" }, "×");
+  // A tablist may hold only tabs: the × on the tab is for the mouse (hidden from assistive
+  // technology, out of the Tab order); keyboard and screen-reader users get the same
+  // action as a button in the panel's toolbar, and Delete on the tab.
+  entry.close = el("button", { type: "button", class: "btn btn--icon chat-tab__close", "aria-hidden": "true", tabindex: "-1", title: `Close the chat with ${entry.name}` }, "×");
   entry.close.addEventListener("click", () => removeChat(id));
   entry.wrap.append(entry.close);
+  entry.closeInPanel = el("button", { type: "button", class: "btn btn--ghost", "aria-label": `Close tab: the chat with ${entry.name}` }, "Close tab");
+  entry.closeInPanel.addEventListener("click", () => closeAndKeepFocus(id));
+  entry.section.querySelector(".panel__tools")?.append(entry.closeInPanel);
+}
+
+/** Close a chat from the keyboard: focus goes to the tab now selected, or to the page. */
+function closeAndKeepFocus(id) {
+  removeChat(id);
+  (selected !== null ? chats.get(selected).tab : $("main")).focus();
 }
 
 // keepPlace: the tab is about to be replaced (openChat): its element stays where it is
