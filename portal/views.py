@@ -98,7 +98,7 @@ def follow_up_done(request: HttpRequest, long_wait_id: int) -> HttpResponse:
     one already done changes nothing)."""
     if not user_roles(request.user) & {Role.CSR_MANAGER, Role.ADMINISTRATOR}:
         raise PermissionDenied("Only CSR managers may mark follow-ups done.")
-    follow_ups_mark_done(long_wait_ids=[long_wait_id], user=request.user)
+    follow_ups_mark_done(long_wait_ids=[long_wait_id], user=request.user)  # type: ignore[arg-type]  # login_required
     return redirect(f"{reverse('portal:home')}#follow-ups")
 
 
