@@ -42,6 +42,8 @@ CLOSE_UNAUTHENTICATED = 4401
 CLOSE_FORBIDDEN = 4403
 # The chat ended (or was abandoned) longer ago than the customer token's grace period.
 CLOSE_GONE = 4410
+# The party opened more sockets than CONNECT_BURST in the window: reconnect later.
+CLOSE_TOO_MANY = 4429
 
 # Per chat party (the customer of the interaction; one portal user in it), across all
 # their sockets and every server process: at most SEND_BURST sends and RESUME_BURST
@@ -50,6 +52,9 @@ SEND_BURST = 20
 SEND_WINDOW_SECONDS = 10
 RESUME_BURST = 5
 RESUME_WINDOW_SECONDS = 10
+# Each connect replays the chat: at most this many per party and window.
+CONNECT_BURST = 10
+CONNECT_WINDOW_SECONDS = 10
 # Per socket: at most one `typing` with active=true published per this many seconds.
 TYPING_INTERVAL_SECONDS = 2.0
 
@@ -191,7 +196,17 @@ class ChatConsumer(PortalJsonConsumer):
             window_seconds=RESUME_WINDOW_SECONDS,
             what="resumes",
         )
+        connects = SharedLimit(
+            f"ws-connect:{key}",
+            events=CONNECT_BURST,
+            window_seconds=CONNECT_WINDOW_SECONDS,
+            what="connections",
+        )
         await self.accept()
+        if wait := await db(connects.take)():
+            await self.send_error("rate_limited", _limit_message(connects), retry_after=wait)
+            await self.close(code=CLOSE_TOO_MANY)
+            return
         await self.send_json(events.hello_payload(interaction, self.role))  # type: ignore[arg-type]
         await self.replay(
             after_seq=_query_int(params, "last_seq"), server_last_seq=interaction.last_seq

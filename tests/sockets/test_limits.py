@@ -8,13 +8,15 @@ import uuid
 
 import pytest
 from asgiref.sync import sync_to_async
+from channels.testing import WebsocketCommunicator
 
-from chat.consumers import RESUME_BURST, SEND_BURST
+from chat.consumers import CLOSE_TOO_MANY, CONNECT_BURST, RESUME_BURST, SEND_BURST
 from chat.models import Message
+from config.asgi import application
 from config.ratelimit import SharedLimit
 from config.sockets import FRAME_BURST, HEARTBEAT_BURST
 from tests.chat.conftest import CUSTOMER_HEADERS, make_live_chat
-from tests.sockets.helpers import logged_in, open_socket
+from tests.sockets.helpers import Socket, logged_in, open_socket
 
 pytestmark = [pytest.mark.asyncio, pytest.mark.django_db(transaction=True)]
 
@@ -151,3 +153,26 @@ async def test_a_shared_limit_counts_for_every_holder_of_its_key():
     assert [one.take(), two.take(), one.take()] == [0, 0, 0]
     assert 1 <= two.take() <= WINDOW
     assert 1 <= one.take() <= WINDOW
+
+
+async def test_connects_are_limited_per_party():
+    """Each connect replays the chat: a party opening more than CONNECT_BURST sockets in
+    a window gets rate_limited with retry_after and the close code 4429; another party
+    still connects."""
+    chat = await new_chat()
+    _, csr_headers = await logged_in(chat.csr)
+    fresh_window()
+    path = chat.customer_path()
+    for _ in range(CONNECT_BURST):
+        async with open_socket(path, CUSTOMER_HEADERS, until="replay.done"):
+            pass
+    communicator = WebsocketCommunicator(application, path, headers=CUSTOMER_HEADERS)
+    connected, _ = await communicator.connect()
+    assert connected  # accepted, then closed: browsers see the code
+    frames, code = await Socket(communicator).closed_with()
+    assert code == CLOSE_TOO_MANY
+    [refusal] = frames
+    assert refusal["code"] == "rate_limited"
+    assert 1 <= refusal["retry_after"] <= WINDOW
+    async with open_socket(chat.csr_path(), csr_headers, until="replay.done") as csr:
+        assert await csr.alive()
