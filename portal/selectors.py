@@ -103,8 +103,9 @@ def portal_panel_mode(*, interaction: Interaction, user, roles: set[Role]) -> Pa
 
 
 def csr_took_part(*, interaction_id: int, user_id: int) -> bool:
-    """Whether the CSR ever accepted an offer of this interaction (as routing records
-    every acceptance; the same rule as transcripts' "who may download")."""
+    """Whether the CSR ever accepted an offer of this interaction (routing records every
+    acceptance). Transcripts' "who may download" also counts a CSR named by a `joined`
+    message (transcripts.selectors.transcript_user_may_download)."""
     return _accepted_offers(user_id=user_id).filter(interaction_id=interaction_id).exists()
 
 
