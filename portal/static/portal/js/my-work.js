@@ -27,8 +27,12 @@ let committed = null; // the value the server last confirmed
 let keyed = false; // the value on show was reached with the keyboard and is not set yet
 function renderAwayReasons(reasons) {
   const group = $("away-reasons");
+  // Replacing the options would drop a reason the CSR has picked with the keys and not
+  // set yet (the select falls back to its first option): keep it on show.
+  const shown = select.value;
   group.replaceChildren(...reasons.map((r) => el("option", { value: `away:${r.code}` }, `Away — ${r.label}`)));
   if (!reasons.length) group.append(el("option", { value: "away:", disabled: true }, "Away — no reasons set up by an administrator"));
+  if ([...select.options].some((o) => o.value === shown)) select.value = shown;
 }
 function renderStatus(s) {
   $("status-dot").dataset.status = s.status;
