@@ -404,6 +404,17 @@ class SystemEvent(models.TextChoices):
     AUTHENTICATED = "authenticated", "Customer authenticated"
     COBROWSE_STARTED = "cobrowse_started", "Co-browse started"
     COBROWSE_ENDED = "cobrowse_ended", "Co-browse ended"
+    COBROWSE_DECLINED = "cobrowse_declined", "Co-browse declined"
+    ARTICLE_SHARED = "article_shared", "Knowledge article shared"
+    PAGE_PUSHED = "page_pushed", "Page pushed"
+    CASE_CREATED = "case_created", "Service case created"
+    CASE_UPDATED = "case_updated", "Service case updated"
+    SUPERVISOR_MONITORING = "supervisor_monitoring", "Supervisor monitoring"
+    SUPERVISOR_JOINED = "supervisor_joined", "Supervisor joined"
+    SUPERVISOR_LEFT = "supervisor_left", "Supervisor left"
+    TAKEN_OVER = "taken_over", "Taken over by a supervisor"
+    WHISPER = "whisper", "Supervisor whisper"
+    NOTE = "note", "Internal note"
     ENDED = "ended", "Chat ended"
     ABANDONED = "abandoned", "Abandoned"
 
@@ -430,6 +441,11 @@ class Message(models.Model):
     )
     event = models.CharField(max_length=30, choices=SystemEvent.choices, blank=True)
     data = models.JSONField(default=dict, blank=True)
+    internal = models.BooleanField(
+        default=False,
+        help_text="Seen only inside the contact center (whispers, internal notes): never sent "
+        "to the customer, the connector, the webhook or the customer's transcript.",
+    )
     sentiment_score = models.FloatField(
         null=True, blank=True, help_text="Customer messages: this message's own score, -1 to 1."
     )
