@@ -20,6 +20,7 @@ from django.views.decorators.debug import sensitive_post_parameters
 
 from chat.models import (
     AppStudioSettings,
+    Attachment,
     BotClient,
     Channel,
     Customer,
@@ -231,8 +232,11 @@ class AppStudioSettingsAdmin(admin.ModelAdmin):
                 "fields": [
                     "attachments_enabled",
                     "max_attachment_bytes",
+                    "max_message_attachment_bytes",
                     "allowed_attachment_types",
-                ]
+                ],
+                "description": "Both this switch and the channel's must allow attachments. "
+                "Types are decided from each file's content; see docs/attachments.md.",
             },
         ),
         (
@@ -450,6 +454,43 @@ class MessageAdmin(ReadOnlyAdmin):
     @admin.display(description="Text")
     def short_text(self, message: Message) -> str:
         return message.text if len(message.text) <= 80 else message.text[:79] + "…"
+
+
+@admin.register(Attachment)
+class AttachmentAdmin(ReadOnlyAdmin):
+    """Read-only: what was sent, by whom, its checks' results. The files themselves are
+    opened from the chat (signed URLs), not from here; retention deletes them
+    (manage.py purge_interactions)."""
+
+    list_display = ["name", "content_type", "size", "sender_kind", "interaction", "sent_in"]
+    list_filter = ["sender_kind", "content_type"]
+    search_fields = ["name", "sha256"]
+    list_select_related = ["interaction", "message"]
+    ordering = ["-id"]
+    fields = [
+        "interaction",
+        "message",
+        "sender_kind",
+        "uploaded_by",
+        "name",
+        "content_type",
+        "size",
+        "sha256",
+        "width",
+        "height",
+        "stored_as",
+        "upload_key",
+        "created_at",
+    ]
+    readonly_fields = ["stored_as"]
+
+    @admin.display(description="Message")
+    def sent_in(self, attachment: Attachment) -> str:
+        return f"#{attachment.message.seq}" if attachment.message else "Not sent"
+
+    @admin.display(description="Stored as")
+    def stored_as(self, attachment: Attachment) -> str:
+        return attachment.file.name or ""
 
 
 @admin.register(WebhookDelivery)

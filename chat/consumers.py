@@ -29,7 +29,9 @@ from chat.models import OPEN_INTERACTION_STATUSES as OPEN
 from chat.models import Interaction, SenderKind
 from chat.schemas import ChatRole
 from chat.selectors import interactions as selectors
+from chat.selectors.attachments import attachment_urls, party_for_role
 from chat.selectors.messages import REPLAY_PAGE_SIZE, messages_after
+from chat.services.attachments import attachments_policy_payload
 from chat.services.authentication import interaction_authenticate
 from chat.services.interactions import interaction_end
 from chat.services.messages import interaction_mark_read, interaction_typing, message_send
@@ -207,7 +209,9 @@ class ChatConsumer(PortalJsonConsumer):
             await self.send_error("rate_limited", _limit_message(connects), retry_after=wait)
             await self.close(code=CLOSE_TOO_MANY)
             return
-        await self.send_json(events.hello_payload(interaction, self.role))  # type: ignore[arg-type]
+        hello = events.hello_payload(interaction, self.role)  # type: ignore[arg-type]
+        hello["attachments"] = await db(attachments_policy_payload)(interaction)
+        await self.send_json(hello)
         await self.replay(
             after_seq=_query_int(params, "last_seq"), server_last_seq=interaction.last_seq
         )
@@ -308,6 +312,7 @@ class ChatConsumer(PortalJsonConsumer):
             text=content.get("text"),
             client_msg_id=client_msg_id,
             user=self.user,
+            attachment_ids=content.get("attachment_ids"),
         )
         if error is not None:
             await self.send_chat_error(error, **echo)
@@ -417,6 +422,13 @@ class ChatConsumer(PortalJsonConsumer):
     async def send_message(self, payload: dict[str, Any]) -> None:
         if self.role == ChatRole.CUSTOMER:
             payload = events.customer_view(payload)
+        if payload.get("attachments"):
+            # Each party gets its own signed URLs (chat.selectors.attachments).
+            party = party_for_role(self.role, self.user)
+            files = payload["attachments"]
+            payload = {**payload, "attachments": []}
+            if party is not None:
+                payload["attachments"] = [attachment_urls(f, party=party) for f in files]
         await self.send_json(payload)
 
     async def recheck_access(self) -> None:
@@ -626,6 +638,15 @@ class CsrChatConsumer(ChatConsumer):
         if role is None:
             await self.live_leave()
             await self.close(code=CLOSE_FORBIDDEN)
+
+    async def csr_push(self, event: dict[str, Any]) -> None:
+        """`csr.push` on the CSR's own group (e.g. assist's suggestions): forwarded to the
+        handling CSR's panel of the chat the frame names, to no other socket."""
+        frame = event.get("frame")
+        if self.role != ChatRole.CSR or not isinstance(frame, dict):
+            return
+        if frame.get("interaction_id") == self.interaction_id and self.accepting_messages():
+            await self.send_json(frame)
 
     async def agent_event(self, event: dict[str, Any]) -> None:
         """Of the CSR's own events only `chat.revoked` for this chat concerns this socket."""

@@ -7,6 +7,7 @@ from enum import StrEnum
 
 from chat import schemas, sentiment
 from chat.models import Interaction, Message
+from chat.selectors.attachments import message_attachments
 from chat.selectors.messages import customer_messages_newest
 from config.realtime import publish_on_commit
 from config.sockets import SESSION_REVOKED_HANDLER, session_digest
@@ -65,13 +66,29 @@ def message_payload(message: Message) -> schemas.MessagePayload:
         "event": message.event,
         "data": message.data,
         "pre_escalation": message.pre_escalation,
+        "internal": message.internal,
+        "attachments": message_attachments(message.data),
         "created_at": message.created_at.isoformat(),
     }
 
 
+# CSR messages whose `data` is for the customer: an article's card, a pushed page (assist).
+CUSTOMER_CARD_EVENTS = frozenset({"article_shared", "page_pushed"})
+
+
 def customer_view(payload: dict) -> dict:
     """A message payload as the customer may see it: `data` holds what is for the contact
-    center only (transfer notes, CSR ids)."""
+    center only (transfer notes, CSR ids). An internal message (a whisper, a note) keeps
+    only its place in the sequence, so the customer's numbering has no gap to resume."""
+    if payload.get("internal"):
+        return {
+            "type": "message",
+            "interaction_id": payload["interaction_id"],
+            "seq": payload["seq"],
+            "hidden": True,
+        }
+    if payload.get("event") in CUSTOMER_CARD_EVENTS:
+        return payload  # its data is the card the customer receives
     return {**payload, "data": {}}
 
 

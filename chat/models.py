@@ -87,6 +87,28 @@ class Channel(models.Model):
     is_public.fget.short_description = "Public"  # type: ignore[attr-defined]
 
 
+# Common images, PDF, plain text and office documents (Microsoft Office and OpenDocument).
+DEFAULT_ATTACHMENT_TYPES = ",".join(
+    [
+        "image/png",
+        "image/jpeg",
+        "image/gif",
+        "image/webp",
+        "application/pdf",
+        "text/plain",
+        "application/msword",
+        "application/vnd.openxmlformats-officedocument.wordprocessingml.document",
+        "application/vnd.ms-excel",
+        "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet",
+        "application/vnd.ms-powerpoint",
+        "application/vnd.openxmlformats-officedocument.presentationml.presentation",
+        "application/vnd.oasis.opendocument.text",
+        "application/vnd.oasis.opendocument.spreadsheet",
+        "application/vnd.oasis.opendocument.presentation",
+    ]
+)
+
+
 class AppStudioSettings(models.Model):
     """The one record of global switches and limits; read it with
     `chat.selectors.settings.app_studio_settings_get()`."""
@@ -104,10 +126,16 @@ class AppStudioSettings(models.Model):
         validators=[MinValueValidator(1024), MaxValueValidator(100 * 1024 * 1024)],
         help_text="Largest attachment accepted, in bytes (10 MiB = 10485760).",
     )
+    max_message_attachment_bytes = models.PositiveIntegerField(
+        default=25 * 1024 * 1024,
+        validators=[MinValueValidator(1024), MaxValueValidator(500 * 1024 * 1024)],
+        help_text="Largest total of the files one message may carry, in bytes (25 MiB = 26214400).",
+    )
     allowed_attachment_types = models.CharField(
-        max_length=500,
-        default="image/png,image/jpeg,image/gif,application/pdf,text/plain",
-        help_text="Comma-separated MIME types that may be attached.",
+        max_length=1000,
+        default=DEFAULT_ATTACHMENT_TYPES,
+        help_text="Comma-separated MIME types that may be attached, as decided from each "
+        "file's content (never its name). SVG and HTML are never shown inline.",
     )
     default_offer_timeout_seconds = models.PositiveIntegerField(
         default=30,
@@ -521,3 +549,69 @@ class WebhookDelivery(models.Model):
 
     def __str__(self) -> str:
         return f"Webhook for #{self.seq} of interaction {self.interaction_id}"
+
+
+def attachment_upload_to(instance: "Attachment", filename: str) -> str:
+    """Files live under attachments/<interaction id>/<random>/: never the sender's name
+    (kept in `name` only), so nothing a sender picks reaches a path."""
+    return f"attachments/{instance.interaction_id}/{uuid.uuid4().hex}/{filename}"
+
+
+class Attachment(models.Model):
+    """A file sent in a chat (chat/services/attachments.py): uploaded first, then carried
+    by one message. The file is in the default storage, never in the database; a file
+    the virus scanner blocks is never stored."""
+
+    interaction = models.ForeignKey(
+        Interaction, on_delete=models.CASCADE, related_name="attachments"
+    )
+    message = models.ForeignKey(
+        Message,
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="attachments",
+        help_text="The message that carries it; empty until it is sent.",
+    )
+    sender_kind = models.CharField(max_length=10, choices=SenderKind.choices)
+    uploaded_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL,
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The CSR who uploaded it; empty for the customer's.",
+    )
+    upload_key = models.CharField(
+        max_length=64,
+        blank=True,
+        help_text="The uploader's id for the upload: a retried upload is stored once.",
+    )
+    name = models.CharField(max_length=255, help_text="The file name as sent (shown only).")
+    content_type = models.CharField(
+        max_length=120, help_text="Decided from the content, not the name."
+    )
+    size = models.PositiveBigIntegerField()
+    sha256 = models.CharField(max_length=64)
+    file = models.FileField(upload_to=attachment_upload_to, max_length=300)
+    thumbnail = models.FileField(upload_to=attachment_upload_to, max_length=300, blank=True)
+    width = models.PositiveIntegerField(null=True, blank=True)
+    height = models.PositiveIntegerField(null=True, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        ordering = ["id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["interaction", "sender_kind", "upload_key"],
+                condition=~Q(upload_key=""),
+                name="attachment_unique_upload_key",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return self.name
+
+    @property
+    def is_image(self) -> bool:
+        return bool(self.thumbnail)

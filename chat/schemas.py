@@ -15,6 +15,10 @@ class MessagePayload(TypedDict):
     event: str
     data: dict[str, Any]
     pre_escalation: bool
+    internal: bool
+    # The files the message carries (chat.services.attachments.attachment_summary); each
+    # socket adds the signed URLs of its own party.
+    attachments: list[dict[str, Any]]
     created_at: str
 
 
@@ -53,6 +57,9 @@ class HelloPayload(TypedDict):
     type: Literal["hello"]
     role: Literal["customer", "csr", "observer"]
     interaction: HelloInteraction
+    # Whether files may be sent now, and the limits (chat.services.attachments); the
+    # chat sockets add it.
+    attachments: NotRequired[dict[str, Any]]
 
 
 class ReplayDonePayload(TypedDict):

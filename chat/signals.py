@@ -31,6 +31,22 @@ customer_chat_opened = Signal()
 # choice and returns the payload to answer with, or raises ChatError.
 customer_wait_choice = Signal()
 
+# Sent after the transaction that stored a customer's message commits (never inside it):
+# kwargs `interaction_id`, `seq`. The apps above react without slowing the send down
+# (assist queues its suggestions for the CSR's panel).
+customer_message_stored = Signal()
+
+# Sent whenever a CSR manager (not the chat's own CSR) would open a chat: the portal's
+# interaction window, the observer's chat socket, its attachments, its transcript:
+# kwargs `interaction`, `user`. A receiver returning False refuses (supervision: the
+# manager is limited to queues and this chat is in none of them); None or True lets it be.
+manager_access_check = Signal()
+
+
+def customer_message_stored_send(*, interaction_id: int, seq: int) -> None:
+    """Tell the apps above about a customer's message (called after commit)."""
+    customer_message_stored.send(sender=Interaction, interaction_id=interaction_id, seq=seq)
+
 
 def customer_chat_payloads(*, interaction: Interaction) -> list[dict[str, Any]]:
     """What the apps above send a customer's socket once it has replayed."""
@@ -51,3 +67,11 @@ def customer_wait_choice_make(
         if answer is not None:
             return answer
     raise ChatError("no_wait_choice", "There is no choice to make in this chat.")
+
+
+def manager_may_access(*, interaction: Interaction, user: Any) -> bool:
+    """Whether no app above refuses this CSR manager the chat (manager_access_check)."""
+    responses: list[tuple[Any, Any]] = manager_access_check.send(
+        sender=Interaction, interaction=interaction, user=user
+    )
+    return all(answer is not False for _, answer in responses)

@@ -52,6 +52,16 @@ def demo_page(request: HttpRequest) -> HttpResponse:
     return render(request, "chat/demo.html")
 
 
+@never_cache
+@ensure_csrf_cookie
+@require_GET
+def demo_cards_page(request: HttpRequest) -> HttpResponse:
+    """The bank's cards page: a second page of the demo site carrying the widget (the
+    chat, and a co-browse session, carry on when the customer moves here)."""
+    _demo_site_or_404()
+    return render(request, "chat/demo_cards.html")
+
+
 class BadInput(Exception):
     def __init__(self, field: str | None, message: str, code: str = "invalid"):
         super().__init__(message)

@@ -29,7 +29,7 @@ import urllib.request
 from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Final, Literal, TypedDict
+from typing import Any, Final, Literal, NotRequired, TypedDict
 from urllib.parse import urlsplit
 
 from django.conf import settings
@@ -38,7 +38,13 @@ from django.db.models import Exists, OuterRef
 from django.utils import timezone
 
 from chat.locks import webhook_deliveries_for_update
-from chat.models import Channel, Message, SenderKind, WebhookDelivery
+from chat.models import Channel, Message, SenderKind, SystemEvent, WebhookDelivery
+from chat.selectors.attachments import (
+    absolute,
+    attachment_urls,
+    message_attachments,
+    public_base_url,
+)
 from config.memo import memo_for
 from config.oncommit import on_commit_robust
 from config.tasks import task_enqueue
@@ -83,7 +89,13 @@ class WebhookMessage(TypedDict):
     author_name: str
     text: str
     event: str
+    # The CSR's files, with download URLs signed for the channel's bot client, valid
+    # PORTAL["ATTACHMENT_WEBHOOK_URL_SECONDS"] after the message (docs/attachments.md).
+    attachments: list[dict[str, Any]]
     created_at: str
+    # A shared article or a pushed page (events article_shared, page_pushed): its title
+    # and address, for connectors that show links (docs/webhooks.md).
+    link: NotRequired[dict[str, str]]
 
 
 class WebhookPayload(TypedDict):
@@ -102,7 +114,7 @@ def delivery_payload(*, delivery: WebhookDelivery) -> WebhookPayload:
     """The JSON body of a delivery: the same on every attempt."""
     interaction = delivery.interaction
     message = delivery.message
-    return {
+    payload: WebhookPayload = {
         "event": EVENT_MESSAGE_CREATED,
         "interaction_id": interaction.pk,
         "channel": interaction.channel.slug,
@@ -113,10 +125,42 @@ def delivery_payload(*, delivery: WebhookDelivery) -> WebhookPayload:
             "author_name": message.author_name,
             "text": message.text,
             "event": message.event,
+            "attachments": webhook_attachments(message),
             "created_at": message.created_at.isoformat(),
         },
         "delivery_id": str(delivery.delivery_id),
     }
+    link = webhook_link(message)
+    if link is not None:
+        payload["message"]["link"] = link
+    return payload
+
+
+def webhook_link(message: Message) -> dict[str, str] | None:
+    """The title and address of a shared article or a pushed page, else None."""
+    if message.event not in (SystemEvent.ARTICLE_SHARED, SystemEvent.PAGE_PUSHED):
+        return None
+    data = message.data or {}
+    url = str(data.get("url", ""))
+    title = str(data.get("title") or data.get("note") or url)
+    return {"title": title, "url": url}
+
+
+def webhook_attachments(message: Message) -> list[dict[str, Any]]:
+    """The message's files with URLs signed for the bot client that escalated the chat.
+    The expiry counts from the message, so every attempt sends the same body."""
+    files = message_attachments(message.data)
+    client_id = message.interaction.bot_client_id
+    if not files or client_id is None:
+        return []
+    expires = int(message.created_at.timestamp()) + int(
+        settings.PORTAL["ATTACHMENT_WEBHOOK_URL_SECONDS"]
+    )
+    base = public_base_url()
+    return [
+        absolute(attachment_urls(f, party=f"b{client_id}", expires=expires), base=base)
+        for f in files
+    ]
 
 
 def payload_body(payload: WebhookPayload) -> bytes:
@@ -188,6 +232,8 @@ def delivery_schedule(*, message: Message) -> WebhookDelivery | None:
     webhook is due (no query at all for customer and bot messages)."""
     if message.sender_kind not in SENT_SENDER_KINDS or message.pre_escalation:
         return None
+    if message.internal:
+        return None  # for the contact center only: never leaves it
     channel = channel_webhook_settings(message.interaction.channel_id)
     if not channel.webhook_url:
         return None

@@ -15,6 +15,7 @@ from django.urls import get_resolver  # noqa: E402
 
 from config.gcfreeze import freeze_startup_objects  # noqa: E402
 from config.origins import CsrfOriginValidator  # noqa: E402
+from config.processes import SocketCounter, heartbeat_start  # noqa: E402
 from config.routing import websocket_urlpatterns  # noqa: E402
 
 # A handshake from an origin Django's CSRF check would refuse is refused (HTTP 403)
@@ -22,7 +23,9 @@ from config.routing import websocket_urlpatterns  # noqa: E402
 application = ProtocolTypeRouter(
     {
         "http": django_asgi_app,
-        "websocket": CsrfOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns))),
+        "websocket": SocketCounter(
+            CsrfOriginValidator(AuthMiddlewareStack(URLRouter(websocket_urlpatterns)))
+        ),
     }
 )
 
@@ -30,3 +33,5 @@ application = ProtocolTypeRouter(
 # request; load it now so that it is part of the start-up heap frozen below.
 get_resolver().url_patterns  # noqa: B018 - the property imports them
 freeze_startup_objects()
+# Each serving process reports its sockets to the manager tools' system health.
+heartbeat_start()

@@ -94,11 +94,37 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
             "schedule": 60.0,
             "options": {"expires": 120},
         },
+        # Co-browse requests not answered in time, idle sessions, sessions whose CSR
+        # closed the panel: the backstop for the sockets' own timers.
+        "cobrowse-sweep": {
+            "task": "cobrowse.tasks.sessions_sweep",
+            "schedule": 30.0,
+            "options": {"expires": 60},
+        },
+        "case-webhook-requeue-overdue": {
+            "task": "cases.tasks.case_webhook_requeue_overdue",
+            "schedule": 60.0,
+            "options": {"expires": 120},
+        },
+        # Reports' facts of the chats closed in the last two hours, recomputed: the
+        # backstop for a lost refresh task and for scores stored after a chat closed.
+        "reports-rollup": {
+            "task": "reports.tasks.facts_rollup",
+            "schedule": 300.0,
+            "options": {"expires": 600},
+        },
         # Presence, and the backstop for offers whose timer and chats whose routing
         # request were lost with a worker or during a Redis outage.
         "routing-sweep": {
             "task": "routing.tasks.routing_sweep",
             "schedule": float(settings.PORTAL["ROUTING_SWEEP_SECONDS"]),
             "options": {"expires": settings.PORTAL["ROUTING_SWEEP_SECONDS"] * 3},
+        },
+        # Manager tools: beat's last tick and the system health report (services that
+        # turn red raise an alert).
+        "supervision-health": {
+            "task": "supervision.tasks.health_check",
+            "schedule": 10.0,
+            "options": {"expires": 20},
         },
     }

@@ -46,6 +46,10 @@ INSTALLED_APPS = [
     "chat",
     "transcripts",
     "cobrowse",
+    "assist",
+    "cases",
+    "reports",
+    "supervision",
 ]
 
 # Django's own, marked synchronous only (config/middleware.py): the chain and the view
@@ -346,7 +350,10 @@ SPECTACULAR_SETTINGS = {
     "VERSION": "1.0.0",
     "SERVE_INCLUDE_SCHEMA": False,
     "SCHEMA_PATH_PREFIX": "/api/v1",
-    "ENUM_NAME_OVERRIDES": {"InteractionStatusEnum": "chat.models.InteractionStatus"},
+    "ENUM_NAME_OVERRIDES": {
+        "InteractionStatusEnum": "chat.models.InteractionStatus",
+        "CaseStatusEnum": "cases.models.CaseStatus",
+    },
     "COMPONENT_SPLIT_REQUEST": True,
     # Swagger UI is served from our own static files, not from a CDN.
     "SWAGGER_UI_DIST": "SIDECAR",
@@ -375,6 +382,11 @@ class PortalSettings(TypedDict):
     WEBHOOK_MAX_ATTEMPTS: int
     WEBHOOK_BACKOFF_BASE_SECONDS: int
     WEBHOOK_BACKOFF_CAP_SECONDS: int
+    ATTACHMENT_URL_SECONDS: int
+    ATTACHMENT_WEBHOOK_URL_SECONDS: int
+    ATTACHMENT_MAX_IMAGE_PIXELS: int
+    CLAMD_ADDRESS: str
+    CLAMD_TIMEOUT_SECONDS: int
 
 
 PORTAL: PortalSettings = {
@@ -410,6 +422,14 @@ PORTAL: PortalSettings = {
     "WEBHOOK_MAX_ATTEMPTS": env_int("WEBHOOK_MAX_ATTEMPTS", 8),
     "WEBHOOK_BACKOFF_BASE_SECONDS": env_int("WEBHOOK_BACKOFF_BASE_SECONDS", 2),
     "WEBHOOK_BACKOFF_CAP_SECONDS": env_int("WEBHOOK_BACKOFF_CAP_SECONDS", 300),
+    # Attachments (docs/attachments.md): how long a signed file URL works in the chat
+    # and in a webhook, the largest image decoded, and the optional ClamAV daemon
+    # ("unix:///run/clamav/clamd.ctl" or "tcp://host:3310"; empty: files are not scanned).
+    "ATTACHMENT_URL_SECONDS": env_int("ATTACHMENT_URL_SECONDS", 900),
+    "ATTACHMENT_WEBHOOK_URL_SECONDS": env_int("ATTACHMENT_WEBHOOK_URL_SECONDS", 86400),
+    "ATTACHMENT_MAX_IMAGE_PIXELS": env_int("ATTACHMENT_MAX_IMAGE_PIXELS", 40_000_000),
+    "CLAMD_ADDRESS": env_str("CLAMD_ADDRESS", ""),
+    "CLAMD_TIMEOUT_SECONDS": env_int("CLAMD_TIMEOUT_SECONDS", 30),
 }
 
 LOGGING = {

@@ -373,6 +373,11 @@ class PortalJsonConsumer(AsyncJsonWebsocketConsumer):
             await self.send_json({"type": "live.restored", "message": LIVE_RESTORED_MESSAGE})
             await self.live_catch_up()
 
+    async def csr_push(self, event: dict[str, Any]) -> None:
+        """`csr.push` on a CSR's own group: a frame an app above pushes to the CSR's panel
+        of one chat (chat.consumers.CsrChatConsumer forwards it); other sockets on the
+        group ignore it."""
+
     async def _live_channel(self) -> Exception | None:
         """Get this socket's layer channel if it has none yet; the error if it could not."""
         if self.channel_name is None:

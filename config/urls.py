@@ -20,19 +20,31 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("api/v1/", include("chat.api.urls")),
     path("api/v1/", include("routing.urls")),
+    path("api/v1/", include("cases.api_urls")),
     path("api/schema/", SpectacularAPIView.as_view(), name="api-schema"),
     path("api/docs/", api_docs, name="api-docs"),
     path("accounts/", include("django.contrib.auth.urls")),
     path("demo/", include("chat.urls")),
+    # Chat files: uploads, signed downloads (docs/attachments.md).
+    path("attachments/", include("chat.urls_attachments")),
     # Transcript downloads: /interactions/<id>/ChatTranscript.txt|json and the bot API's
     # /api/v1/escalations/<id>/transcript/.
     path("", include("transcripts.urls")),
+    # Co-browse: the chat panel's start and end, and the CSR's viewer page.
+    path("", include("cobrowse.urls")),
+    # Phrases, knowledge and page push (the chat panel's side tabs, /help/articles/<slug>/).
+    path("", include("assist.urls")),
+    # Reports, the drill-down, CSV exports and dashboards (docs/reports.md).
+    path("", include("reports.urls")),
+    path("", include("cases.urls")),
+    # Manager tools: queues, CSRs, chat activity, system health (docs/supervision.md).
+    path("", include("supervision.urls")),
     path("", include("portal.urls")),
 ]
 
 # JSON endpoints answer a path no route matches (a non-integer id, a typo) with the
 # API's error body instead of an HTML page.
-JSON_PATH_PREFIXES = ("/api/", "/portal-api/")
+JSON_PATH_PREFIXES = ("/api/", "/portal-api/", "/supervision-api/")
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -8,10 +8,13 @@ from typing import Any
 
 import redis
 from django.conf import settings
+from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
 
+from cases.models import Case
+from cases.selectors import interaction_cases
 from chat.events import interaction_sentiment_state
 from chat.models import (
     OPEN_INTERACTION_STATUSES,
@@ -23,8 +26,19 @@ from chat.models import (
 from chat.selectors.settings import app_studio_settings_get
 from chat.services.authentication import auth_request_unavailable, channel_auth_request_unavailable
 from chat.services.messages import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
+from chat.signals import manager_may_access
+from cobrowse.selectors import (  # noqa: F401 - the reasons, as the panel shows them
+    COBROWSE_NOT_ACTIVE,
+    COBROWSE_OFF_FOR_CHANNEL,
+    COBROWSE_OFF_IN_APP_STUDIO,
+    COBROWSE_PUBLIC_CHANNEL,
+    cobrowse_unavailable_reason,
+    interaction_cobrowse_state,
+    open_sessions_prefetch,
+)
 from config.users import Role, display_name
 from routing.models import Offer, OfferStatus
+from supervision.selectors.scope import supervised_queue_ids
 
 
 def health_report() -> dict:
@@ -60,10 +74,6 @@ def _redis_ok() -> bool:
 
 RECENT_WORK_PAGE_SIZE = 25
 
-COBROWSE_PUBLIC_CHANNEL = "Co-browse is not available on public channels"
-COBROWSE_OFF_IN_APP_STUDIO = "Co-browse is turned off in App Studio"
-COBROWSE_OFF_FOR_CHANNEL = "Co-browse is turned off for this channel in App Studio"
-COBROWSE_LATER = "Co-browse arrives in a later release"
 AUTH_REQUEST_READ_ONLY = "You are watching this chat read-only"
 AUTH_REQUEST_ENDED = "This chat has ended"
 
@@ -91,11 +101,12 @@ def portal_panel_mode(*, interaction: Interaction, user, roles: set[Role]) -> Pa
 
     The CSR it is assigned to works it while it is open and reads it once closed; a CSR
     who handled it before (a transfer or a lost connection moved it on) reads it; a CSR
-    manager reads any interaction; nobody else sees it."""
+    manager who took it over works it too; a CSR manager reads any interaction in the
+    queues they supervise (chat.signals.manager_access_check); nobody else sees it."""
     mine = interaction.assigned_csr_id is not None and interaction.assigned_csr_id == user.pk
-    if mine and Role.CSR in roles:
+    if mine and roles & {Role.CSR, Role.CSR_MANAGER}:
         return PanelMode.LIVE if interaction.is_open else PanelMode.READ_ONLY
-    if Role.CSR_MANAGER in roles:
+    if Role.CSR_MANAGER in roles and manager_may_access(interaction=interaction, user=user):
         return PanelMode.OBSERVER if interaction.is_open else PanelMode.READ_ONLY
     if Role.CSR in roles and csr_took_part(interaction_id=interaction.pk, user_id=user.pk):
         return PanelMode.READ_ONLY
@@ -113,15 +124,19 @@ def _accepted_offers(*, user_id: int) -> QuerySet[Offer]:
     return Offer.objects.filter(csr_id=user_id, status=OfferStatus.ACCEPTED)
 
 
-def cobrowse_unavailable_reason(*, interaction: Interaction) -> str:
-    """Why Start co-browse is disabled in this chat (it always is until co-browse lands)."""
-    if interaction.channel.is_public:
-        return COBROWSE_PUBLIC_CHANNEL
-    if not app_studio_settings_get().cobrowse_enabled:
-        return COBROWSE_OFF_IN_APP_STUDIO
-    if not interaction.channel.cobrowse_allowed:
-        return COBROWSE_OFF_FOR_CHANNEL
-    return COBROWSE_LATER
+def cobrowse_action_reason(*, interaction: Interaction, mode: PanelMode) -> str:
+    """Why Start co-browse (and Add task → Co-Browsing Session) is disabled in this chat
+    panel; empty when enabled. The channel and App Studio rules are co-browse's own
+    (cobrowse.selectors), which the server enforces again on every start."""
+    if reason := cobrowse_unavailable_reason(interaction=interaction):
+        return reason
+    if not interaction.is_open:
+        return AUTH_REQUEST_ENDED
+    if mode != PanelMode.LIVE:
+        return AUTH_REQUEST_READ_ONLY
+    if interaction.status != InteractionStatus.ACTIVE:
+        return COBROWSE_NOT_ACTIVE
+    return ""
 
 
 def auth_request_unavailable_reason(*, interaction: Interaction, mode: PanelMode) -> str:
@@ -198,13 +213,15 @@ def interaction_panel(*, interaction: Interaction, mode: PanelMode) -> dict:
         "customer_read_seq": interaction.customer_read_seq,
         "csr_read_seq": interaction.csr_read_seq,
         "actions": {
-            "cobrowse": cobrowse_unavailable_reason(interaction=interaction),
+            "cobrowse": cobrowse_action_reason(interaction=interaction, mode=mode),
             # Everyone who may open the panel may download its transcript.
             "download_transcripts": "",
             "request_authentication": auth_request_unavailable_reason(
                 interaction=interaction, mode=mode
             ),
         },
+        # The chat's co-browse session (requested or on), or None.
+        "cobrowse": interaction_cobrowse_state(interaction=interaction),
         "max_message_length": MAX_MESSAGE_LENGTH,
         "transcript_url": reverse("transcripts:download-txt", args=[interaction.pk]),
         # Element 2: shown only while App Studio has sentiment on; None until scored.
@@ -223,6 +240,7 @@ def csr_active_interactions(*, user) -> list[Interaction]:
     return list(
         _interactions()
         .filter(assigned_csr_id=user.pk, status=InteractionStatus.ACTIVE)
+        .prefetch_related(open_sessions_prefetch())
         .order_by("accepted_at", "pk")
     )
 
@@ -263,6 +281,7 @@ class RecentWorkRow:
     interaction: Interaction
     parts: list[WorkPart]
     handled_by: str  # the CSR who has it now, if another one; "" otherwise
+    cases: tuple[Case, ...] = ()  # the service cases opened in it
 
     @property
     def started_at(self) -> datetime:
@@ -332,6 +351,7 @@ def recent_work_rows(*, interactions: list[Interaction], user) -> list[RecentWor
         data__left_csr_id=user.pk,
     ).values_list("interaction_id", "created_at"):
         left.setdefault(interaction_id, []).append(at)
+    cases = interaction_cases(interaction_ids=[interaction.pk for interaction in interactions])
     rows = []
     for interaction in interactions:
         taken = acceptances.get(interaction.pk, [])
@@ -355,17 +375,25 @@ def recent_work_rows(*, interactions: list[Interaction], user) -> list[RecentWor
             if interaction.is_open and other is not None and other.pk != user.pk
             else ""
         )
-        rows.append(RecentWorkRow(interaction=interaction, parts=parts, handled_by=handled_by))
+        rows.append(
+            RecentWorkRow(
+                interaction=interaction,
+                parts=parts,
+                handled_by=handled_by,
+                cases=tuple(cases.get(interaction.pk, ())),
+            )
+        )
     return rows
 
 
-def live_interactions() -> QuerySet[Interaction]:
-    """Every open interaction, for CSR managers: active first, then waiting, oldest first."""
-    return (
-        _interactions()
-        .filter(status__in=OPEN_INTERACTION_STATUSES)
-        .order_by("status", "created_at")
-    )
+def live_interactions(*, user: AbstractBaseUser | AnonymousUser) -> QuerySet[Interaction]:
+    """Every open interaction of the queues the CSR manager supervises (all queues unless
+    limited): active first, then waiting, oldest first."""
+    interactions = _interactions().filter(status__in=OPEN_INTERACTION_STATUSES)
+    scope = supervised_queue_ids(user=user)
+    if scope is not None:
+        interactions = interactions.filter(queue_id__in=scope)
+    return interactions.order_by("status", "created_at")
 
 
 def interaction_messages(*, interaction_id: int) -> list[Message]:

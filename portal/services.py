@@ -14,6 +14,8 @@ from django.contrib.auth.models import Group, User
 from django.db import DEFAULT_DB_ALIAS, transaction
 from django.db.models import Q
 
+from assist.demo import demo_assist_seed
+from cases.demo import demo_case_types_create
 from chat.demo_bot import DEMO_BOT_TOKEN_FILE_NAME
 from chat.models import AppStudioSettings, BotClient, Channel, ChannelKind
 from chat.services.bot_clients import bot_client_create, bot_client_rotate_token
@@ -24,11 +26,11 @@ from routing.models import AwayReason, CSRProfile, IntentRule, Queue, QueueMembe
 # --- Roles ----------------------------------------------------------------------------
 
 # Administrators get every permission of these apps...
-ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "portal")
+ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "cases", "assist", "portal")
 # ...and of these auth models, to manage users and their roles.
 ADMINISTRATOR_AUTH_MODELS = ("user", "group")
 # CSR managers may look at (not change) the models of these apps in the admin...
-CSR_MANAGER_VIEW_APPS = ("chat", "routing")
+CSR_MANAGER_VIEW_APPS = ("chat", "routing", "cobrowse")
 # ...except these (app label, model): configuration holding secrets and connector
 # settings. roles_sync() takes them back from the group if it ever held them.
 CSR_MANAGER_DENIED_MODELS = (("chat", "channel"), ("chat", "botclient"))
@@ -188,6 +190,8 @@ def demo_seed() -> DemoSeed:
             for queue in queues.values():
                 QueueMembership.objects.get_or_create(user=user, queue=queue)
     client, token, changed = _demo_bot_ensure(channels=list(channels.values()))
+    demo_assist_seed()  # the help centre's articles, common phrases, page push domains
+    demo_case_types_create()  # the demo bank's five service case types
     return DemoSeed(
         logins=DEMO_LOGINS,
         bot_client=client,

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import api, views
+from portal import add_task, api, views
 
 app_name = "portal"
 
@@ -21,6 +21,11 @@ urlpatterns = [
         "portal-api/interactions/<int:interaction_id>/panel/",
         api.interaction_panel,
         name="api-interaction-panel",
+    ),
+    path(
+        "portal-api/interactions/<int:interaction_id>/add-task/",
+        add_task.add_task_menu_view,
+        name="api-interaction-add-task",
     ),
     path(
         "portal-api/interactions/<int:interaction_id>/request-authentication/",

@@ -84,7 +84,9 @@ def _live_interactions(request: HttpRequest) -> HttpResponse:
         "portal/live_interactions.html",
         {
             "nav": "live",
-            "interactions": selectors.live_interactions().select_related("long_wait")[:500],
+            "interactions": selectors.live_interactions(user=request.user).select_related(
+                "long_wait"
+            )[:500],
             "follow_ups": follow_ups_open()[:FOLLOW_UPS_SHOWN],
             "follow_ups_linked": True,
         },

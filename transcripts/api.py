@@ -92,6 +92,19 @@ class TranscriptInteractionSerializer(serializers.Serializer):
         ref_name = "TranscriptInteraction"
 
 
+class TranscriptFileSerializer(serializers.Serializer):
+    name = serializers.CharField()
+    content_type = serializers.CharField(help_text="Decided from the file's content.")
+    size = serializers.IntegerField(help_text="Bytes.")
+    url = serializers.CharField(
+        help_text="The file's link, relative to the portal: with this API's token (or a "
+        "portal login) it redirects to a short-lived signed download URL."
+    )
+
+    class Meta:
+        ref_name = "TranscriptFile"
+
+
 class TranscriptMessageSerializer(serializers.Serializer):
     seq = serializers.IntegerField(min_value=1, help_text="Sequence number in the chat.")
     at = serializers.DateTimeField(
@@ -117,6 +130,11 @@ class TranscriptMessageSerializer(serializers.Serializer):
     )
     attachments = serializers.ListField(
         child=serializers.CharField(), help_text="Names of the files attached to the message."
+    )
+    files = TranscriptFileSerializer(
+        many=True,
+        required=False,
+        help_text="Only on messages with files: each file with its link (docs/attachments.md).",
     )
 
     class Meta:

@@ -29,6 +29,9 @@ FORMAT_VERSION = 1
 INDENT = "    "
 ANNOTATION = "  + "
 SYSTEM_MARK = "***"
+INTERNAL_MARK = "Internal: not shown to the customer"
+# A CSR's message that carried a card to the customer (the assist app).
+CARD_MARKS = {"article_shared": "Shared a knowledge article", "page_pushed": "Pushed a page"}
 NO_VALUE = "-"
 
 TEXT_TITLE = "Chat transcript"
@@ -85,6 +88,9 @@ class TranscriptEntry:
     event: str = ""  # SystemEvent value for system messages, else ""
     note: str | None = None  # a transfer note, when the audience may see it
     attachments: tuple[str, ...] = field(default_factory=tuple)
+    # The files with their links (JSON only): name, content_type, size, url.
+    files: tuple[dict, ...] = field(default_factory=tuple)
+    internal: bool = False  # a whisper or internal note: the contact center's only
 
 
 @dataclass(frozen=True)
@@ -213,6 +219,10 @@ def entry_text(entry: TranscriptEntry, zone: tzinfo) -> str:
         role = ROLE_LABELS.get(entry.sender_kind, one_line(entry.sender_kind))  # type: ignore[call-overload]
         out = [f"{stamp} {one_line(entry.sender)} ({role}): {lines[0]}"]
     out += [INDENT + line for line in lines[1:]]
+    if entry.internal:
+        out.append(f"{ANNOTATION}{INTERNAL_MARK}")
+    if entry.sender_kind != SenderKind.SYSTEM and entry.event in CARD_MARKS:
+        out.append(f"{ANNOTATION}{CARD_MARKS[entry.event]}")
     if entry.note:
         note = text_lines(entry.note)
         out.append(f"{ANNOTATION}Note: {note[0]}")
@@ -270,6 +280,9 @@ def interaction_json(transcript: Transcript) -> dict:
 
 
 def entry_json(entry: TranscriptEntry, zone: tzinfo) -> dict:
+    extra: dict = {"internal": True} if entry.internal else {}
+    if entry.files:
+        extra["files"] = list(entry.files)
     return {
         "seq": entry.seq,
         "at": json_time(entry.at, zone),
@@ -280,6 +293,7 @@ def entry_json(entry: TranscriptEntry, zone: tzinfo) -> dict:
         "event": entry.event,
         "note": entry.note,
         "attachments": list(entry.attachments),
+        **extra,
     }
 
 

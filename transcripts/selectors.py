@@ -11,9 +11,12 @@ from typing import Any
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.db.models import Exists, JSONField, OuterRef, Value
 from django.db.models.functions import NullIf
+from django.urls import reverse
 
 from chat.models import BotClient, Interaction, Message, SenderKind, SystemEvent
+from chat.selectors.attachments import message_attachments
 from chat.selectors.settings import app_studio_settings_get
+from chat.signals import manager_may_access
 from config.users import Role
 from routing.models import Offer, OfferStatus
 from transcripts.formats import Phase, Transcript, TranscriptEntry, TranscriptHeader
@@ -32,6 +35,7 @@ _ENTRY_FIELDS = (
     "text",
     "event",
     "payload",
+    "internal",
 )
 
 
@@ -86,8 +90,8 @@ def transcript_user_may_download(
     config.users.user_roles."""
     if not user.is_authenticated:
         return False
-    if Role.CSR_MANAGER in roles:
-        return True
+    if Role.CSR_MANAGER in roles and manager_may_access(interaction=interaction, user=user):
+        return True  # unless limited to queues this chat is in none of (chat.signals)
     if Role.CSR not in roles:
         return False
     if interaction.assigned_csr_id is not None and interaction.assigned_csr_id == user.pk:
@@ -145,19 +149,37 @@ def attachment_names(data: Any) -> tuple[str, ...]:
     return tuple(names)
 
 
+def attachment_links(data: Any) -> tuple[dict, ...]:
+    """The portal's files a message carries, each with its stable link (the portal
+    redirects a logged-in user or a bot token to a signed download: docs/attachments.md)."""
+    return tuple(
+        {
+            "name": item.get("name", ""),
+            "content_type": item.get("content_type", ""),
+            "size": item.get("size"),
+            "url": reverse("attachments:link", args=[item["id"]]),
+        }
+        for item in message_attachments(data)
+    )
+
+
 def _entries(
     *, interaction: Interaction, audience: Audience, chunk_size: int
 ) -> Iterator[TranscriptEntry]:
     customer_name = interaction.customer_name
+    messages = Message.objects.filter(interaction_id=interaction.pk)
+    if audience is not Audience.CONTACT_CENTER:
+        # Whispers and internal notes never reach the customer's side.
+        messages = messages.filter(internal=False)
     rows = (
-        Message.objects.filter(interaction_id=interaction.pk)
+        messages
         # Most messages have no data: NULL instead of "{}" spares decoding each one.
         .annotate(payload=NullIf("data", Value({}, output_field=JSONField())))
         .order_by("seq")
         .values_list(*_ENTRY_FIELDS)
         .iterator(chunk_size=chunk_size)
     )
-    for seq, created_at, pre_escalation, kind, author_name, text, event, data in rows:
+    for seq, created_at, pre_escalation, kind, author_name, text, event, data, internal in rows:
         if kind == SenderKind.SYSTEM:
             sender = ""
         elif kind == SenderKind.CUSTOMER:
@@ -183,6 +205,8 @@ def _entries(
             event=event,
             note=note or None,
             attachments=attachment_names(data),
+            files=attachment_links(data),
+            internal=internal,
         )
 
 

@@ -13,14 +13,22 @@ from rest_framework.request import Request
 from rest_framework.response import Response
 
 from chat.api import schema
+from chat.api.attachment_serializers import AttachmentSerializer
 from chat.api.base import BotApiView
 from chat.api.errors import Conflict
 from chat.api.escalations import IdentityTokenField
 from chat.api.parsers import BoundedJSONParser
 from chat.errors import ChatError
 from chat.models import Interaction, InteractionStatus, Message, SenderKind
+from chat.selectors.attachments import (
+    absolute,
+    attachment_urls,
+    bot_party,
+    message_attachments,
+)
 from chat.selectors.interactions import interaction_get_for_client
 from chat.selectors.messages import messages_after
+from chat.services.attachments import MAX_FILES_PER_MESSAGE
 from chat.services.authentication import interaction_authenticate
 from chat.services.interactions import interaction_end
 from chat.services.messages import MAX_CLIENT_MSG_ID_CHARS, MAX_MESSAGE_CHARS, message_send
@@ -31,7 +39,12 @@ MAX_MESSAGE_PAGE = 500
 MAX_SEQ = 2**31 - 1
 
 # The ChatError codes that are about one field of the body, and that field.
-CHAT_ERROR_FIELDS = {"empty": "text", "too_long": "text", "bad_client_msg_id": "client_msg_id"}
+CHAT_ERROR_FIELDS = {
+    "empty": "text",
+    "too_long": "text",
+    "bad_client_msg_id": "client_msg_id",
+    "bad_attachment": "attachment_ids",
+}
 
 
 def _own_interaction(request: Request, pk: int) -> Interaction:
@@ -78,10 +91,23 @@ class ConnectorMessageSerializer(serializers.Serializer):
     pre_escalation = serializers.BooleanField(
         help_text="Part of the bot conversation sent with the escalation."
     )
+    attachments = serializers.SerializerMethodField(
+        help_text="The files the message carries, with download URLs signed for this bot "
+        "client (docs/attachments.md)."
+    )
     created_at = serializers.DateTimeField()
 
     class Meta:
         ref_name = "ConnectorMessage"
+
+    @extend_schema_field(AttachmentSerializer(many=True))
+    def get_attachments(self, message: Message) -> list[dict]:
+        party = bot_party(self.context["request"].user)
+        base = self.context["request"].build_absolute_uri("/")
+        return [
+            absolute(attachment_urls(f, party=party), base=base)
+            for f in message_attachments(message.data)
+        ]
 
 
 class EscalationMessagesApi(BotApiView):
@@ -101,8 +127,16 @@ class EscalationMessagesApi(BotApiView):
         text = serializers.CharField(
             allow_blank=True,
             trim_whitespace=False,
-            help_text=f"What the customer wrote: not blank, at most {MAX_MESSAGE_CHARS:,} "
-            "characters.",
+            help_text=f"What the customer wrote: at most {MAX_MESSAGE_CHARS:,} characters; "
+            "not blank, unless the message carries files (then it may be empty).",
+        )
+        attachment_ids = serializers.ListField(
+            child=serializers.IntegerField(min_value=1),
+            required=False,
+            default=list,
+            max_length=MAX_FILES_PER_MESSAGE,
+            help_text="Files uploaded with `POST /escalations/{id}/attachments/` that this "
+            f"message carries (at most {MAX_FILES_PER_MESSAGE}).",
         )
 
         class Meta:
@@ -200,10 +234,13 @@ class EscalationMessagesApi(BotApiView):
                 sender_kind=SenderKind.CUSTOMER,
                 text=serializer.validated_data["text"],
                 client_msg_id=serializer.validated_data["client_msg_id"],
+                attachment_ids=serializer.validated_data["attachment_ids"],
             )
         except ChatError as error:
             raise _api_error(error) from None
-        output = self.SentSerializer(result.message, context={"duplicate": not result.created})
+        output = self.SentSerializer(
+            result.message, context={"duplicate": not result.created, "request": request}
+        )
         return Response(
             output.data, status=status.HTTP_201_CREATED if result.created else status.HTTP_200_OK
         )
@@ -240,12 +277,14 @@ class EscalationMessagesApi(BotApiView):
         messages = messages_after(interaction_id=interaction.pk, after_seq=after, limit=limit)
         last_seq = messages[-1].seq if messages else after
         page = {
-            "messages": messages,
+            # Internal messages (whispers, notes) never leave the contact center; their
+            # numbers are skipped, and last_seq moves past them.
+            "messages": [message for message in messages if not message.internal],
             "last_seq": last_seq,
             # Sequence numbers have no gaps: more follow while the newest is further on.
             "has_more": last_seq < interaction.last_seq,
         }
-        return Response(self.PageSerializer(page).data)
+        return Response(self.PageSerializer(page, context={"request": request}).data)
 
 
 class EscalationEndApi(BotApiView):

@@ -3,6 +3,7 @@ routing/urls.py)."""
 
 from django.urls import path
 
+from chat.api.attachments import EscalationAttachmentsApi
 from chat.api.connector import (
     EscalationAuthenticationApi,
     EscalationAuthenticationNoSlashApi,
@@ -21,6 +22,11 @@ urlpatterns = [
         name="escalation-messages",
     ),
     path("escalations/<int:pk>/end/", EscalationEndApi.as_view(), name="escalation-end"),
+    path(
+        "escalations/<int:pk>/attachments/",
+        EscalationAttachmentsApi.as_view(),
+        name="escalation-attachments",
+    ),
     path(
         "escalations/<int:pk>/authentication/",
         EscalationAuthenticationApi.as_view(),

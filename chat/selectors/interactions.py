@@ -17,6 +17,7 @@ from chat.models import (
     Interaction,
 )
 from chat.schemas import ChatRole
+from chat.signals import manager_may_access
 from chat.tokens import digests_match, token_digest
 from config.redis import REDIS_ERRORS
 from config.users import is_csr_manager
@@ -168,12 +169,13 @@ def chat_role_for_user(
     *, interaction: Interaction, user: AbstractBaseUser | AnonymousUser
 ) -> ChatRole | None:
     """What a portal user may do in this chat: its assigned CSR reads and writes (the
-    services decide when), a CSR manager watches read-only, anyone else nothing."""
+    services decide when), a CSR manager watches read-only (unless an app above refuses
+    them the chat: chat.signals.manager_access_check), anyone else nothing."""
     if not user.is_authenticated:
         return None
     if interaction.assigned_csr_id is not None and interaction.assigned_csr_id == user.pk:
         return ChatRole.CSR
-    if is_csr_manager(user):
+    if is_csr_manager(user) and manager_may_access(interaction=interaction, user=user):
         return ChatRole.OBSERVER
     return None
 

@@ -11,8 +11,15 @@ from django.db.models import F
 from chat import events, webhooks
 from chat.errors import ChatError
 from chat.locks import interaction_lock
-from chat.models import Interaction, InteractionStatus, Message, SenderKind, SystemEvent
+from chat.models import Attachment, Interaction, InteractionStatus, Message, SenderKind, SystemEvent
+from chat.services.attachments import (
+    attachment_ids_check,
+    attachment_summary,
+    attachments_for_send,
+)
 from chat.services.sentiment import sentiment_schedule
+from chat.signals import customer_message_stored_send
+from config.oncommit import on_commit_robust
 from config.users import display_name
 
 MAX_MESSAGE_CHARS = 5000
@@ -40,11 +47,13 @@ def message_create(
     client_msg_id: str = "",
     event: SystemEvent | str = "",
     data: dict[str, Any] | None = None,
+    internal: bool = False,
 ) -> Message:
     """Store one message with the interaction's next sequence number, then publish it
     once the transaction commits. The way every message after the escalation is added
     (message_send adds the checks of a customer's or CSR's send). Callers pass the copy
-    they read under the interaction's row lock (chat.locks)."""
+    they read under the interaction's row lock (chat.locks). An `internal` message is for
+    the contact center only (chat.events.customer_view, no webhook)."""
     with transaction.atomic(savepoint=False):
         interaction.last_seq = _seq_take(interaction)
         return _message_store(
@@ -56,6 +65,7 @@ def message_create(
             client_msg_id=client_msg_id,
             event=event,
             data=data or {},
+            internal=internal,
         )
 
 
@@ -81,10 +91,17 @@ def _message_store(interaction: Interaction, **fields: Any) -> Message:
     webhooks.delivery_schedule(message=message)
     if message.sender_kind == SenderKind.CUSTOMER:
         sentiment_schedule(interaction_id=interaction.pk)
+        on_commit_robust(
+            customer_message_stored_send, interaction_id=interaction.pk, seq=message.seq
+        )
     return message
 
 
-def _check_text(text: Any) -> str:
+def message_text_check(text: Any, *, may_be_empty: bool = False) -> str:
+    """The text of a message, checked: not blank (unless `may_be_empty`, for a message
+    of files only) and within MAX_MESSAGE_CHARS; ChatError otherwise."""
+    if may_be_empty and (text is None or (isinstance(text, str) and not text.strip())):
+        return ""  # a message of files only
     if not isinstance(text, str) or not text.strip():
         raise ChatError("empty", "A message needs some text.")
     if len(text) > MAX_MESSAGE_CHARS:
@@ -96,7 +113,9 @@ def _check_text(text: Any) -> str:
     return text
 
 
-def _check_client_msg_id(client_msg_id: Any) -> str:
+def client_msg_id_check(client_msg_id: Any) -> str:
+    """The sender's id of a message, checked: a non-empty string within
+    MAX_CLIENT_MSG_ID_CHARS; ChatError otherwise."""
     if not isinstance(client_msg_id, str) or not client_msg_id:
         raise ChatError("bad_client_msg_id", "Every message needs a client_msg_id.")
     if len(client_msg_id) > MAX_CLIENT_MSG_ID_CHARS:
@@ -105,6 +124,11 @@ def _check_client_msg_id(client_msg_id: Any) -> str:
             f"client_msg_id can be at most {MAX_CLIENT_MSG_ID_CHARS} characters.",
         )
     return client_msg_id
+
+
+# The names these checks had before they were public.
+_check_text = message_text_check
+_check_client_msg_id = client_msg_id_check
 
 
 def csr_may_write(interaction: Interaction, user: AbstractBaseUser) -> bool:
@@ -132,16 +156,22 @@ def message_send(
     text: Any,
     client_msg_id: Any,
     user: AbstractBaseUser | None = None,
+    event: SystemEvent | str = "",
+    data: dict[str, Any] | None = None,
+    attachment_ids: Any = None,
 ) -> SendResult:
     """A customer's or CSR's message: validated, stored once per client message id with
-    the next sequence number, and published after commit.
+    the next sequence number, and published after commit. A CSR's message may carry an
+    `event` and its `data` (an article card, a pushed page: the assist app).
 
     Customers may write while they wait and while the chat is active; a CSR only while
     handling the chat. Nobody writes to an ended chat. A refusal or a retried send rolls
     the transaction back (no sequence number is used up); a retry then gets the message
-    stored under its id the first time."""
-    text = _check_text(text)
-    client_msg_id = _check_client_msg_id(client_msg_id)
+    stored under its id the first time. `attachment_ids` names files the sender
+    uploaded to this chat (chat.services.attachments); such a message may have no text."""
+    attachment_ids = attachment_ids_check(attachment_ids)
+    text = message_text_check(text, may_be_empty=bool(attachment_ids))
+    client_msg_id = client_msg_id_check(client_msg_id)
     if sender_kind not in (SenderKind.CUSTOMER, SenderKind.CSR):
         raise ChatError("not_party", "Only the customer or the handling CSR may send.")
     try:
@@ -159,6 +189,17 @@ def message_send(
                 author, author_name = user, display_name(user)
             else:
                 author, author_name = None, interaction.customer_name
+            try:
+                files = attachments_for_send(
+                    interaction=interaction,
+                    attachment_ids=attachment_ids,
+                    sender_kind=sender_kind,
+                    user=user,
+                )
+            except ChatError as error:
+                raise _SendRefused(error) from None
+            if files:
+                data = {**(data or {}), "attachments": [attachment_summary(f) for f in files]}
             interaction.last_seq = _seq_take(interaction)
             try:
                 message = _message_store(
@@ -168,9 +209,13 @@ def message_send(
                     author_name=author_name,
                     text=text,
                     client_msg_id=client_msg_id,
+                    event=event,
+                    data=data or {},
                 )
             except IntegrityError as error:
                 raise _SendRefused(error) from None  # the id is taken: a retried send?
+            if files:
+                Attachment.objects.filter(pk__in=[f.pk for f in files]).update(message=message)
     except _SendRefused as refused:
         existing = Message.objects.filter(
             interaction_id=interaction_id, client_msg_id=client_msg_id

@@ -35,17 +35,24 @@ def _lock_own_active(interaction_id: int, user: AbstractBaseUser) -> Interaction
 
 @transaction.atomic
 def interaction_transfer_to_queue(
-    *, interaction_id: int, user: AbstractBaseUser, queue: Queue, note: str = ""
+    *,
+    interaction_id: int,
+    user: AbstractBaseUser,
+    queue: Queue,
+    note: str = "",
+    acting: AbstractBaseUser | None = None,
 ) -> Interaction:
     """Re-queue the chat at the front of `queue`, with the note for whoever takes it.
-    The CSR keeps the conversation until another CSR accepts."""
+    The CSR keeps the conversation until another CSR accepts. `acting`: a manager who
+    reassigns the chat of `user` (the CSR handling it), named as the one transferring."""
     interaction = _lock_own_active(interaction_id, user)
+    by = acting or user
     if not queue.active:
         raise RoutingError("queue_inactive", f"The {queue.name} queue is not taking chats.")
     note = note.strip()[:MAX_NOTE_CHARS]
     from_queue_id = interaction.queue_id
     interaction.queue = queue
-    interaction.transferred_by = user  # type: ignore[assignment]  # auth.User, typed AbstractBaseUser
+    interaction.transferred_by = by  # type: ignore[assignment]  # auth.User, typed AbstractBaseUser
     interaction.transfer_note = note
     requeue(interaction, at_front=True)
     interaction.queued_at = timezone.now()
@@ -65,9 +72,9 @@ def interaction_transfer_to_queue(
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,
-        text=f"Transferred to {queue.name} by {display_name(user)}",
+        text=f"Transferred to {queue.name} by {display_name(by)}",
         event=SystemEvent.TRANSFERRED,
-        data={"to_queue": queue.name, "by": display_name(user), "note": note},
+        data={"to_queue": queue.name, "by": display_name(by), "note": note},
     )
     chat_events.interaction_status_changed(interaction=interaction)
     events.queue_changed(queue_id=from_queue_id)
@@ -78,18 +85,24 @@ def interaction_transfer_to_queue(
 
 @transaction.atomic
 def interaction_transfer_to_csr(
-    *, interaction_id: int, user: AbstractBaseUser, target: AbstractBaseUser, note: str = ""
+    *,
+    interaction_id: int,
+    user: AbstractBaseUser,
+    target: AbstractBaseUser,
+    note: str = "",
+    acting: AbstractBaseUser | None = None,
 ) -> Offer:
     """Offer the chat to one CSR who is Available with room; on decline or timeout it goes
-    back to the queue at the front."""
+    back to the queue at the front. `acting`: as for interaction_transfer_to_queue."""
     interaction = _lock_own_active(interaction_id, user)
+    by = acting or user
     if target.pk == user.pk:
         raise RoutingError("bad_target", "You cannot transfer a chat to yourself.")
     problem = transfer_target_problem(target=target)
     if problem:
         raise RoutingError("target_unavailable", f"{display_name(target)} {problem}.")
     note = note.strip()[:MAX_NOTE_CHARS]
-    interaction.transferred_by = user  # type: ignore[assignment]  # auth.User, typed AbstractBaseUser
+    interaction.transferred_by = by  # type: ignore[assignment]  # auth.User, typed AbstractBaseUser
     interaction.transfer_note = note
     interaction.save(update_fields=["transferred_by", "transfer_note"])
     timeout = offer_timeout_seconds(queue=interaction.queue)
@@ -103,9 +116,9 @@ def interaction_transfer_to_csr(
     message_create(
         interaction=interaction,
         sender_kind=SenderKind.SYSTEM,
-        text=f"Transfer to {display_name(target)} requested by {display_name(user)}",
+        text=f"Transfer to {display_name(target)} requested by {display_name(by)}",
         event=SystemEvent.TRANSFERRED,
-        data={"to_csr": display_name(target), "by": display_name(user), "note": note},
+        data={"to_csr": display_name(target), "by": display_name(by), "note": note},
     )
     route_after_commit(csr_id=user.pk)
     logger.info("CSR %s transferred interaction %s to CSR %s", user.pk, interaction.pk, target.pk)

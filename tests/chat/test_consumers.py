@@ -131,6 +131,7 @@ async def test_hello_then_the_whole_history_then_replay_done():
                 "customer_read_seq": 0,
                 "csr_read_seq": 0,
             }
+            assert hello["attachments"]["enabled"] is True
             assert socket.opening_seqs() == [1, 2, 3]
             for frame in socket.opening[1:-1]:
                 assert_shape(frame, schemas.MessagePayload)

@@ -182,7 +182,8 @@ def test_a_burst_of_customer_messages_is_scored_once(
         first = customer_says(chat, "hello?")
         customer_says(chat, "anyone there??")
         last = customer_says(chat, ANGRY)
-    assert len(queued) == 3 * 2  # per message: its own event, and its scoring
+    # Per message: its own event, its scoring, and the signal apps above listen to.
+    assert len(queued) == 3 * 3
     with django_capture_on_commit_callbacks(execute=False) as published:
         for callback in queued:
             callback()

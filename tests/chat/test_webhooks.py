@@ -217,6 +217,7 @@ def test_csr_message_is_posted_signed_once_committed(
             "author_name": "Alex Morgan",
             "text": "I have refunded the second charge.",
             "event": "",
+            "attachments": [],
             "created_at": message.created_at.isoformat(),
         },
         "delivery_id": str(delivery.delivery_id),

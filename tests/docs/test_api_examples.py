@@ -44,10 +44,15 @@ STATUS = re.compile(r"`(\d{3})(?: [A-Za-z ]+)?`")
 STORY = (
     ("POST", "/api/v1/escalations/"),
     ("GET", "/api/v1/escalations/{id}/"),
+    ("POST", "/api/v1/escalations/{id}/attachments/"),
     ("POST", "/api/v1/escalations/{id}/messages/"),
     ("GET", "/api/v1/escalations/{id}/messages/"),
     ("POST", "/api/v1/escalations/{id}/authentication/"),
     ("GET", "/api/v1/escalations/{id}/transcript/"),
+    # The back office reads and updates the case a CSR opened in the chat.
+    ("GET", "/api/v1/cases/"),
+    ("GET", "/api/v1/cases/{reference}/"),
+    ("PATCH", "/api/v1/cases/{reference}/"),
     ("POST", "/api/v1/escalations/{id}/end/"),
 )
 
@@ -90,6 +95,7 @@ def _curl_request(script: str) -> tuple[str, str]:
             url = word
     assert url, f"no $PORTAL URL in: {script}"
     path = urlsplit(url.removeprefix("$PORTAL")).path.replace("$ID", "{id}")
+    path = path.replace("$CASE", "{reference}")
     return method, path
 
 
@@ -204,6 +210,8 @@ def test_the_examples_of_docs_api_md_run_as_written_against_the_demo_data(demo_p
     examples = {example.key: example for example in api_examples(API_DOC.read_text())}
     variables = dict(demo_portal)
     for key in STORY:
+        if key[1].startswith("/api/v1/cases/") and "CASE" not in variables:
+            variables.update(_case_for_examples(int(variables["ID"])))
         example = examples[key]
         where = f"docs/api.md line {example.line} ({example.method} {example.path})"
         status, body = run_example(example, variables, tmp_path)
@@ -220,6 +228,29 @@ def test_the_examples_of_docs_api_md_run_as_written_against_the_demo_data(demo_p
             variables["ID"] = str(actual["id"])
         if key[1].endswith("/authentication/"):
             assert actual["authenticated"] is True, where
+
+
+def _case_for_examples(interaction_id: int) -> dict[str, str]:
+    """What the back-office examples need: csr1 handles the chat and opens a dispute in
+    it, and a back-office client's token."""
+    from django.contrib.auth.models import User
+
+    from cases.models import CaseType
+    from cases.services import back_office_client_create, case_create
+    from chat.models import Interaction, InteractionStatus
+
+    csr = User.objects.get(username="csr1")
+    Interaction.objects.filter(pk=interaction_id).update(
+        status=InteractionStatus.ACTIVE, assigned_csr=csr
+    )
+    case = case_create(
+        interaction_id=interaction_id,
+        case_type_id=CaseType.objects.get(prefix="DSP").pk,
+        values={"amount": "£250", "payment_date": "2025-02-24", "reason": "Not recognised"},
+        csr=csr,
+    )
+    _, token = back_office_client_create(name="Disputes team")
+    return {"CASE": case.reference, "BACK_OFFICE_TOKEN": token}
 
 
 def _saved_file(script: str, cwd: Path) -> Path:

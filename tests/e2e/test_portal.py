@@ -150,9 +150,9 @@ def test_csr_takes_a_chat_from_the_pop_up_to_recent_work(
     menu = panel.get_by_role("menu")
     expect(menu).to_be_visible()
     expect(menu.get_by_role("menuitem", name=re.compile("^Transfer interaction"))).to_be_focused()
+    # Web messaging with co-browse allowed: offered (tests/e2e/test_cobrowse.py).
     cobrowse = menu.get_by_role("menuitem", name=re.compile("^Start co-browse"))
-    expect(cobrowse).to_have_attribute("aria-disabled", "true")
-    expect(cobrowse).to_contain_text("Co-browse arrives in a later release")
+    expect(cobrowse).not_to_have_attribute("aria-disabled", "true")
     expect(
         menu.get_by_role("menuitem", name=re.compile("^Download transcripts"))
     ).not_to_have_attribute("aria-disabled", "true")

@@ -54,9 +54,11 @@ REGISTERED = sorted(
 )
 # Models whose history must not be rewritten: nobody may add them in the admin.
 NO_ADD = {
+    "chat.attachment",
     "chat.interaction",
     "chat.message",
     "chat.webhookdelivery",
+    "cobrowse.cobrowsesession",
     "routing.longwait",
     "routing.offer",
     "routing.routingdecision",
@@ -99,18 +101,50 @@ def _webhook_delivery() -> WebhookDelivery:
     )
 
 
+def _attachment():
+    from django.core.files.base import ContentFile
+
+    from chat.models import Attachment
+
+    attachment = Attachment(
+        interaction=interaction_factory(),
+        sender_kind=SenderKind.CUSTOMER,
+        name="receipt.txt",
+        content_type="text/plain",
+        size=5,
+        sha256="0" * 64,
+    )
+    attachment.file.save("file.txt", ContentFile(b"hello"))
+    return attachment
+
+
+def _cobrowse_session():
+    from django.utils import timezone
+
+    from cobrowse.models import CobrowseSession
+
+    return CobrowseSession.objects.create(
+        interaction=interaction_factory(),
+        csr=user_factory(role=Role.CSR),
+        started_via="actions",
+        requested_at=timezone.now(),
+    )
+
+
 # One existing object per registered model, for its change page. A model registered
 # later needs an entry here, or the tests below say so.
 SAMPLES: dict[str, Callable[[], Model]] = {
     "auth.group": lambda: Group.objects.create(name="Team leads"),
     "auth.user": lambda: user_factory(),
     "chat.appstudiosettings": app_studio_settings_get,
+    "chat.attachment": lambda: _attachment(),
     "chat.botclient": lambda: bot_client_factory()[0],
     "chat.channel": channel_factory,
     "chat.customer": customer_factory,
     "chat.interaction": interaction_factory,
     "chat.message": _message,
     "chat.webhookdelivery": _webhook_delivery,
+    "cobrowse.cobrowsesession": lambda: _cobrowse_session(),
     "routing.awayreason": lambda: AwayReason.objects.create(code="coffee", label="Coffee"),
     "routing.csrprofile": lambda: CSRProfile.objects.create(user=user_factory(role=Role.CSR)),
     "routing.intentrule": lambda: intent_rule_factory(intent="refund", queue=queue_factory()),
@@ -553,6 +587,7 @@ def test_saving_settings_in_the_admin_refreshes_the_cached_copy(
         "cobrowse_enabled": "on",
         "attachments_enabled": "on",
         "max_attachment_bytes": cached.max_attachment_bytes,
+        "max_message_attachment_bytes": cached.max_message_attachment_bytes,
         "allowed_attachment_types": cached.allowed_attachment_types,
         "default_offer_timeout_seconds": 45,
         "missed_offers_before_away": cached.missed_offers_before_away,

@@ -12,7 +12,7 @@ from django.db.models import Q
 from config.users import Role
 from portal.services import roles_sync
 
-ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "portal")
+ADMINISTRATOR_APPS = ("chat", "routing", "transcripts", "cobrowse", "cases", "assist", "portal")
 # Configuration with secrets: never a CSR manager's, even to look at.
 MANAGER_DENIED_MODELS = {("chat", "channel"), ("chat", "botclient")}
 
@@ -36,7 +36,7 @@ def expected_permissions() -> dict[Role, set[str]]:
         Role.CSR_MANAGER: {
             f"{app}.{codename}"
             for app, model, codename in everything
-            if app in ("chat", "routing")
+            if app in ("chat", "routing", "cobrowse")
             and codename.startswith("view_")
             and (app, model) not in MANAGER_DENIED_MODELS
         },

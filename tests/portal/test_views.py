@@ -11,7 +11,6 @@ from django.utils import timezone
 from chat.models import AppStudioSettings, ChannelKind, InteractionStatus, Message, SenderKind
 from config.users import Role
 from portal.selectors import (
-    COBROWSE_LATER,
     COBROWSE_OFF_IN_APP_STUDIO,
     COBROWSE_PUBLIC_CHANNEL,
 )
@@ -202,7 +201,8 @@ def test_panel_data_for_the_csr_handling_the_chat(csr):
         {"key": "items", "value": "[1, 2]"},
         {"key": "order", "value": "A-17"},
     ]
-    assert data["actions"]["cobrowse"] == COBROWSE_LATER
+    assert data["actions"]["cobrowse"] == ""  # Start co-browse is enabled
+    assert data["cobrowse"] is None  # no session yet
     assert data["max_message_length"] == 5000
 
 
@@ -281,8 +281,10 @@ def test_my_work_query_count(csr, django_assert_num_queries):
         active_chat(csr)
     client = login(csr)
     client.get(reverse("portal:home"))  # warm App Studio settings' cache
-    # session, user, groups, active chats (with customer, channel, queue, CSR)
-    with django_assert_num_queries(4):
+    # session, user, groups, active chats (with customer, channel, queue, CSR), their open
+    # co-browse sessions (one prefetch), the groups again for the appbar's links (kept on
+    # the user by reports_nav for every other tag)
+    with django_assert_num_queries(6):
         response = client.get(reverse("portal:home"))
     assert len(response.context["panels"]) == 3
 
@@ -292,9 +294,10 @@ def test_recent_work_query_count(csr, django_assert_num_queries):
         ended_chat(csr, ended_minutes_ago=n)
     client = login(csr)
     # session, user, groups, count, the page (with customer, channel, queue, CSR), the
-    # page's acceptances and lost connections (the CSR's parts), the open follow-ups of
-    # the CSR's queues, the queues and channels to filter by
-    with django_assert_num_queries(10):
+    # page's acceptances and lost connections (the CSR's parts), the service cases opened
+    # in them, the open follow-ups of the CSR's queues, the queues and channels to filter
+    # by, the groups for the appbar's links
+    with django_assert_num_queries(12):
         client.get(reverse("portal:recent_work"))
 
 
@@ -304,8 +307,9 @@ def test_interaction_window_query_count(csr, django_assert_num_queries):
         add_message(interaction, f"message {n}")
     client = login(csr)
     client.get(reverse("portal:interaction", args=[interaction.pk]))
-    # session, user, groups, the interaction (with its relations), its messages
-    with django_assert_num_queries(5):
+    # session, user, groups, the interaction (with its relations), its messages, the
+    # groups for the appbar's links
+    with django_assert_num_queries(6):
         client.get(reverse("portal:interaction", args=[interaction.pk]))
 
 

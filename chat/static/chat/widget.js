@@ -149,6 +149,7 @@
   // --- The widget's elements ----------------------------------------------------------
 
   const ui = {};
+  let ext = null; // attachments.js: {wireWidget}
 
   function build() {
     ui.launcherBadge = el("span", { className: "cpw-badge", hidden: true, "aria-hidden": "true" });
@@ -233,6 +234,7 @@
     );
     ui.root = el("div", { className: "cpw-root" }, [ui.panel, ui.launcher]);
     document.body.append(ui.root);
+    if (ext) ui.files = ext.wireWidget({ ui, session: () => session });
 
     ui.launcher.addEventListener("click", () => (ui.panel.hidden ? openPanel() : closePanel()));
     ui.closeButton.addEventListener("click", () => closePanel());
@@ -300,15 +302,18 @@
 
   function submitComposer() {
     const text = ui.input.value;
-    if (!text.trim() || (session.mode === "bot" && bot.pending)) return;
+    if (session.mode === "bot" && bot.pending) return;
     if (text.length > MAX_TEXT) {
       notice(`A message can be at most ${MAX_TEXT} characters.`);
       return;
     }
+    // The uploaded files go with the text (null: an upload is still going, and said so).
+    const files = session.mode === "live" && ui.files ? ui.files.take() : [];
+    if (files === null || (!text.trim() && !files.length)) return;
     ui.input.value = "";
     autoGrow();
     if (session.mode === "bot") bot.say(text);
-    else if (session.mode === "live") live.send(text);
+    else if (session.mode === "live") live.send(text, files);
   }
 
   function restart() {
@@ -353,7 +358,7 @@
   }
 
   /** A message row. kind: customer | csr | bot | system | notice. */
-  function messageItem({ kind, author, text, at, seq }) {
+  function messageItem({ kind, author, text, at, seq, files }) {
     const item = el("li", { className: `cpw-msg cpw-msg--${kind}` });
     if (seq) item.dataset.seq = String(seq);
     if (kind === "system" || kind === "notice") {
@@ -369,8 +374,9 @@
         el("span", { className: "cpw-author", text: who }),
         el("span", { className: "cpw-time", text: timeLabel(at) }),
       ]),
-      el("p", { className: "cpw-bubble", text }),
+      el("p", { className: "cpw-bubble", text, hidden: Boolean(!text && files && files.length) }),
     );
+    if (files && files.length && ui.files) item.append(ui.files.renderFiles(files));
     if (kind === "customer") item.append(el("p", { className: "cpw-delivery", "aria-live": "off" }));
     return item;
   }
@@ -531,6 +537,7 @@
   function setMode() {
     const mode = session.mode;
     const focused = ui.panel.contains(document.activeElement) ? document.activeElement : null;
+    if (ui.files) ui.files.modeChanged(mode);
     ui.endButton.hidden = mode !== "live";
     ui.restart.hidden = mode !== "ended";
     ui.composer.hidden = mode === "ended";
@@ -816,6 +823,13 @@
 
   // --- The live chat (after the escalation) -------------------------------------------
 
+  /** The `send` frame of an outbox entry: its files go by id (attachment_ids). */
+  function sendFrame(entry) {
+    const frame = { type: "send", client_msg_id: entry.id, text: entry.text };
+    if (entry.files && entry.files.length) frame.attachment_ids = entry.files.map((file) => file.id);
+    return frame;
+  }
+
   const live = {
     socket: null,
     conn: "idle", // idle | connecting | open | retrying | offline | closed
@@ -974,6 +988,8 @@
           window.clearTimeout(this.backTimer);
           this.backTimer = window.setTimeout(() => updateStatus(), LIVE_BACK_SHOWN_MS);
           return updateStatus();
+        case "cobrowse.state":
+          return cobrowse(message);
         default:
           return undefined; // heartbeat.ack and types added later
       }
@@ -993,6 +1009,7 @@
         session.queue = { position: interaction.position, wait: interaction.estimated_wait_seconds };
       }
       session.authenticated = Boolean(interaction.authenticated);
+      if (ui.files) ui.files.setPolicy(message.attachments);
       this.applyStatus(interaction.status, interaction.assigned_csr);
       refreshAuth();
       this.setConn("open");
@@ -1004,7 +1021,7 @@
       updateStatus();
       if (session.mode !== "live") return;
       for (const entry of session.outbox) {
-        if (!this.transmit({ type: "send", client_msg_id: entry.id, text: entry.text })) break;
+        if (!this.transmit(sendFrame(entry))) break;
         const item = byClientId.get(entry.id);
         if (item && item.dataset.delivery !== "sent") setDelivery(item, "sending", "Sending…");
       }
@@ -1025,6 +1042,7 @@
       }
       this.lastSeq = seq;
       session.lastSeq = seq;
+      if (message.hidden) return; // for the contact center only: just its place in line
       const kind = ["customer", "csr", "bot", "system"].includes(message.sender_kind) ? message.sender_kind : "system";
       const own = kind === "customer" && message.client_msg_id ? byClientId.get(message.client_msg_id) : null;
       if (own) {
@@ -1037,9 +1055,11 @@
         this.outboxRemove(message.client_msg_id);
       } else {
         const event = kind === "system" ? message.event : "";
+        // An article's card or a pushed page (chat/cards.js, when the page loads it).
+        const card = kind === "csr" && window.PortalWidgetCards ? window.PortalWidgetCards.render(message, { seq, time: timeLabel(message.created_at) }) : null;
         // The CSR's wording is for the CSR: the customer sees a prompt, then a confirmation.
-        const item =
-          event === "auth_requested"
+        const item = card ||
+          (event === "auth_requested"
             ? authPromptItem(seq)
             : messageItem({
                 kind,
@@ -1047,7 +1067,8 @@
                 text: event === "authenticated" ? "You are signed in." : message.text,
                 at: message.created_at,
                 seq,
-              });
+                files: message.attachments,
+              }));
         if (event === "authenticated") item.classList.add("cpw-msg--signed-in");
         if (kind === "customer") {
           if (!message.pre_escalation) setDelivery(item, "sent", "Sent");
@@ -1127,7 +1148,7 @@
         this.outboxRemove(message.client_msg_id);
         if (message.code === "rate_limited") {
           // Not stored: send it again after the pause the server asked for.
-          session.outbox.push({ id: message.client_msg_id, text: item.querySelector(".cpw-bubble").textContent });
+          session.outbox.push({ id: message.client_msg_id, text: item.querySelector(".cpw-bubble").textContent, files: item.cpwFiles || [] });
           saveSession();
           setDelivery(item, "sending", "Sending…");
           window.setTimeout(() => this.flushOne(message.client_msg_id), (message.retry_after || 2) * 1000);
@@ -1150,7 +1171,7 @@
 
     flushOne(id) {
       const entry = session.outbox.find((e) => e.id === id);
-      if (entry) this.transmit({ type: "send", client_msg_id: entry.id, text: entry.text });
+      if (entry) this.transmit(sendFrame(entry));
     },
 
     onTyping(message) {
@@ -1319,17 +1340,19 @@
       this.connect();
     },
 
-    send(text) {
+    send(text, files = []) {
       const id = uuid();
-      session.outbox.push({ id, text });
+      const entry = { id, text, files };
+      session.outbox.push(entry);
       saveSession();
-      const item = messageItem({ kind: "customer", text, at: new Date().toISOString() });
+      const item = messageItem({ kind: "customer", text, at: new Date().toISOString(), files });
       item.dataset.pending = "1";
       item.dataset.clientId = id;
+      item.cpwFiles = files;
       byClientId.set(id, item);
       appendPending(item);
       this.typingStop();
-      const sent = !this.replaying && this.transmit({ type: "send", client_msg_id: id, text });
+      const sent = !this.replaying && this.transmit(sendFrame(entry));
       setDelivery(item, "sending", sent ? "Sending…" : "Waiting for connection…");
     },
 
@@ -1342,7 +1365,7 @@
     /** Restore the messages typed but not yet stored (after a reload). */
     restoreOutbox() {
       for (const entry of session.outbox) {
-        const item = messageItem({ kind: "customer", text: entry.text });
+        const item = messageItem({ kind: "customer", text: entry.text, files: entry.files });
         item.dataset.pending = "1";
         item.dataset.clientId = entry.id;
         byClientId.set(entry.id, item);
@@ -1406,9 +1429,35 @@
     },
   };
 
+  // --- Co-browse: the consent prompt, the recorder and the End button are in
+  // cobrowse/static/cobrowse/customer.js, loaded the first time the chat names a session
+  // (data-cobrowse-src, else next to this file); it gets every `cobrowse.state` frame.
+  const cobrowseFrames = [];
+
+  function cobrowse(frame) {
+    const context = { interactionId: session.interactionId, token: session.token, wsUrl: session.wsUrl };
+    if (window.PortalCobrowse) return window.PortalCobrowse.handle(frame, context);
+    cobrowseFrames.push(frame);
+    if (cobrowseFrames.length > 1) return undefined; // loading already
+    const tag = document.createElement("script");
+    tag.src = data.cobrowseSrc || new URL("../cobrowse/customer.js", (script && script.src) || window.location.href).href;
+    tag.addEventListener("load", () => {
+      while (cobrowseFrames.length && window.PortalCobrowse) window.PortalCobrowse.handle(cobrowseFrames.shift(), context);
+    });
+    document.head.append(tag);
+    return undefined;
+  }
+
   // --- Start --------------------------------------------------------------------------
 
-  function init() {
+  async function init() {
+    // Files and emoji (attachments.js next to this file): loaded before the panel is
+    // built, so replayed messages show their files; without it the chat still works.
+    try {
+      ext = await import(new URL("attachments.js", (script && script.src) || window.location.href).href);
+    } catch (error) {
+      ext = null;
+    }
     build();
     setMode();
     if (session.mode === "bot") {

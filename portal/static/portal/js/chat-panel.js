@@ -6,6 +6,12 @@
 
 import { LiveSocket, el, clock, wireMenu, getJSON, postJSON } from "./util.js";
 import { renderSentiment, wireSentiment } from "./sentiment.js";
+import { wireAttachments } from "./attachments.js";
+import { wireSideTabs } from "./side-tabs.js";
+import { wireAssist } from "./assist.js";
+import { wireAddTask } from "./add-task.js";
+import { wireCobrowse } from "../../cobrowse/panel.js";
+import { wireCases } from "../../cases/panel.js";
 
 const MAX_LENGTH = 5000;
 const COUNTER_FROM = 4500;
@@ -90,12 +96,7 @@ export class ChatPanel {
     renderSentiment(this.root, data.sentiment, { enabled: data.sentiment_enabled !== false });
     this.fillPairs(this.f("metadata"), data.customer.metadata, "No details");
     this.fillPairs(this.f("context"), data.context, "None sent by the bot");
-    const why = { "why-cobrowse": data.actions.cobrowse };
-    for (const [name, text] of Object.entries(why)) {
-      const node = this.f(name);
-      node.textContent = text;
-      node.closest('[role="menuitem"]').title = text;
-    }
+    this.setMenuReason("cobrowse", data.actions.cobrowse);
     this.updateDownloadAction(data.actions.download_transcripts);
     this.applyMode();
   }
@@ -150,6 +151,17 @@ export class ChatPanel {
     } catch (e) {
       this.toast(e.message);
     }
+  }
+
+  /** An Actions item (data-menu=`name`) enabled, or disabled with `why` shown under it
+   *  (its <span class="menu__why">). Feature modules use it as their state changes. */
+  setMenuReason(name, why) {
+    const item = this.root.querySelector(`[data-menu="${name}"]`);
+    if (!item) return;
+    const note = item.querySelector(".menu__why");
+    if (note) { note.textContent = why || ""; note.hidden = !why; }
+    if (why) { item.setAttribute("aria-disabled", "true"); item.title = why; }
+    else { item.removeAttribute("aria-disabled"); item.removeAttribute("title"); }
   }
 
   /** Actions → Download transcripts: enabled unless the server gives a reason. */
@@ -232,6 +244,8 @@ export class ChatPanel {
       if (choice === "end") root.querySelector('[data-dialog="end"]').showModal();
       if (choice === "authenticate") this.requestAuthentication();
       if (choice === "download") this.downloadTranscript();
+      // A feature's action: its module listens for "addtask", as for the Add task menu.
+      if (choice === "cobrowse") root.dispatchEvent(new CustomEvent("addtask", { detail: { kind: "cobrowse", key: "cobrowse", interactionId: this.id, via: "actions" } }));
     });
     this.f("end-confirm").addEventListener("click", () => {
       root.querySelector('[data-dialog="end"]').close();
@@ -240,6 +254,12 @@ export class ChatPanel {
     this.wireTransfer();
     this.wireComposer();
     wireSentiment(root);
+    wireAttachments(this);
+    wireSideTabs(root);
+    wireAssist(this);
+    wireAddTask(this);
+    wireCobrowse(this);
+    wireCases(this);
   }
 
   wireComposer() {
@@ -261,12 +281,13 @@ export class ChatPanel {
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = box.value;
-      if (!text.trim()) return;
       if (text.length > MAX_LENGTH) { this.toast(`A message can be at most ${MAX_LENGTH.toLocaleString("en")} characters.`); return; }
+      const files = this.takeFiles ? this.takeFiles() : [];
+      if (files === null || (!text.trim() && !files.length)) return; // uploads still going: said
       box.value = "";
       counter.textContent = "";
       this.typing(false);
-      this.sendText(text);
+      this.sendText(text, files);
       box.focus();
     });
   }
@@ -286,11 +307,11 @@ export class ChatPanel {
     }
   }
 
-  sendText(text) {
+  sendText(text, files = []) {
     const id = newClientId();
-    const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text, created_at: new Date().toISOString(), client_msg_id: id }, { pending: true });
+    const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text, attachments: files, created_at: new Date().toISOString(), client_msg_id: id }, { pending: true });
     this.log.append(li);
-    this.pending.set(id, { li, text, acked: false, at: new Date().toISOString() });
+    this.pending.set(id, { li, text, files, acked: false, at: new Date().toISOString() });
     this.savePending();
     this.transmit(id);
     this.scrollToEnd(true);
@@ -298,7 +319,7 @@ export class ChatPanel {
 
   savePending() {
     const items = [...this.restored.values()];
-    for (const [id, item] of this.pending) if (!item.acked) items.push({ id, text: item.text, at: item.at });
+    for (const [id, item] of this.pending) if (!item.acked) items.push({ id, text: item.text, files: item.files, at: item.at });
     try {
       if (items.length) sessionStorage.setItem(PENDING_KEY(this.id), JSON.stringify(items));
       else sessionStorage.removeItem(PENDING_KEY(this.id));
@@ -312,9 +333,9 @@ export class ChatPanel {
   restorePending() {
     if (!this.restored.size) return;
     for (const [id, item] of this.restored) {
-      const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text: item.text, created_at: item.at || new Date().toISOString(), client_msg_id: id }, { pending: true });
+      const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text: item.text, attachments: item.files, created_at: item.at || new Date().toISOString(), client_msg_id: id }, { pending: true });
       this.log.append(li);
-      this.pending.set(id, { li, text: item.text, acked: false, at: item.at });
+      this.pending.set(id, { li, text: item.text, files: item.files || [], acked: false, at: item.at });
     }
     this.restored.clear();
     this.savePending();
@@ -322,7 +343,9 @@ export class ChatPanel {
 
   transmit(id) {
     const item = this.pending.get(id);
-    const sent = this.socket && this.socket.send({ type: "send", client_msg_id: id, text: item.text });
+    const frame = { type: "send", client_msg_id: id, text: item.text };
+    if (item.files && item.files.length) frame.attachment_ids = item.files.map((file) => file.id);
+    const sent = this.socket && this.socket.send(frame);
     this.setDelivery(item.li, sent ? "sending" : "waiting");
   }
 
@@ -416,7 +439,15 @@ export class ChatPanel {
     });
   }
 
+  /** Send a frame on the chat socket (feature modules use it instead of a socket of their
+   *  own); false when not connected. */
+  send(frame) {
+    return Boolean(this.socket && this.socket.send(frame));
+  }
+
   handle(frame) {
+    // Feature modules (side tabs) follow the chat through this event, not a second socket.
+    this.root.dispatchEvent(new CustomEvent("chatframe", { detail: frame }));
     switch (frame.type) {
       case "hello":
         this.role = frame.role;
@@ -546,7 +577,7 @@ export class ChatPanel {
   renderMessage(m, { pending = false } = {}) {
     const kinds = ["customer", "csr", "bot", "system"];
     const kind = kinds.includes(m.sender_kind) ? m.sender_kind : "system";
-    const li = el("li", { class: `msg msg--${kind}${m.pre_escalation ? " msg--pre" : ""}${m.event ? ` msg--event-${m.event}` : ""}` });
+    const li = el("li", { class: `msg msg--${kind}${m.pre_escalation ? " msg--pre" : ""}${m.event ? ` msg--event-${m.event}` : ""}${m.internal ? " msg--internal" : ""}` });
     if (m.seq) li.dataset.seq = String(m.seq);
     const time = el("time", { datetime: m.created_at || "" }, clock(m.created_at));
     if (kind === "system") {
@@ -559,13 +590,18 @@ export class ChatPanel {
     const author = kind === "customer" ? this.data.customer.name : kind === "bot" ? "Bot" : m.author_name || "CSR";
     const meta = el("p", { class: "msg__meta" });
     meta.append(el("span", { class: "msg__author" }, author), time);
-    if (kind === "csr") {
+    if (m.internal) {
+      // A whisper or internal note: never shown to the customer (said in words, not colour).
+      meta.append(el("span", { class: "msg__internal" }, m.event === "whisper" ? "Whisper from your manager · not shown to the customer" : "Internal · not shown to the customer"));
+    } else if (kind === "csr") {
       const state = el("span", { class: "msg__state" });
       meta.append(state);
       li.dataset.delivery = pending ? "sending" : this.customerReadSeq >= m.seq ? "read" : "sent";
       state.textContent = { sending: "Sending…", sent: "Sent", read: "Read" }[li.dataset.delivery];
     }
-    li.append(meta, el("p", { class: "msg__text" }, m.text));
+    li.append(meta);
+    if (m.text || !(m.attachments && m.attachments.length)) li.append(el("p", { class: "msg__text" }, m.text));
+    if (m.attachments && m.attachments.length && this.renderFiles) li.append(this.renderFiles(m.attachments));
     return li;
   }
 
@@ -656,6 +692,8 @@ export class ChatPanel {
   }
 
   destroy() {
+    // Feature modules end what belongs to this panel (co-browse ends with it).
+    this.root.dispatchEvent(new CustomEvent("chatpanel:destroy"));
     clearTimeout(this.liveNoteTimer);
     if (this.socket) this.socket.stop();
   }

@@ -138,6 +138,11 @@ function renderCounts(q) {
   row.counts.replaceChildren(waiting, longest, available);
 }
 function renderJoined(list) {
+  if (list.length !== queues.size || list.some((q) => !queues.has(q.queue_id))) {
+    // A manager added this CSR to a queue or took them out of one: the state has its counts.
+    getJSON("/api/v1/agent/state/").then((state) => renderState(state, { reply: true })).catch(() => {});
+    return;
+  }
   for (const q of list) {
     const row = queues.get(q.queue_id);
     if (!row) continue;

@@ -1,0 +1,1 @@
+"""State changes of the manager tools: one module per noun, each change audited."""
