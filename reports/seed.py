@@ -15,6 +15,7 @@ from datetime import datetime, time, timedelta
 from typing import Any
 
 from django.contrib.auth.models import Group, User
+from django.core.management.color import no_style
 from django.db import connection, models, transaction
 from django.db.models import Max
 
@@ -33,6 +34,7 @@ from reports.metrics import QueueTarget, chat_facts_compute
 from reports.models import ChatFact, OfferFact, PresenceSpan
 from reports.selectors.filters import local_today, report_time_zone
 from reports.services.rollup import days_rebuild_range
+from reports.sql import copy_rows
 from routing.models import CSRProfile, Offer, OfferStatus, Queue, QueueMembership
 
 QUEUES = (
@@ -140,20 +142,19 @@ class Writer:
         if not rows:
             return
         if connection.vendor == "postgresql":
-            columns = ", ".join(f'"{column}"' for _, column, _ in self.fields)
-            table = self.model._meta.db_table
-            with connection.cursor() as cursor:
-                raw = cursor.cursor  # psycopg's own cursor, for its copy API
-                with raw.copy(f'COPY "{table}" ({columns}) FROM STDIN') as copy:
-                    for row in rows:
-                        copy.write_row(
-                            [
-                                json.dumps(row.get(attname, default))
-                                if attname in self.json
-                                else row.get(attname, default)
-                                for attname, _, default in self.fields
-                            ]
-                        )
+            copy_rows(
+                self.model,
+                [column for _, column, _ in self.fields],
+                (
+                    [
+                        json.dumps(row.get(attname, default))
+                        if attname in self.json
+                        else row.get(attname, default)
+                        for attname, _, default in self.fields
+                    ]
+                    for row in rows
+                ),
+            )
         else:
             self.model.objects.bulk_create(  # type: ignore[attr-defined]
                 [self.model(**row) for row in rows], batch_size=2000
@@ -161,15 +162,12 @@ class Writer:
 
 
 def _reset_sequences(models_: Iterable[type[models.Model]]) -> None:
-    if connection.vendor != "postgresql":
-        return
+    """After rows written with their own ids (COPY), the id sequences continue past them
+    (the statements Django's loaddata runs for the same reason)."""
+    statements = connection.ops.sequence_reset_sql(no_style(), list(models_))
     with connection.cursor() as cursor:
-        for model in models_:
-            table = model._meta.db_table
-            # Table names from the models' own metadata, never from input.
-            sequence = f"pg_get_serial_sequence('\"{table}\"', 'id')"
-            latest = f'(SELECT MAX(id) FROM "{table}")'  # noqa: S608
-            cursor.execute(f"SELECT setval({sequence}, COALESCE({latest}, 1))")
+        for statement in statements:
+            cursor.execute(statement)
 
 
 def _next_id(model: type[models.Model]) -> int:

@@ -39,14 +39,10 @@ class UploadRefused(APIException):
         self.status_code = UPLOAD_ERROR_STATUS.get(error.code, status.HTTP_400_BAD_REQUEST)
 
 
-class BoundedMultiPartParser(MultiPartParser):
-    """multipart/form-data, each file streamed by the attachment upload handler."""
-
-
 class EscalationAttachmentsApi(BotApiView):
     """A connector uploads a customer's file."""
 
-    parser_classes = [BoundedMultiPartParser]
+    parser_classes = [MultiPartParser]  # files streamed by the view's upload handler
 
     class InputSerializer(serializers.Serializer):
         file = serializers.FileField(help_text="The file, as the customer sent it.")
