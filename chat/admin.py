@@ -26,6 +26,7 @@ from chat.models import (
     Customer,
     Interaction,
     Message,
+    SatisfactionRating,
     WebhookDelivery,
 )
 from chat.selectors.settings import app_studio_settings_get
@@ -84,6 +85,8 @@ class ChannelAdminForm(forms.ModelForm):
             "cobrowse_allowed",
             "attachments_allowed",
             "auth_requests_allowed",
+            "csat_enabled",
+            "typing_preview",
             "webhook_url",
         ]
         formfield_callback = _channel_formfield
@@ -101,6 +104,8 @@ class ChannelAdmin(admin.ModelAdmin):
         "cobrowse_allowed",
         "attachments_allowed",
         "auth_requests_allowed",
+        "csat_enabled",
+        "typing_preview",
         "identity_verification",
         "webhook",
         "active",
@@ -111,6 +116,8 @@ class ChannelAdmin(admin.ModelAdmin):
         "cobrowse_allowed",
         "attachments_allowed",
         "auth_requests_allowed",
+        "csat_enabled",
+        "typing_preview",
     ]
     # Never search the secrets: a search box would let anyone with view permission
     # guess them character by character.
@@ -142,10 +149,17 @@ class ChannelAdmin(admin.ModelAdmin):
             (
                 "Capabilities — App Studio switches",
                 {
-                    "fields": ["cobrowse_allowed", "attachments_allowed", "auth_requests_allowed"],
+                    "fields": [
+                        "cobrowse_allowed",
+                        "attachments_allowed",
+                        "auth_requests_allowed",
+                        "csat_enabled",
+                        "typing_preview",
+                    ],
                     "description": "What CSRs and customers may do on this channel. The "
                     "global App Studio settings can switch co-browse and attachments off "
-                    "everywhere.",
+                    "everywhere. The typing preview is off by default: when on, the widget "
+                    "tells customers that the CSR sees what they type before they send it.",
                 },
             ),
             ("Identity verification", {"fields": identity}),
@@ -491,6 +505,19 @@ class AttachmentAdmin(ReadOnlyAdmin):
     @admin.display(description="Stored as")
     def stored_as(self, attachment: Attachment) -> str:
         return attachment.file.name or ""
+
+
+@admin.register(SatisfactionRating)
+class SatisfactionRatingAdmin(ReadOnlyAdmin):
+    """Read-only: the satisfaction surveys asked when chats ended, and their answers."""
+
+    list_display = ["interaction", "rating", "answered_via", "asked_at", "answered_at"]
+    list_filter = ["rating", "answered_via"]
+    search_fields = ["comment"]
+    list_select_related = ["interaction"]
+    ordering = ["-asked_at"]
+    date_hierarchy = "asked_at"
+    fields = ["interaction", "asked_at", "rating", "comment", "answered_via", "answered_at"]
 
 
 @admin.register(WebhookDelivery)

@@ -26,15 +26,19 @@ from django.utils import timezone
 from chat import events, signals
 from chat.errors import ChatError, ChatRateLimited
 from chat.models import OPEN_INTERACTION_STATUSES as OPEN
-from chat.models import Interaction, SenderKind
+from chat.models import CsatSource, Interaction, SenderKind
 from chat.schemas import ChatRole
 from chat.selectors import interactions as selectors
 from chat.selectors.attachments import attachment_urls, party_for_role
 from chat.selectors.messages import REPLAY_PAGE_SIZE, messages_after
+from chat.selectors.satisfaction import satisfaction_pending
 from chat.services.attachments import attachments_policy_payload
 from chat.services.authentication import interaction_authenticate
 from chat.services.interactions import interaction_end
 from chat.services.messages import interaction_mark_read, interaction_typing, message_send
+from chat.services.notes import note_add
+from chat.services.satisfaction import satisfaction_answer
+from chat.services.typing_preview import typing_preview_relay
 from config.ratelimit import SharedLimit
 from config.sockets import DB_ID_MAX, PortalJsonConsumer, db, db_id_valid, storable
 
@@ -64,7 +68,13 @@ SIDE = {ChatRole.CUSTOMER: SenderKind.CUSTOMER, ChatRole.CSR: SenderKind.CSR}
 # Interaction events for the contact center only, never forwarded to the customer.
 CONTACT_CENTER_ONLY = frozenset({"sentiment"})
 # Interaction events for the customer only: their place in line, the long-wait choice.
-CUSTOMER_ONLY = frozenset({"queue.position", "wait.options", "wait.chosen"})
+# And the satisfaction survey.
+CUSTOMER_ONLY = frozenset(
+    {"queue.position", "wait.options", "wait.chosen", "csat.request", "csat.answered"}
+)
+# Per customer socket: the typing preview goes to the CSR at most once per this many
+# seconds; the newest text of a burst follows when the interval is over.
+TYPING_PREVIEW_INTERVAL_SECONDS = 0.25
 
 
 def _query_int(params: dict[str, list[str]], name: str) -> int:
@@ -118,6 +128,13 @@ def _stored_payloads(
             interaction_id=interaction_id, after_seq=after_seq, until_seq=until_seq
         )
     ]
+
+
+@db
+def _csat_request(interaction_id: int) -> dict[str, Any] | None:
+    """The survey's `csat.request` while the customer may still answer it, else None."""
+    rating = satisfaction_pending(interaction_id=interaction_id)
+    return None if rating is None else dict(events.csat_request_payload(rating=rating))
 
 
 @db
@@ -285,10 +302,10 @@ class ChatConsumer(PortalJsonConsumer):
 
     # --- client → server --------------------------------------------------------------
     def error_context(self, content: dict[str, Any]) -> dict[str, Any]:
-        """An error answering a `send` carries its client_msg_id (when it is a string the
-        client can match)."""
+        """An error answering a `send` or a `note` carries its client_msg_id (when it is a
+        string the client can match)."""
         client_msg_id = content.get("client_msg_id")
-        if content.get("type") != "send" or not isinstance(client_msg_id, str):
+        if content.get("type") not in ("send", "note") or not isinstance(client_msg_id, str):
             return {}
         return {"client_msg_id": client_msg_id} if storable(client_msg_id) else {}
 
@@ -493,13 +510,22 @@ class CustomerChatConsumer(ChatConsumer):
         **ChatConsumer.client_messages,
         "authenticate": "on_authenticate",
         "wait.choice": "on_wait_choice",
+        "csat.answer": "on_csat_answer",
     }
     grace_timer: asyncio.Task | None = None
+    preview_task: asyncio.Task | None = None
+    preview_sent_at = -math.inf
+    preview_text = ""
 
     async def after_replay(self, interaction: Interaction) -> None:
         closed_at = selectors.chat_closed_at(interaction=interaction)
         if closed_at is not None:
             self.close_when_grace_ends(closed_at)
+            # The survey, again, until answered (a public channel's connector asks it).
+            if not interaction.channel.is_public:
+                request = await _csat_request(interaction.pk)
+                if request is not None:
+                    await self.send_json(request)
             return
         # While it waits: the place in line and a long-wait choice that stands (routing's).
         for payload in await db(signals.customer_chat_payloads)(interaction=interaction):
@@ -551,7 +577,65 @@ class CustomerChatConsumer(ChatConsumer):
         await self.send_error("chat_ended", "This chat has ended and can no longer be opened.")
         await self.close(code=CLOSE_GONE)
 
+    async def on_csat_answer(self, content: dict[str, Any]) -> None:
+        """The answer to `csat.request`: rating 1-5 and an optional comment."""
+        comment = content.get("comment")
+        if "rating" not in content or not (comment is None or isinstance(comment, str)):
+            await self.send_error(
+                "bad_json", "csat.answer needs rating (1 to 5) and, optionally, comment (text)."
+            )
+            return
+        rating, error = await _call(
+            satisfaction_answer,
+            limit=self.send_limit,
+            interaction_id=self.interaction_id,
+            rating=content.get("rating"),
+            comment=comment,
+            via=CsatSource.WIDGET,
+        )
+        if error is not None:
+            await self.send_chat_error(error)
+            return
+        await self.send_json(dict(events.csat_answered_payload(rating=rating)))
+
+    async def on_typing(self, content: dict[str, Any]) -> None:
+        """`typing` may carry the text typed so far (`text`): on a channel with the typing
+        preview on, it goes to the handling CSR, throttled; elsewhere it is dropped."""
+        text = content.get("text")
+        if text is not None and self.side is not None:
+            if not isinstance(text, str):
+                await self.send_error("bad_json", "typing's text must be a string.")
+                return
+            self.typing_preview(text)
+        await super().on_typing(content)
+
+    def typing_preview(self, text: str) -> None:
+        """At most one preview per TYPING_PREVIEW_INTERVAL_SECONDS; the newest text of a
+        burst is sent when the interval is over (never an older one after it)."""
+        self.preview_text = text
+        if self.preview_task is not None and not self.preview_task.done():
+            return  # the pending send takes the newest text
+        wait = self.preview_sent_at + TYPING_PREVIEW_INTERVAL_SECONDS - time.monotonic()
+        self.preview_task = asyncio.create_task(self._preview_send(max(0.0, wait)))
+
+    async def _preview_send(self, delay: float) -> None:
+        while True:
+            if delay:
+                await asyncio.sleep(delay)
+            if self.role is None:
+                return  # closing
+            text = self.preview_text
+            self.preview_sent_at = time.monotonic()
+            await db(typing_preview_relay)(interaction_id=self.interaction_id, text=text)
+            if self.preview_text == text:
+                return
+            # Typed on while this one went out: the newest follows after the interval.
+            next_at = self.preview_sent_at + TYPING_PREVIEW_INTERVAL_SECONDS
+            delay = max(0.0, next_at - time.monotonic())
+
     async def disconnect(self, code: int) -> None:
+        if self.preview_task is not None:
+            self.preview_task.cancel()
         if self.grace_timer is not None:
             self.grace_timer.cancel()
         await super().disconnect(code)
@@ -587,7 +671,10 @@ class CustomerChatConsumer(ChatConsumer):
 class CsrChatConsumer(ChatConsumer):
     """/ws/chat/<id>/: the portal's chat panel. The assigned CSR reads and writes; a CSR
     manager watches read-only. A CSR who loses the chat (transfer, lost connection)
-    gets `chat.revoked` and the socket closes with 4403."""
+    gets `chat.revoked` and the socket closes with 4403. Both may add internal notes
+    (`note`), which the customer never sees."""
+
+    client_messages = {**ChatConsumer.client_messages, "note": "on_note"}
 
     async def precheck(self) -> bool:
         user: AbstractBaseUser | AnonymousUser | None = self.scope.get("user")
@@ -610,6 +697,34 @@ class CsrChatConsumer(ChatConsumer):
             return None
         self.role = role
         return interaction
+
+    async def on_note(self, content: dict[str, Any]) -> None:
+        """An internal note (chat.services.notes): answered with `ack` like a send, and
+        metered with the sends."""
+        echo = self.error_context(content)
+        result, error = await _call(
+            note_add,
+            limit=self.send_limit,
+            interaction_id=self.interaction_id,
+            user=self.user,
+            text=content.get("text"),
+            client_msg_id=content.get("client_msg_id"),
+        )
+        if error is not None:
+            await self.send_chat_error(error, **echo)
+            if error.code == "not_party":
+                await self.recheck_access()
+            return
+        message = result.message
+        await self.send_json(
+            {
+                "type": "ack",
+                "client_msg_id": message.client_msg_id,
+                "seq": message.seq,
+                "created_at": message.created_at.isoformat(),
+                "duplicate": not result.created,
+            }
+        )
 
     async def after_replay(self, interaction: Interaction) -> None:
         """The stored sentiment: a `sentiment` event lost while the socket was away is

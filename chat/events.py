@@ -6,10 +6,11 @@ interaction's group; every payload that changes the conversation carries `seq`."
 from enum import StrEnum
 
 from chat import schemas, sentiment
-from chat.models import Interaction, Message
+from chat.models import Interaction, Message, SatisfactionRating
+from chat.selectors import satisfaction
 from chat.selectors.attachments import message_attachments
 from chat.selectors.messages import customer_messages_newest
-from config.realtime import publish_on_commit
+from config.realtime import group_send_many, publish_on_commit
 from config.sockets import SESSION_REVOKED_HANDLER, session_digest
 from config.users import display_name
 
@@ -146,6 +147,7 @@ def hello_payload(interaction: Interaction, role: schemas.ChatRole) -> schemas.H
             "last_seq": interaction.last_seq,
             "customer_read_seq": interaction.customer_read_seq,
             "csr_read_seq": interaction.csr_read_seq,
+            "typing_preview": interaction.channel.typing_preview,
         },
     }
 
@@ -259,3 +261,61 @@ def sentiment_state_payload(
             if message.sentiment_score is not None
         ],
     )
+
+
+# --- The satisfaction survey and the typing preview --------------------------------------
+
+
+def csat_request_payload(*, rating: SatisfactionRating) -> schemas.CsatRequestPayload:
+    return {
+        "type": "csat.request",
+        "interaction_id": rating.interaction_id,
+        "question": satisfaction.CSAT_QUESTION,
+        "choices": [
+            {"rating": value, "label": label} for value, label in satisfaction.CSAT_LABELS.items()
+        ],
+        "comment_max_chars": satisfaction.CSAT_COMMENT_MAX_CHARS,
+        "closes_at": satisfaction.satisfaction_closes_at(rating=rating).isoformat(),
+    }
+
+
+def csat_requested(*, rating: SatisfactionRating) -> None:
+    """Ask the customer's widget (chat.consumers.CUSTOMER_ONLY keeps it from the CSR)."""
+    publish_on_commit(
+        interaction_group(rating.interaction_id),
+        INTERACTION_HANDLER,
+        csat_request_payload(rating=rating),
+    )
+
+
+def csat_answered_payload(*, rating: SatisfactionRating) -> schemas.CsatAnsweredPayload:
+    assert rating.rating is not None
+    return {
+        "type": "csat.answered",
+        "interaction_id": rating.interaction_id,
+        "rating": rating.rating,
+    }
+
+
+def csat_answered(*, rating: SatisfactionRating) -> None:
+    publish_on_commit(
+        interaction_group(rating.interaction_id),
+        INTERACTION_HANDLER,
+        csat_answered_payload(rating=rating),
+    )
+
+
+CSR_PUSH_HANDLER = "csr.push"
+
+
+def typing_preview_publish(*, csr_id: int, interaction_id: int, name: str, text: str) -> None:
+    """Push the customer's unsent text to the handling CSR's panel of the chat, now (it is
+    never stored, so there is no commit to wait for): on the CSR's own group, where
+    CsrChatConsumer.csr_push hands it to that chat's panel of the handling CSR alone."""
+    frame: schemas.TypingPreviewFrame = {
+        "type": "typing.preview",
+        "interaction_id": interaction_id,
+        "name": name,
+        "text": text,
+    }
+    group_send_many([(csr_group(csr_id), {"type": CSR_PUSH_HANDLER, "frame": dict(frame)})])

@@ -55,6 +55,17 @@ class Channel(models.Model):
     auth_requests_allowed = models.BooleanField(
         default=True, help_text="CSRs may ask customers on this channel to authenticate."
     )
+    csat_enabled = models.BooleanField(
+        "satisfaction survey",
+        default=True,
+        help_text="When a chat ends, ask the customer to rate it (1-5) with an optional "
+        "comment: in the widget, or through the connector's webhook on public channels.",
+    )
+    typing_preview = models.BooleanField(
+        default=False,
+        help_text="CSRs see what the customer is typing before it is sent (never stored). "
+        "The widget tells customers when this is on.",
+    )
     identity_secret = models.CharField(
         max_length=200,
         blank=True,
@@ -389,6 +400,14 @@ class Interaction(models.Model):
         indexes = [
             models.Index(fields=["status", "queue", "-at_front", "-priority", "queued_at"]),
             models.Index(fields=["assigned_csr", "status"]),
+            # A customer's history (chat.selectors.history): same customer, or the same
+            # verified identity on any channel, newest first.
+            models.Index(fields=["customer", "-created_at"], name="interaction_customer_hist"),
+            models.Index(
+                fields=["customer_verified_identity", "-created_at"],
+                condition=~Q(customer_verified_identity=""),
+                name="interaction_identity_hist",
+            ),
         ]
 
     def __str__(self) -> str:
@@ -443,6 +462,8 @@ class SystemEvent(models.TextChoices):
     TAKEN_OVER = "taken_over", "Taken over by a supervisor"
     WHISPER = "whisper", "Supervisor whisper"
     NOTE = "note", "Internal note"
+    CSAT_REQUESTED = "csat_requested", "Satisfaction survey sent"
+    CSAT_ANSWERED = "csat_answered", "Satisfaction rated"
     ENDED = "ended", "Chat ended"
     ABANDONED = "abandoned", "Abandoned"
 
@@ -615,3 +636,35 @@ class Attachment(models.Model):
     @property
     def is_image(self) -> bool:
         return bool(self.thumbnail)
+
+
+class CsatSource(models.TextChoices):
+    WIDGET = "widget", "Widget"
+    CONNECTOR = "connector", "Connector"
+
+
+class SatisfactionRating(models.Model):
+    """The satisfaction survey of one ended chat: asked once, answered at most once."""
+
+    interaction = models.OneToOneField(
+        Interaction, on_delete=models.CASCADE, related_name="satisfaction"
+    )
+    asked_at = models.DateTimeField(default=timezone.now)
+    rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="1 (very dissatisfied) to 5 (very satisfied)."
+    )
+    comment = models.TextField(blank=True)
+    answered_at = models.DateTimeField(null=True, blank=True)
+    answered_via = models.CharField(max_length=10, choices=CsatSource.choices, blank=True)
+
+    class Meta:
+        constraints = [
+            models.CheckConstraint(
+                condition=Q(rating__isnull=True) | Q(rating__gte=1, rating__lte=5),
+                name="satisfaction_rating_1_to_5",
+            ),
+        ]
+        indexes = [models.Index(fields=["answered_at"], name="satisfaction_answered_idx")]
+
+    def __str__(self) -> str:
+        return f"{self.interaction_id}: {self.rating or 'not answered'}"

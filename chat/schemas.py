@@ -51,6 +51,8 @@ class HelloInteraction(TypedDict):
     last_seq: int
     customer_read_seq: int
     csr_read_seq: int
+    # The channel shows the CSR what the customer types before sending (docs/websocket-protocol.md).
+    typing_preview: bool
 
 
 class HelloPayload(TypedDict):
@@ -154,3 +156,39 @@ class SessionRevokedPayload(TypedDict):
     user_id: int
     session: str | None
     message: str
+
+
+class CsatChoice(TypedDict):
+    rating: int
+    label: str
+
+
+class CsatRequestPayload(TypedDict):
+    """The satisfaction survey, to the customer's widget only: after the chat ended, and
+    again on every (re)connect while it is unanswered and open."""
+
+    type: Literal["csat.request"]
+    interaction_id: int
+    question: str
+    choices: list[CsatChoice]
+    comment_max_chars: int
+    closes_at: str
+
+
+class CsatAnsweredPayload(TypedDict):
+    """The survey was answered: the answering socket's acknowledgement, and to the
+    customer's other sockets (the form goes)."""
+
+    type: Literal["csat.answered"]
+    interaction_id: int
+    rating: int
+
+
+class TypingPreviewFrame(TypedDict):
+    """What the customer is typing, to the handling CSR's chat panel only (never stored);
+    `text` "" clears the preview."""
+
+    type: Literal["typing.preview"]
+    interaction_id: int
+    name: str
+    text: str

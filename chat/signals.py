@@ -42,6 +42,11 @@ customer_message_stored = Signal()
 # manager is limited to queues and this chat is in none of them); None or True lets it be.
 manager_access_check = Signal()
 
+# Sent after the transaction that stored a customer's answer to the satisfaction survey
+# commits: kwargs `interaction_id`, `rating` (1-5), `comment`. The apps above update what
+# they keep about the chat (reports: its fact row).
+satisfaction_rated = Signal()
+
 
 def customer_message_stored_send(*, interaction_id: int, seq: int) -> None:
     """Tell the apps above about a customer's message (called after commit)."""

@@ -4,6 +4,7 @@ from celery import shared_task
 from celery.signals import worker_process_init
 
 from chat import sentiment, webhooks
+from chat.services import retention
 from chat.services import sentiment as scoring
 
 
@@ -31,6 +32,13 @@ def sentiment_score_pending() -> list[int]:
 def interaction_sentiment_score(interaction_id: int) -> None:
     """Score one chat's latest customer messages: used when the cache is down."""
     scoring.interaction_sentiment_update(interaction_id=interaction_id)
+
+
+@shared_task(ignore_result=True)
+def retention_purge() -> None:
+    """Beat runs this daily when PORTAL_RETENTION_DAYS is set: the retention purge,
+    skipped while another one runs."""
+    retention.retention_purge_scheduled()
 
 
 @worker_process_init.connect

@@ -35,10 +35,12 @@ from urllib.parse import urlsplit
 from django.conf import settings
 from django.db import transaction
 from django.db.models import Exists, OuterRef
+from django.urls import reverse
 from django.utils import timezone
 
+from chat.events import csat_request_payload
 from chat.locks import webhook_deliveries_for_update
-from chat.models import Channel, Message, SenderKind, SystemEvent, WebhookDelivery
+from chat.models import Channel, Interaction, Message, SenderKind, SystemEvent, WebhookDelivery
 from chat.selectors.attachments import (
     absolute,
     attachment_urls,
@@ -54,6 +56,8 @@ logger = logging.getLogger(__name__)
 Status = WebhookDelivery.Status
 
 EVENT_MESSAGE_CREATED: Final = "message.created"
+# The `csat_requested` system message: ask the customer to rate the chat.
+EVENT_SATISFACTION_REQUESTED: Final = "satisfaction.requested"
 SIGNATURE_HEADER = "X-Portal-Signature"
 TIMESTAMP_HEADER = "X-Portal-Timestamp"
 DELIVERY_HEADER = "X-Portal-Delivery"
@@ -98,13 +102,23 @@ class WebhookMessage(TypedDict):
     link: NotRequired[dict[str, str]]
 
 
+class WebhookSatisfaction(TypedDict):
+    question: str
+    choices: list[dict[str, Any]]
+    comment_max_chars: int
+    closes_at: str
+    answer_url: str
+
+
 class WebhookPayload(TypedDict):
-    event: Literal["message.created"]
+    event: Literal["message.created", "satisfaction.requested"]
     interaction_id: int
     channel: str
     customer: WebhookCustomer
     message: WebhookMessage
     delivery_id: str
+    # satisfaction.requested only: what to ask, and where to POST the answer.
+    satisfaction: NotRequired[WebhookSatisfaction]
 
 
 # --- Payload and signature ----------------------------------------------------------------
@@ -133,7 +147,23 @@ def delivery_payload(*, delivery: WebhookDelivery) -> WebhookPayload:
     link = webhook_link(message)
     if link is not None:
         payload["message"]["link"] = link
+    if message.event == SystemEvent.CSAT_REQUESTED:
+        payload["event"] = EVENT_SATISFACTION_REQUESTED
+        payload["satisfaction"] = webhook_satisfaction(interaction)
     return payload
+
+
+def webhook_satisfaction(interaction: Interaction) -> WebhookSatisfaction:
+    """The survey as a connector asks it: the question, the choices and the answer's URL."""
+    request = csat_request_payload(rating=interaction.satisfaction)
+    path = reverse("api:escalation-satisfaction", args=[interaction.pk])
+    return {
+        "question": request["question"],
+        "choices": [dict(choice) for choice in request["choices"]],
+        "comment_max_chars": request["comment_max_chars"],
+        "closes_at": request["closes_at"],
+        "answer_url": public_base_url() + path,
+    }
 
 
 def webhook_link(message: Message) -> dict[str, str] | None:

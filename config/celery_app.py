@@ -4,6 +4,7 @@ import logging
 import os
 
 from celery import Celery, Task
+from celery.schedules import crontab
 from celery.signals import beat_init, task_postrun, task_prerun, worker_init, worker_ready
 from celery.worker.consumer import Consumer
 from django.conf import settings
@@ -128,3 +129,11 @@ def _schedule_periodic_tasks(sender: Celery, **kwargs) -> None:
             "options": {"expires": 20},
         },
     }
+    if settings.PORTAL["RETENTION_DAYS"] > 0:
+        # Closed chats past the retention period (docs/operations.md#retention), daily
+        # at a quiet hour; a run not started within the hour is dropped for the next.
+        sender.conf.beat_schedule["retention-purge"] = {
+            "task": "chat.tasks.retention_purge",
+            "schedule": crontab(minute=0, hour=settings.PORTAL["RETENTION_HOUR"]),
+            "options": {"expires": 3600},
+        }

@@ -387,6 +387,8 @@ class PortalSettings(TypedDict):
     ATTACHMENT_MAX_IMAGE_PIXELS: int
     CLAMD_ADDRESS: str
     CLAMD_TIMEOUT_SECONDS: int
+    RETENTION_DAYS: int
+    RETENTION_HOUR: int
 
 
 PORTAL: PortalSettings = {
@@ -430,7 +432,13 @@ PORTAL: PortalSettings = {
     "ATTACHMENT_MAX_IMAGE_PIXELS": env_int("ATTACHMENT_MAX_IMAGE_PIXELS", 40_000_000),
     "CLAMD_ADDRESS": env_str("CLAMD_ADDRESS", ""),
     "CLAMD_TIMEOUT_SECONDS": env_int("CLAMD_TIMEOUT_SECONDS", 30),
+    # Retention (docs/operations.md#retention): closed chats are deleted this many days
+    # after they ended, by a purge beat runs daily at this hour (UTC); 0 keeps them.
+    "RETENTION_DAYS": max(env_int("PORTAL_RETENTION_DAYS", 0), 0),
+    "RETENTION_HOUR": env_int("PORTAL_RETENTION_HOUR", 3),
 }
+if not 0 <= PORTAL["RETENTION_HOUR"] <= 23:
+    raise ValueError("PORTAL_RETENTION_HOUR must be an hour of the day, 0 to 23.")
 
 LOGGING = {
     "version": 1,

@@ -9,6 +9,7 @@ from typing import Any
 import redis
 from django.conf import settings
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
+from django.core.exceptions import ObjectDoesNotExist
 from django.db import connection
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.urls import reverse
@@ -21,8 +22,10 @@ from chat.models import (
     Interaction,
     InteractionStatus,
     Message,
+    SatisfactionRating,
     SystemEvent,
 )
+from chat.selectors.satisfaction import satisfaction_label
 from chat.selectors.settings import app_studio_settings_get
 from chat.services.authentication import auth_request_unavailable, channel_auth_request_unavailable
 from chat.services.messages import MAX_MESSAGE_CHARS as MAX_MESSAGE_LENGTH
@@ -37,6 +40,7 @@ from cobrowse.selectors import (  # noqa: F401 - the reasons, as the panel shows
     open_sessions_prefetch,
 )
 from config.users import Role, display_name
+from portal.models import CSRPreferences
 from routing.models import Offer, OfferStatus
 from supervision.selectors.scope import supervised_queue_ids
 
@@ -87,12 +91,42 @@ class PanelMode(StrEnum):
 
 
 def _interactions() -> QuerySet[Interaction]:
-    return Interaction.objects.select_related("customer", "channel", "queue", "assigned_csr")
+    # The satisfaction survey's row (reverse one-to-one) joins too: no query per chat.
+    return Interaction.objects.select_related(
+        "customer", "channel", "queue", "assigned_csr", "satisfaction"
+    )
+
+
+def interaction_rating(interaction: Interaction) -> SatisfactionRating | None:
+    """The chat's answered satisfaction survey, else None (read with _interactions)."""
+    try:
+        rating = interaction.satisfaction
+    except ObjectDoesNotExist:
+        return None
+    return rating if rating.rating is not None else None
+
+
+def rating_payload(interaction: Interaction) -> dict | None:
+    rating = interaction_rating(interaction)
+    if rating is None:
+        return None
+    return {
+        "rating": rating.rating,
+        "label": satisfaction_label(rating.rating),
+        "comment": rating.comment,
+        "answered_at": rating.answered_at.isoformat() if rating.answered_at else None,
+    }
 
 
 def portal_interaction_get(*, interaction_id: int) -> Interaction | None:
-    """One interaction with everything the chat panel shows about it."""
-    return _interactions().filter(pk=interaction_id).first()
+    """One interaction with everything the chat panel shows about it (and its wrap-up,
+    shown under it, in the same query)."""
+    return (
+        _interactions()
+        .select_related("wrapup__code", "wrapup__csr")
+        .filter(pk=interaction_id)
+        .first()
+    )
 
 
 def portal_panel_mode(*, interaction: Interaction, user, roles: set[Role]) -> PanelMode | None:
@@ -232,6 +266,8 @@ def interaction_panel(*, interaction: Interaction, mode: PanelMode) -> dict:
             score=interaction.sentiment_score,
             seq=interaction.sentiment_seq,
         ),
+        # The customer's answer to the satisfaction survey, or None.
+        "satisfaction": rating_payload(interaction),
     }
 
 
@@ -288,6 +324,11 @@ class RecentWorkRow:
         return self.interaction.created_at
 
     @property
+    def rating(self) -> SatisfactionRating | None:
+        """The customer's answer to the satisfaction survey, if they gave one."""
+        return interaction_rating(self.interaction)
+
+    @property
     def duration(self) -> str:
         """The whole interaction's duration, from its escalation to its end."""
         return duration_text(start=self.interaction.created_at, end=self.interaction.ended_at)
@@ -302,6 +343,7 @@ def csr_recent_work(*, user, query: RecentWorkQuery | None = None) -> QuerySet[I
     accepted = _accepted_offers(user_id=user.pk)
     interactions = (
         _interactions()
+        .select_related("wrapup__code")  # the wrap-up's code and summary in each row
         .filter(Q(pk__in=accepted.values("interaction_id")) | Q(assigned_csr_id=user.pk))
         .exclude(assigned_csr_id=user.pk, status__in=OPEN_INTERACTION_STATUSES)
     )
@@ -412,3 +454,18 @@ def duration_text(*, start, end) -> str:
         return f"{minutes} min {seconds} s"
     hours, minutes = divmod(minutes, 60)
     return f"{hours} h {minutes:02d} min"
+
+
+# --- A CSR's preferences ------------------------------------------------------------------
+
+
+def csr_preferences_get(*, user_id: int) -> dict[str, Any]:
+    """The CSR's notification preferences as My Work uses them (the defaults when the
+    CSR never saved any)."""
+    row = CSRPreferences.objects.filter(user_id=user_id).first()
+    if row is None:
+        return {
+            "sound_enabled": CSRPreferences.DEFAULT_SOUND_ENABLED,
+            "sound_volume": CSRPreferences.DEFAULT_SOUND_VOLUME,
+        }
+    return {"sound_enabled": row.sound_enabled, "sound_volume": row.sound_volume}

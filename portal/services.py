@@ -21,7 +21,15 @@ from chat.models import AppStudioSettings, BotClient, Channel, ChannelKind
 from chat.services.bot_clients import bot_client_create, bot_client_rotate_token
 from chat.tokens import digests_match, token_digest
 from config.users import Role
-from routing.models import AwayReason, CSRProfile, IntentRule, Queue, QueueMembership
+from portal.models import CSRPreferences
+from routing.models import (
+    AwayReason,
+    CSRProfile,
+    DispositionCode,
+    IntentRule,
+    Queue,
+    QueueMembership,
+)
 
 # --- Roles ----------------------------------------------------------------------------
 
@@ -99,6 +107,16 @@ DEMO_QUEUES = (
     ("technical-support", "Technical support"),
 )
 DEMO_DEFAULT_QUEUE = "general"
+# Wrap-up disposition codes (code, label), given to every demo queue; Technical support
+# also gets a wrap-up time with a required code, the others none (their chats free the
+# CSR's place at once), so the demo shows both.
+DEMO_DISPOSITION_CODES = (
+    ("resolved", "Resolved"),
+    ("follow-up", "Follow-up needed"),
+    ("complaint", "Complaint"),
+)
+DEMO_WRAPUP_QUEUE = "technical-support"
+DEMO_WRAPUP_SECONDS = 120
 # intent → queue slug
 # The reasons a CSR can pick when going Away (routing's migration 0003 creates them in
 # a new database; the demo puts back any that were deleted, e.g. by a test flush).
@@ -202,10 +220,21 @@ def demo_seed() -> DemoSeed:
 
 
 def _demo_queues_ensure() -> dict[str, Queue]:
-    return {
-        slug: Queue.objects.update_or_create(slug=slug, defaults={"name": name})[0]
-        for slug, name in DEMO_QUEUES
-    }
+    queues = {}
+    for slug, name in DEMO_QUEUES:
+        wrapup = (
+            {"wrapup_seconds": DEMO_WRAPUP_SECONDS, "wrapup_required": True}
+            if slug == DEMO_WRAPUP_QUEUE
+            else {}
+        )
+        queues[slug] = Queue.objects.update_or_create(
+            slug=slug, defaults={"name": name}, create_defaults={"name": name, **wrapup}
+        )[0]
+        for order, (code, label) in enumerate(DEMO_DISPOSITION_CODES, start=1):
+            DispositionCode.objects.get_or_create(
+                queue=queues[slug], code=code, defaults={"label": label, "order": order}
+            )
+    return queues
 
 
 def _demo_channels_ensure(*, default_queue: Queue) -> dict[str, Channel]:
@@ -289,3 +318,21 @@ def _demo_bot_token_write(token: str) -> None:
     except BaseException:
         Path(temporary).unlink(missing_ok=True)
         raise
+
+
+# --- A CSR's preferences ------------------------------------------------------------------
+
+
+def csr_preferences_update(
+    *, user_id: int, sound_enabled: bool | None = None, sound_volume: int | None = None
+) -> CSRPreferences:
+    """Save the CSR's notification preferences; a value not given keeps the stored one
+    (or the default). The caller has checked the values' types and range."""
+    with transaction.atomic():
+        row, _ = CSRPreferences.objects.select_for_update().get_or_create(user_id=user_id)
+        if sound_enabled is not None:
+            row.sound_enabled = sound_enabled
+        if sound_volume is not None:
+            row.sound_volume = sound_volume
+        row.save()
+    return row

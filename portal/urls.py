@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from portal import add_task, api, views
+from portal import add_task, api, history, preferences_api, views
 
 app_name = "portal"
 
@@ -28,8 +28,18 @@ urlpatterns = [
         name="api-interaction-add-task",
     ),
     path(
+        "portal-api/interactions/<int:interaction_id>/history/",
+        history.interaction_history_view,
+        name="api-interaction-history",
+    ),
+    path(
         "portal-api/interactions/<int:interaction_id>/request-authentication/",
         api.interaction_request_authentication_view,
         name="api-interaction-request-authentication",
+    ),
+    path(
+        "portal-api/preferences/",
+        preferences_api.csr_preferences,
+        name="api-preferences",
     ),
 ]

@@ -72,7 +72,16 @@ def _my_work(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "portal/my_work.html",
-        {"nav": "my_work", "panels": panels, "active": active},
+        {
+            "nav": "my_work",
+            "panels": panels,
+            "active": active,
+            # notifications.js: the sound setting, and the user id its stored keys carry.
+            "notify_settings": {
+                "user_id": request.user.pk,
+                **selectors.csr_preferences_get(user_id=request.user.pk or 0),
+            },
+        },
     )
 
 

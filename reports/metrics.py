@@ -49,6 +49,9 @@ def chat_facts_compute(
     messages: Sequence[Mapping[str, Any]],
     queues: Mapping[str, QueueTarget],
     queues_by_id: Mapping[int, QueueTarget],
+    disposition_id: int | None = None,
+    csat_asked: bool = False,
+    csat_rating: int | None = None,
 ) -> tuple[ChatFact, list[OfferFact]]:
     """The facts of one closed interaction (unsaved).
 
@@ -57,7 +60,9 @@ def chat_facts_compute(
     `offers`: id, csr_id, queue_id, status, reason, created_at, responded_at,
     transferred_by_id. `messages` (in seq order, after the bot transcript, as
     FACT_EVENTS, CSR messages that are not internal and scored customer messages): seq,
-    sender_kind, event, data, internal, sentiment_score, created_at."""
+    sender_kind, event, data, internal, sentiment_score, created_at. `disposition_id`:
+    the code picked in the chat's wrap-up; `csat_asked`, `csat_rating`: its
+    satisfaction survey (the rating None until answered)."""
     escalated_at: datetime = interaction["created_at"]
     queue = queues_by_id[interaction["queue_id"]]
     for message in messages:
@@ -134,6 +139,9 @@ def chat_facts_compute(
         auth_requests=auth_requests,
         auth_successes=auth_successes,
         cobrowse_sessions=cobrowse,
+        disposition_id=disposition_id,
+        csat_asked=csat_asked,
+        csat_rating=csat_rating if csat_asked else None,
     )
     offer_facts = [
         OfferFact(

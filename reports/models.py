@@ -52,6 +52,20 @@ class ChatFact(models.Model):
     auth_requests = models.PositiveSmallIntegerField(default=0)
     auth_successes = models.PositiveSmallIntegerField(default=0)
     cobrowse_sessions = models.PositiveSmallIntegerField(default=0)
+    disposition = models.ForeignKey(
+        "routing.DispositionCode",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+        help_text="The disposition code its CSR picked in the wrap-up; empty when none.",
+    )
+    csat_asked = models.BooleanField(
+        default=False, help_text="The customer was asked the satisfaction survey."
+    )
+    csat_rating = models.PositiveSmallIntegerField(
+        null=True, blank=True, help_text="The customer's rating (1-5); empty until answered."
+    )
     computed_at = models.DateTimeField(default=timezone.now)
 
     class Meta:

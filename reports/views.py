@@ -22,7 +22,7 @@ from reports.csv import csv_response
 from reports.forms import ReportFilterForm, ShareForm, WidgetForm
 from reports.models import Dashboard
 from reports.presenters import TABLES, format_value, table_block, tiles
-from reports.selectors import figures
+from reports.selectors import figures, outcomes
 from reports.selectors.drill import DRILL_METRICS, drill_facts
 from reports.selectors.figures import CHAT_COLUMNS, COLUMNS, OFFER_COLUMNS
 from reports.selectors.filters import ReportFilters, range_dates, report_time_zone
@@ -97,6 +97,13 @@ def report(request: HttpRequest) -> HttpResponse:
             tables=[table_block(filters, key, cache=cache, sums=sums) for key in TABLES],
             reasons=figures.decline_reasons(filters),
             reasons_csv=f"{_export_url('reasons')}?{request.GET.urlencode()}",
+            csat=outcomes.csat_totals(filters),
+            csat_tables=[
+                {"group": g, "rows": outcomes.csat_rows(filters, g)} for g in outcomes.CSAT_GROUPS
+            ],
+            csat_csv=f"{_export_url('csat')}?{request.GET.urlencode()}",
+            dispositions=[outcomes.disposition_table(filters, g) for g in outcomes.CSAT_GROUPS],
+            dispositions_csv=f"{_export_url('dispositions')}?{request.GET.urlencode()}",
         )
     return render(request, "reports/report.html", context, status=200 if form.is_valid() else 400)
 
@@ -136,6 +143,8 @@ def export(request: HttpRequest, table: str) -> HttpResponse | StreamingHttpResp
                 for r in figures.decline_reasons(filters, limit=1000)
             ),
         )
+    if table in ("csat", "dispositions"):
+        return _outcomes_csv(request, filters, table, stamp)
     spec = TABLES.get(table)
     if spec is None:
         raise Http404("No such table.")
@@ -157,6 +166,31 @@ def export(request: HttpRequest, table: str) -> HttpResponse | StreamingHttpResp
             yield [label, *(row[c.key] for c in columns)]
 
     return csv_response(request, f"{table}_{stamp}.csv", header, lines())
+
+
+def _outcomes_csv(
+    request: HttpRequest, filters: ReportFilters, table: str, stamp: str
+) -> StreamingHttpResponse:
+    """Satisfaction ratings, or chats by disposition code, per queue then per CSR: one
+    row per queue or CSR (and code), in long form so codes may differ per queue."""
+    if table == "csat":
+        header = ["By", "Name", "Surveys asked", "Answered", "Response rate (%)", "Average rating"]
+        keys = ("label", "asked", "answered", "response_rate", "average")
+        lines = [
+            [group, *(row[k] for k in keys)]
+            for group in outcomes.CSAT_GROUPS
+            for row in outcomes.csat_rows(filters, group)
+        ]
+    else:
+        header = ["By", "Name", "Disposition code", "Label", "Chats"]
+        lines = []
+        for group in outcomes.CSAT_GROUPS:
+            block = outcomes.disposition_table(filters, group)
+            for row in block["rows"]:
+                for code, count in zip(block["codes"], row["counts"], strict=True):
+                    if count:
+                        lines.append([group, row["label"], code["code"], code["label"], count])
+    return csv_response(request, f"{table}_{stamp}.csv", header, lines)
 
 
 def _interactions_csv(

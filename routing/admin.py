@@ -1,6 +1,7 @@
-"""Queues and their intent rules, who may work which queue, Away reasons, CSR profiles,
-the read-only routing history (offers and routing decisions), and the chats that waited
-past their queue's maximum (long waits, with the follow-ups customers left)."""
+"""Queues with their intent rules and disposition codes, who may work which queue, Away
+reasons, CSR profiles, the read-only routing history (offers, routing decisions and
+wrap-ups), and the chats that waited past their queue's maximum (long waits, with the
+follow-ups customers left)."""
 
 from django.contrib import admin, messages
 from django.contrib.auth.models import User
@@ -13,12 +14,14 @@ from config.users import Role
 from routing.models import (
     AwayReason,
     CSRProfile,
+    DispositionCode,
     IntentRule,
     LongWait,
     Offer,
     Queue,
     QueueMembership,
     RoutingDecision,
+    Wrapup,
 )
 from routing.selectors.csrs import csr_missed_in_a_row
 from routing.services.waits import follow_ups_mark_done
@@ -40,6 +43,16 @@ def _csr_users():
 
 class IntentRuleInline(admin.TabularInline):
     model = IntentRule
+    extra = 1
+
+
+class DispositionCodeInline(admin.TabularInline):
+    """The codes a CSR picks from in the wrap-up of the queue's chats (used when the
+    queue's wrap-up time limit is above 0)."""
+
+    model = DispositionCode
+    fields = ["label", "code", "order", "active"]
+    prepopulated_fields = {"code": ["label"]}
     extra = 1
 
 
@@ -70,6 +83,7 @@ class QueueAdmin(admin.ModelAdmin):
         "service_level_seconds",
         "reoffer_cooldown_seconds",
         "max_wait_seconds",
+        "wrapup_seconds",
         "active",
     ]
     list_filter = ["strategy", "active"]
@@ -77,7 +91,7 @@ class QueueAdmin(admin.ModelAdmin):
     ordering = ["-priority", "name"]
     prepopulated_fields = {"slug": ["name"]}
     readonly_fields = ["created_at"]
-    inlines = [IntentRuleInline, QueueMembershipInline]
+    inlines = [IntentRuleInline, DispositionCodeInline, QueueMembershipInline]
 
 
 @admin.register(IntentRule)
@@ -173,6 +187,28 @@ class CSRProfileAdmin(admin.ModelAdmin):
         if db_field.name == "user":
             kwargs["queryset"] = _csr_users()
         return super().formfield_for_foreignkey(db_field, request, **kwargs)
+
+
+@admin.register(DispositionCode)
+class DispositionCodeAdmin(admin.ModelAdmin):
+    """Every queue's codes in one list (each queue's page edits its own inline)."""
+
+    list_display = ["label", "code", "queue", "order", "active"]
+    list_filter = ["queue", "active"]
+    search_fields = ["label", "code"]
+    list_select_related = ["queue"]
+    prepopulated_fields = {"code": ["label"]}
+
+
+@admin.register(Wrapup)
+class WrapupAdmin(ReadOnlyAdmin):
+    """Read-only: the wrap-ups of ended chats, with their codes and summaries."""
+
+    list_display = ["interaction", "csr", "queue", "code", "outcome", "started_at", "released_at"]
+    list_filter = ["outcome", "queue", "code"]
+    search_fields = ["interaction__id__exact", "csr__username", "summary"]
+    list_select_related = ["interaction", "csr", "queue", "code"]
+    ordering = ["-started_at"]
 
 
 @admin.register(Offer)

@@ -30,6 +30,7 @@ from routing.models import (
     Offer,
     Queue,
     QueueMembership,
+    Wrapup,
 )
 from routing.selectors.csrs import (
     away_reasons_selectable,
@@ -40,6 +41,7 @@ from routing.selectors.csrs import (
     csr_profile_or_default,
 )
 from routing.selectors.queues import queue_counts
+from routing.selectors.wrapups import csr_open_wrapup_ids
 
 logger = logging.getLogger(__name__)
 
@@ -137,6 +139,24 @@ def chat_revoked(*, user_id: int, interaction_id: int, reason: str) -> None:
     publish_on_commit(csr_group(user_id), AGENT_HANDLER, payload)
 
 
+WRAPUP_RELEASED_MESSAGES = {
+    "completed": "Wrap-up finished.",
+    "timed_out": "The wrap-up time ran out: the chat was released without a wrap-up.",
+}
+
+
+def wrapup_released(*, wrapup: Wrapup) -> None:
+    """A wrap-up was finished or timed out: every page of its CSR puts its form away."""
+    payload: schemas.WrapupReleasedPayload = {
+        "type": "wrapup.released",
+        "interaction_id": wrapup.interaction_id,
+        "outcome": wrapup.outcome,  # type: ignore[typeddict-item]
+        "code": wrapup.code.label if wrapup.code else None,
+        "message": WRAPUP_RELEASED_MESSAGES[wrapup.outcome],
+    }
+    publish_on_commit(csr_group(wrapup.csr_id), AGENT_HANDLER, payload)
+
+
 def csr_state_payload(*, user) -> dict:
     """Everything the CSR's workspace shows about routing: status (and why), capacity,
     queues with live counts, active chats and the pending offer. Sent on connect and by
@@ -149,12 +169,15 @@ def csr_state_payload(*, user) -> dict:
     ]
     # The ids let a workspace that was offline open the chats it missed being given.
     active_ids = csr_active_chat_ids(user_id=user.pk)
+    wrapup_ids = csr_open_wrapup_ids(user_id=user.pk)
     return {
         **status_payload(profile),
         "type": "state",
         "capacity": csr_capacity(profile=profile),
-        "active_chats": len(active_ids),
+        # Chats in wrap-up still take one of the CSR's places.
+        "active_chats": len(active_ids) + len(wrapup_ids),
         "active_chat_ids": active_ids,
+        "wrapup_chat_ids": wrapup_ids,
         "queues": queues,
         "pending_offer": offer_payload(offer) if offer else None,
         "away_reasons": [{"code": r.code, "label": r.label} for r in away_reasons_selectable()],

@@ -55,6 +55,19 @@ class Queue(models.Model):
         help_text="A customer who has waited this long is offered a choice: keep waiting, leave "
         "a message for follow-up, or end the chat; managers see the chat flagged. Empty: never.",
     )
+    wrapup_seconds = models.PositiveIntegerField(
+        "wrap-up time limit (seconds)",
+        default=0,
+        validators=[MaxValueValidator(3600)],
+        help_text="After a chat ends, its CSR has this long to pick a disposition code and "
+        "write a summary before the chat stops taking one of their places; then it is "
+        "released anyway (e.g. 120). 0: no wrap-up, the place is free at once.",
+    )
+    wrapup_required = models.BooleanField(
+        "disposition code required",
+        default=False,
+        help_text="The CSR must pick a disposition code to finish the wrap-up.",
+    )
     active = models.BooleanField(
         default=True, help_text="Inactive queues take no new escalations and route nothing."
     )
@@ -318,3 +331,78 @@ class LongWait(models.Model):
     @property
     def follow_up_open(self) -> bool:
         return self.choice == LongWaitChoice.LEAVE_MESSAGE and self.follow_up_done_at is None
+
+
+class DispositionCode(models.Model):
+    """A wrap-up outcome a CSR may pick for a chat of the queue (e.g. Resolved,
+    Follow-up needed, Complaint)."""
+
+    queue = models.ForeignKey(Queue, on_delete=models.CASCADE, related_name="disposition_codes")
+    code = models.SlugField(max_length=40, help_text="Short name in reports and CSV files.")
+    label = models.CharField(max_length=80, help_text="What CSRs see in the wrap-up form.")
+    active = models.BooleanField(
+        default=True, help_text="Offered in the wrap-up form; an inactive code stays in reports."
+    )
+    order = models.PositiveSmallIntegerField(default=0, help_text="Lower comes first.")
+
+    class Meta:
+        ordering = ["queue", "order", "label"]
+        constraints = [
+            models.UniqueConstraint(fields=["queue", "code"], name="disposition_unique_queue_code")
+        ]
+        verbose_name = "disposition code"
+
+    def __str__(self) -> str:
+        return self.label
+
+
+class WrapupOutcome(models.TextChoices):
+    COMPLETED = "completed", "Completed"
+    TIMED_OUT = "timed_out", "Timed out"
+
+
+class Wrapup(models.Model):
+    """The after-chat work of the CSR who had a chat when it ended: a disposition code
+    and a summary. While it is open (not released) the chat still takes one of the CSR's
+    places; it is released when the CSR finishes it or its queue's time limit passes."""
+
+    interaction = models.OneToOneField(
+        "chat.Interaction", on_delete=models.CASCADE, related_name="wrapup"
+    )
+    csr = models.ForeignKey(
+        settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="wrapups"
+    )
+    queue = models.ForeignKey(Queue, on_delete=models.PROTECT, related_name="+")
+    started_at = models.DateTimeField(default=timezone.now)
+    due_at = models.DateTimeField(help_text="Released at this moment if not finished before.")
+    code = models.ForeignKey(
+        DispositionCode,
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="wrapups",
+        help_text="Codes in use cannot be deleted: make them inactive instead.",
+    )
+    summary = models.TextField(blank=True)
+    completed_at = models.DateTimeField(null=True, blank=True)
+    released_at = models.DateTimeField(null=True, blank=True)
+    outcome = models.CharField(max_length=10, choices=WrapupOutcome.choices, blank=True)
+
+    class Meta:
+        ordering = ["-started_at"]
+        indexes = [
+            # The open wrap-ups count toward capacity on every routing run.
+            models.Index(
+                fields=["csr"], condition=Q(released_at__isnull=True), name="wrapup_open_by_csr"
+            ),
+            models.Index(
+                fields=["due_at"], condition=Q(released_at__isnull=True), name="wrapup_open_due"
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"Wrap-up of interaction {self.interaction_id}"
+
+    @property
+    def is_open(self) -> bool:
+        return self.released_at is None

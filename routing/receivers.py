@@ -9,12 +9,14 @@ from routing.locks import pending_offer_lock
 from routing.services.offers import offer_withdraw
 from routing.services.presence import csr_chat_ended
 from routing.services.waits import long_wait_choose
+from routing.services.wrapups import wrapup_open
 
 
 def interaction_closed(*, interaction: Interaction, csr_id: int | None, **kwargs: Any) -> None:
     """Inside the closing transaction (the interaction's row locked): a pending offer of
-    the chat is withdrawn; the CSR who had it has room for the next chat; a chat that
-    left its queue changes the queue's counts."""
+    the chat is withdrawn; the CSR who had it starts its wrap-up, or has room for the
+    next chat at once when the queue has none; a chat that left its queue changes the
+    queue's counts."""
     pending = pending_offer_lock(interaction_id=interaction.pk)
     if pending is not None:
         offer_withdraw(
@@ -22,7 +24,12 @@ def interaction_closed(*, interaction: Interaction, csr_id: int | None, **kwargs
         )
     if interaction.status == InteractionStatus.ABANDONED:
         events.queue_changed(queue_id=interaction.queue_id)
-    if csr_id is not None and interaction.status == InteractionStatus.ENDED:
+    # In wrap-up the chat keeps the CSR's place until it is released.
+    if (
+        csr_id is not None
+        and interaction.status == InteractionStatus.ENDED
+        and wrapup_open(interaction=interaction, csr_id=csr_id) is None
+    ):
         csr_chat_ended(user_id=csr_id)
 
 

@@ -75,6 +75,14 @@ class ChatRevokedPayload(TypedDict):
     reason: str
 
 
+class WrapupReleasedPayload(TypedDict):
+    type: Literal["wrapup.released"]
+    interaction_id: int
+    outcome: Literal["completed", "timed_out"]
+    code: str | None  # the disposition code's label
+    message: str
+
+
 class QueuePositionPayload(TypedDict):
     type: Literal["queue.position"]
     interaction_id: int

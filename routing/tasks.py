@@ -3,7 +3,7 @@
 from celery import shared_task
 
 from routing import events
-from routing.services import answers, engine, sweep, waits
+from routing.services import answers, engine, sweep, waits, wrapups
 
 
 @shared_task(ignore_result=True)
@@ -31,6 +31,12 @@ def long_waits_check(queue_id: int) -> None:
     """The queue's long-wait timer, due when its next customer has waited the maximum:
     offer the choice to those due it, and queue the next timer."""
     waits.long_waits_check(queue_id=queue_id)
+
+
+@shared_task(ignore_result=True)
+def wrapup_expire(wrapup_id: int) -> None:
+    """A wrap-up's timer, queued with its time limit as countdown: released if still open."""
+    wrapups.wrapup_expire(wrapup_id=wrapup_id)
 
 
 @shared_task(ignore_result=True)

@@ -26,4 +26,9 @@ urlpatterns = [
         api.TransferView.as_view(),
         name="interaction-transfer",
     ),
+    path(
+        "interactions/<int:interaction_id>/wrapup/",
+        api.WrapupView.as_view(),
+        name="interaction-wrapup",
+    ),
 ]

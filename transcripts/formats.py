@@ -30,6 +30,7 @@ INDENT = "    "
 ANNOTATION = "  + "
 SYSTEM_MARK = "***"
 INTERNAL_MARK = "Internal: not shown to the customer"
+NOTE_MARK = "Internal note: not shown to the customer"
 # A CSR's message that carried a card to the customer (the assist app).
 CARD_MARKS = {"article_shared": "Shared a knowledge article", "page_pushed": "Pushed a page"}
 NO_VALUE = "-"
@@ -220,7 +221,8 @@ def entry_text(entry: TranscriptEntry, zone: tzinfo) -> str:
         out = [f"{stamp} {one_line(entry.sender)} ({role}): {lines[0]}"]
     out += [INDENT + line for line in lines[1:]]
     if entry.internal:
-        out.append(f"{ANNOTATION}{INTERNAL_MARK}")
+        mark = NOTE_MARK if entry.event == SystemEvent.NOTE else INTERNAL_MARK
+        out.append(f"{ANNOTATION}{mark}")
     if entry.sender_kind != SenderKind.SYSTEM and entry.event in CARD_MARKS:
         out.append(f"{ANNOTATION}{CARD_MARKS[entry.event]}")
     if entry.note:

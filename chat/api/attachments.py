@@ -14,7 +14,7 @@ from rest_framework.response import Response
 from chat.api import schema
 from chat.api.attachment_serializers import AttachmentSerializer
 from chat.api.base import BotApiView
-from chat.api.connector import CONNECTOR_TAGS, _own_interaction
+from chat.api.connector import CONNECTOR_TAGS, owned_interaction_get
 from chat.errors import ChatError
 from chat.models import SenderKind
 from chat.selectors.attachments import absolute, attachment_urls, bot_party
@@ -111,7 +111,7 @@ class EscalationAttachmentsApi(BotApiView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        interaction = _own_interaction(request, pk)
+        interaction = owned_interaction_get(request, pk)
         if self.upload_handler.too_large:
             limit = app_studio_settings_get().max_attachment_bytes
             name = self.upload_handler.too_large[0]

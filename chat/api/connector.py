@@ -47,7 +47,7 @@ CHAT_ERROR_FIELDS = {
 }
 
 
-def _own_interaction(request: Request, pk: int) -> Interaction:
+def owned_interaction_get(request: Request, pk: int) -> Interaction:
     """The interaction, if this bot client escalated it: connectors act only on their own."""
     interaction = interaction_get_for_client(
         client=request.user,  # type: ignore[arg-type]
@@ -225,7 +225,7 @@ class EscalationMessagesApi(BotApiView):
         ],
     )
     def post(self, request: Request, pk: int) -> Response:
-        interaction = _own_interaction(request, pk)
+        interaction = owned_interaction_get(request, pk)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:
@@ -270,7 +270,7 @@ class EscalationMessagesApi(BotApiView):
         },
     )
     def get(self, request: Request, pk: int) -> Response:
-        interaction = _own_interaction(request, pk)
+        interaction = owned_interaction_get(request, pk)
         filters = self.FilterSerializer(data=request.query_params)
         filters.is_valid(raise_exception=True)
         after, limit = filters.validated_data["after"], filters.validated_data["limit"]
@@ -331,7 +331,7 @@ class EscalationEndApi(BotApiView):
         },
     )
     def post(self, request: Request, pk: int) -> Response:
-        interaction = _own_interaction(request, pk)
+        interaction = owned_interaction_get(request, pk)
         try:
             interaction = interaction_end(interaction_id=interaction.pk, by=SenderKind.CUSTOMER)
         except ChatError as error:
@@ -436,7 +436,7 @@ class EscalationAuthenticationApi(BotApiView):
         ],
     )
     def post(self, request: Request, pk: int) -> Response:
-        interaction = _own_interaction(request, pk)
+        interaction = owned_interaction_get(request, pk)
         serializer = self.InputSerializer(data=request.data)
         serializer.is_valid(raise_exception=True)
         try:

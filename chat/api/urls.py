@@ -11,6 +11,7 @@ from chat.api.connector import (
     EscalationMessagesApi,
 )
 from chat.api.escalations import EscalationDetailApi
+from chat.api.satisfaction import EscalationSatisfactionApi
 
 app_name = "api"
 
@@ -33,4 +34,9 @@ urlpatterns = [
         name="escalation-authentication",
     ),
     path("escalations/<int:pk>/authentication", EscalationAuthenticationNoSlashApi.as_view()),
+    path(
+        "escalations/<int:pk>/satisfaction/",
+        EscalationSatisfactionApi.as_view(),
+        name="escalation-satisfaction",
+    ),
 ]

@@ -23,6 +23,7 @@ from chat.models import (
 )
 from chat.services.customers import customer_snapshot
 from chat.services.messages import message_create
+from chat.services.satisfaction import satisfaction_ask
 from chat.services.sentiment import sentiment_schedule
 from chat.signals import interaction_closed
 from config.users import display_name
@@ -117,7 +118,8 @@ def interaction_end(
     *, interaction_id: int, by: SenderKind, user: AbstractBaseUser | None = None
 ) -> Interaction:
     """End a chat, by its CSR or its customer: a system message, both sides told. A
-    customer leaving before any CSR took the chat abandons it instead.
+    customer leaving before any CSR took the chat abandons it instead. An ended chat's
+    customer is asked to rate it (chat.services.satisfaction.satisfaction_ask).
 
     Sends chat.signals.interaction_closed in the same transaction: routing withdraws a
     pending offer and gives the CSR's room to the next chat."""
@@ -153,6 +155,8 @@ def interaction_end(
             data=data,
         )
         events.interaction_status_changed(interaction=interaction)
+        # After the status: the widget shows the chat ended, then asks.
+        satisfaction_ask(interaction=interaction)
         interaction_closed.send(
             sender=Interaction, interaction=interaction, csr_id=csr.pk if csr else None
         )

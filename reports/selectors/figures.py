@@ -29,6 +29,7 @@ from reports.models import (
 )
 from reports.selectors.filters import ReportFilters
 from routing.models import CSRProfile, CSRStatus, Queue
+from routing.selectors.wrapups import csr_busy_counts
 
 
 class Group:
@@ -617,10 +618,8 @@ def live_now(filters: ReportFilters) -> dict[str, Any]:
         )
     default = app_studio_settings_get().default_csr_capacity
     capacity = sum(c or default for c in profiles.values_list("capacity", flat=True))
-    active_held = Interaction.objects.filter(
-        status=InteractionStatus.ACTIVE,
-        assigned_csr_id__in=profiles.values("user_id"),
-    ).count()
+    # Chats in wrap-up still take their CSR's place (routing's one count of them).
+    active_held = sum(csr_busy_counts(user_ids=profiles.values_list("user_id", flat=True)).values())
     counts["occupancy"] = _share(active_held, capacity)
     counts["logged_in"] = profiles.count()
     return counts

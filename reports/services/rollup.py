@@ -13,7 +13,7 @@ from django.db.models import Count, Q, Sum
 from django.db.models.functions import Coalesce
 from django.utils import timezone
 
-from chat.models import Interaction, InteractionStatus, Message, SenderKind
+from chat.models import Interaction, InteractionStatus, Message, SatisfactionRating, SenderKind
 from reports.metrics import FACT_EVENTS, QueueTarget, chat_facts_compute
 from reports.models import (
     WAIT_BUCKETS,
@@ -26,7 +26,7 @@ from reports.models import (
 )
 from reports.selectors.figures import AVERAGED, FACT_SUMS
 from reports.selectors.filters import report_time_zone
-from routing.models import Offer, Queue
+from routing.models import Offer, Queue, Wrapup
 
 logger = logging.getLogger(__name__)
 
@@ -111,6 +111,16 @@ def _refresh_batch(ids: list[int], queues, queues_by_id) -> int:
     )
     for message in rows:
         messages[message["interaction_id"]].append(message)
+    dispositions = dict(
+        Wrapup.objects.filter(interaction_id__in=closed, code__isnull=False).values_list(
+            "interaction_id", "code_id"
+        )
+    )
+    ratings = dict(
+        SatisfactionRating.objects.filter(interaction_id__in=closed).values_list(
+            "interaction_id", "rating"
+        )
+    )
     chat_facts, offer_facts = [], []
     for row in interactions:
         fact, offer_rows = chat_facts_compute(
@@ -119,6 +129,9 @@ def _refresh_batch(ids: list[int], queues, queues_by_id) -> int:
             messages=messages[row["id"]],
             queues=queues,
             queues_by_id=queues_by_id,
+            disposition_id=dispositions.get(row["id"]),
+            csat_asked=row["id"] in ratings,
+            csat_rating=ratings.get(row["id"]),
         )
         chat_facts.append(fact)
         offer_facts += offer_rows

@@ -4,6 +4,7 @@ portal pages and for tests. The /ws/agent/ socket offers the same operations."""
 from django.contrib.auth import get_user_model
 from django.contrib.auth.models import AbstractBaseUser, AnonymousUser
 from django.shortcuts import get_object_or_404
+from django.utils import timezone
 from drf_spectacular.utils import extend_schema
 from rest_framework import serializers, status
 from rest_framework.authentication import SessionAuthentication
@@ -17,10 +18,11 @@ from config.users import IsCSR
 from routing.api import schema
 from routing.errors import RoutingError
 from routing.events import csr_state_payload
-from routing.models import Queue
+from routing.models import Queue, Wrapup
 from routing.selectors.csrs import transfer_targets_csrs
 from routing.selectors.queues import queue_counts
-from routing.services import answers, presence, transfers
+from routing.selectors.wrapups import disposition_codes_for, wrapup_of
+from routing.services import answers, presence, transfers, wrapups
 
 STATUS_BY_CODE = {
     "offer_unavailable": status.HTTP_409_CONFLICT,
@@ -28,6 +30,9 @@ STATUS_BY_CODE = {
     "not_your_offer": status.HTTP_403_FORBIDDEN,
     "not_your_chat": status.HTTP_403_FORBIDDEN,
     "queue_not_allowed": status.HTTP_403_FORBIDDEN,
+    "not_your_wrapup": status.HTTP_403_FORBIDDEN,
+    "wrapup_not_found": status.HTTP_404_NOT_FOUND,
+    "wrapup_closed": status.HTTP_409_CONFLICT,
 }
 
 
@@ -221,3 +226,72 @@ class TransferView(CSRView):
         return Response(
             {"interaction_id": interaction_id, "status": "offered", "offer_id": offer.pk}
         )
+
+
+def _wrapup_payload(wrapup: Wrapup) -> dict:
+    now = timezone.now()
+    return {
+        "interaction_id": wrapup.interaction_id,
+        "queue": wrapup.queue.name,
+        "open": wrapup.is_open,
+        "outcome": wrapup.outcome,
+        "code_required": wrapup.queue.wrapup_required,
+        "codes": [
+            {"code": c.code, "label": c.label}
+            for c in disposition_codes_for(queue_id=wrapup.queue_id)
+        ],
+        "code": wrapup.code.code if wrapup.code else None,
+        "code_label": wrapup.code.label if wrapup.code else None,
+        "summary": wrapup.summary,
+        "started_at": wrapup.started_at.isoformat(),
+        "due_at": wrapup.due_at.isoformat(),
+        "remaining_seconds": (
+            max(0, int((wrapup.due_at - now).total_seconds())) if wrapup.is_open else 0
+        ),
+        "released_at": wrapup.released_at.isoformat() if wrapup.released_at else None,
+    }
+
+
+class WrapupView(CSRView):
+    class InputSerializer(serializers.Serializer):
+        class Meta:
+            ref_name = "WrapupInput"
+
+        code = serializers.CharField(required=False, allow_blank=True, max_length=40)
+        summary = serializers.CharField(
+            required=False, allow_blank=True, max_length=wrapups.SUMMARY_MAX_LENGTH
+        )
+
+    @extend_schema(
+        operation_id="interaction_wrapup",
+        responses=schema.WRAPUP_GET_RESPONSES,
+        tags=["CSR routing"],
+    )
+    def get(self, request: Request, interaction_id: int) -> Response:
+        """The wrap-up of a chat the CSR ended or had when it ended: the queue's codes,
+        whether one is required, and the time left."""
+        wrapup = wrapup_of(interaction_id=interaction_id)
+        if wrapup is None:
+            raise RoutingError("wrapup_not_found", "This chat has no wrap-up.")
+        if wrapup.csr_id != self.csr(request).pk:
+            raise RoutingError("not_your_wrapup", "This wrap-up is another CSR's.")
+        return Response(_wrapup_payload(wrapup))
+
+    @extend_schema(
+        operation_id="interaction_wrapup_finish",
+        request=InputSerializer,
+        responses=schema.WRAPUP_POST_RESPONSES,
+        tags=["CSR routing"],
+    )
+    def post(self, request: Request, interaction_id: int) -> Response:
+        """Finish the wrap-up with a disposition code (required when the queue says so)
+        and an optional summary: the chat stops taking one of the CSR's places."""
+        data = self.InputSerializer(data=request.data)
+        data.is_valid(raise_exception=True)
+        wrapup = wrapups.wrapup_submit(
+            interaction_id=interaction_id,
+            user=self.csr(request),
+            code=data.validated_data.get("code", ""),
+            summary=data.validated_data.get("summary", ""),
+        )
+        return Response(_wrapup_payload(wrapup))

@@ -239,3 +239,82 @@ TRANSFER_RESPONSES = {
     413: ERROR_413,
     415: ERROR_415,
 }
+
+# --- Wrap-up --------------------------------------------------------------------------
+WRAPUP = OpenApiResponse(
+    inline_serializer(
+        "Wrapup",
+        {
+            "interaction_id": serializers.IntegerField(),
+            "queue": serializers.CharField(help_text="The queue's name."),
+            "open": serializers.BooleanField(help_text="Not finished and not timed out yet."),
+            "outcome": serializers.ChoiceField(
+                choices=["", "completed", "timed_out"], help_text="Empty while open."
+            ),
+            "code_required": serializers.BooleanField(),
+            "codes": serializers.ListField(
+                child=inline_serializer(
+                    "WrapupCode",
+                    {"code": serializers.CharField(), "label": serializers.CharField()},
+                ),
+                help_text="The queue's active disposition codes, in order.",
+            ),
+            "code": serializers.CharField(allow_null=True, help_text="The code picked."),
+            "code_label": serializers.CharField(allow_null=True),
+            "summary": serializers.CharField(),
+            "started_at": serializers.DateTimeField(),
+            "due_at": serializers.DateTimeField(),
+            "remaining_seconds": serializers.IntegerField(help_text="0 once released."),
+            "released_at": serializers.DateTimeField(allow_null=True),
+        },
+    ),
+    description="The chat's wrap-up.",
+)
+WRAPUP_400 = error_response(
+    "The wrap-up cannot be finished so: no code where the queue requires one "
+    "(`code_required`), a code that is not one of the chat queue's active codes "
+    "(`bad_code`), a summary too long (`invalid`), or a malformed body.",
+    error_example("No code", "code_required", "Pick a disposition code to finish the wrap-up."),
+    error_example(
+        "Another queue's code",
+        "bad_code",
+        "'refund' is not a disposition code of the Support queue.",
+    ),
+    _PARSE_ERROR,
+)
+WRAPUP_403_GET = error_response(
+    "Not logged in, not a CSR, or another CSR's wrap-up (`not_your_wrapup`).",
+    _NOT_LOGGED_IN,
+    _NOT_A_CSR,
+    error_example("Another CSR's", "not_your_wrapup", "This wrap-up is another CSR's."),
+)
+WRAPUP_403_POST = error_response(
+    "Not logged in, not a CSR, no CSRF token, or another CSR's wrap-up (`not_your_wrapup`).",
+    _NOT_LOGGED_IN,
+    _NOT_A_CSR,
+    _NO_CSRF,
+    error_example("Another CSR's", "not_your_wrapup", "This wrap-up is another CSR's."),
+)
+WRAPUP_404 = error_response(
+    "The chat has no wrap-up (`wrapup_not_found`): it does not exist, has not ended, "
+    "ended before a CSR took it, or its queue has no wrap-up time.",
+    error_example("None", "wrapup_not_found", "This chat has no wrap-up."),
+)
+WRAPUP_409 = error_response(
+    "The wrap-up was released already (`wrapup_closed`): finished, or its time ran out.",
+    error_example(
+        "Timed out",
+        "wrapup_closed",
+        "The wrap-up time ran out: this chat was released without it.",
+    ),
+)
+WRAPUP_GET_RESPONSES = {200: WRAPUP, 403: WRAPUP_403_GET, 404: WRAPUP_404}
+WRAPUP_POST_RESPONSES = {
+    200: WRAPUP,
+    400: WRAPUP_400,
+    403: WRAPUP_403_POST,
+    404: WRAPUP_404,
+    409: WRAPUP_409,
+    413: ERROR_413,
+    415: ERROR_415,
+}

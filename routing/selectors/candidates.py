@@ -10,12 +10,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
 
-from django.db.models import Count, Exists, F, IntegerField, OrderBy, OuterRef, Subquery, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Exists, F, OrderBy, OuterRef
 
-from chat.models import Interaction, InteractionStatus
 from chat.selectors.settings import app_studio_settings_get
 from routing.models import CSRStatus, Offer, OfferStatus, QueueMembership, RoutingStrategy
+from routing.selectors.wrapups import csr_busy_expression
 
 DECLINED_THIS_CHAT = "declined this chat"
 MISSED_THIS_CHAT = "missed this chat"
@@ -81,19 +80,11 @@ STRATEGY_ORDER: dict[str, tuple[str | OrderBy, ...]] = {
 def queue_members_state(*, queue_id: int, strategy: str) -> list[MemberState]:
     """Every member of the queue with what routing needs to know, in the order the
     queue's strategy prefers them: one query whatever the queue's size."""
-    active_chats = (
-        Interaction.objects.filter(
-            assigned_csr_id=OuterRef("user_id"), status=InteractionStatus.ACTIVE
-        )
-        .values("assigned_csr_id")
-        .annotate(n=Count("pk"))
-        .values("n")
-    )
     pending_offers = Offer.objects.filter(csr_id=OuterRef("user_id"), status=OfferStatus.PENDING)
     rows = (
         QueueMembership.objects.filter(queue_id=queue_id)
         .annotate(
-            busy=Coalesce(Subquery(active_chats), Value(0), output_field=IntegerField()),
+            busy=csr_busy_expression("user_id"),
             has_pending_offer=Exists(pending_offers),
         )
         .order_by(*STRATEGY_ORDER[strategy])

@@ -6,7 +6,7 @@ from collections.abc import Iterable
 from datetime import datetime
 
 from django.core.cache import cache
-from django.db.models import Count, Q
+from django.db.models import Q
 from django_redis import get_redis_connection
 
 from chat.models import Interaction, InteractionStatus
@@ -14,6 +14,7 @@ from chat.selectors.settings import app_studio_settings_get
 from config.redis import REDIS_ERRORS
 from config.users import Role, display_name
 from routing.models import AwayReason, CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
+from routing.selectors.wrapups import csr_busy_counts
 
 logger = logging.getLogger(__name__)
 
@@ -56,12 +57,8 @@ def csr_capacity(*, profile: CSRProfile | None) -> int:
 
 
 def csr_active_chat_counts(*, user_ids: Iterable[int]) -> dict[int, int]:
-    rows = (
-        Interaction.objects.filter(status=InteractionStatus.ACTIVE, assigned_csr_id__in=user_ids)
-        .values("assigned_csr_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["assigned_csr_id"]: row["n"] for row in rows}
+    """The places each CSR has taken: active chats and chats in wrap-up."""
+    return csr_busy_counts(user_ids=user_ids)
 
 
 def csr_active_chat_ids(*, user_id: int) -> list[int]:

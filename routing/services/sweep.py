@@ -13,6 +13,7 @@ from routing.services.answers import offers_expire_overdue
 from routing.services.engine import route_waiting
 from routing.services.presence import presence_sweep
 from routing.services.waits import long_waits_sweep
+from routing.services.wrapups import wrapups_expire_overdue
 
 logger = logging.getLogger(__name__)
 
@@ -35,19 +36,29 @@ def routing_sweep() -> dict[str, int] | None:
     try:
         presence = presence_sweep()
         expired = offers_expire_overdue()
+        # Before routing: a CSR whose wrap-up timer was lost has room again.
+        wrapups_released = wrapups_expire_overdue()
         offered = route_waiting()
         long_waits = long_waits_sweep()
         for queue_id in Queue.objects.filter(active=True).values_list("id", flat=True):
             events.queue_state_publish(queue_id=queue_id)
-        if expired or offered or long_waits or any(presence.values()):
+        if expired or offered or long_waits or wrapups_released or any(presence.values()):
             logger.info(
-                "Routing sweep: %d offers made, %d expired late, %d long waits, %s",
+                "Routing sweep: %d offers made, %d expired late, %d long waits, "
+                "%d wrap-ups released late, %s",
                 offered,
                 expired,
                 long_waits,
+                wrapups_released,
                 presence,
             )
-        return {"offered": offered, "expired": expired, "long_waits": long_waits, **presence}
+        return {
+            "offered": offered,
+            "expired": expired,
+            "long_waits": long_waits,
+            "wrapups_released": wrapups_released,
+            **presence,
+        }
     finally:
         if locked:
             with contextlib.suppress(*REDIS_ERRORS):

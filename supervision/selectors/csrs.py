@@ -11,13 +11,14 @@ from datetime import datetime
 from typing import Any
 
 from django.contrib.auth import get_user_model
-from django.db.models import Count
+from django.db.models import Avg, Count
 from django.utils import timezone
 
-from chat.models import Interaction, InteractionStatus
+from chat.models import Interaction, InteractionStatus, SatisfactionRating
 from chat.selectors.settings import app_studio_settings_get
 from config.users import Role
 from routing.models import CSRStatus, Offer, OfferStatus, QueueMembership
+from routing.selectors.wrapups import csr_busy_counts
 from supervision.selectors.clock import iso, seconds_between, start_of_today
 
 
@@ -92,7 +93,17 @@ def csr_rows(
         seconds = seconds_between(accepted_at, ended_at)
         if seconds is not None:
             handle[csr_id].append(seconds)
+    # The customers' satisfaction ratings answered today, per CSR who had the chat.
+    ratings = {
+        row["interaction__assigned_csr_id"]: row
+        for row in SatisfactionRating.objects.filter(
+            interaction__assigned_csr_id__in=ids, answered_at__gte=today
+        )
+        .values("interaction__assigned_csr_id")
+        .annotate(avg=Avg("rating"), n=Count("id"))
+    }
     held = held_chats(csr_ids=ids)
+    in_wrapup = csr_busy_counts(user_ids=ids)
     rows = []
     for user in users:
         profile = getattr(user, "csr_profile", None)
@@ -110,9 +121,15 @@ def csr_rows(
                 "capacity": (profile.capacity if profile else None) or default_capacity,
                 "capacity_set": bool(profile and profile.capacity),
                 "chats": held.get(user.pk, []),
+                # Ended chats whose wrap-up is open still take one of the CSR's places.
+                "wrapups": in_wrapup.get(user.pk, 0) - len(held.get(user.pk, [])),
                 "handled_today": offers[user.pk].get(OfferStatus.ACCEPTED, 0),
                 "avg_handle_seconds": round(sum(times) / len(times)) if times else None,
                 "missed_today": offers[user.pk].get(OfferStatus.EXPIRED, 0),
+                "avg_rating_today": (
+                    round(ratings[user.pk]["avg"], 1) if user.pk in ratings else None
+                ),
+                "ratings_today": ratings[user.pk]["n"] if user.pk in ratings else 0,
                 "queue_ids": sorted(queues.get(user.pk, [])),
             }
         )

@@ -19,6 +19,7 @@ from django.utils import timezone
 from chat.models import WAITING_INTERACTION_STATUSES, Interaction, InteractionStatus
 from chat.selectors.settings import app_studio_settings_get
 from routing.models import CSRStatus, Offer, OfferStatus, Queue, QueueMembership
+from routing.selectors.wrapups import csr_busy_counts
 from supervision.selectors.clock import an_hour_ago, iso, start_of_today
 
 OFFER_COUNTED: dict[str, str] = {
@@ -42,12 +43,8 @@ def csr_memberships_joined(queue_ids: list[int] | None = None) -> list[dict[str,
 
 
 def active_counts_by_csr() -> dict[int, int]:
-    rows = (
-        Interaction.objects.filter(status=InteractionStatus.ACTIVE, assigned_csr__isnull=False)
-        .values("assigned_csr_id")
-        .annotate(n=Count("id"))
-    )
-    return {row["assigned_csr_id"]: row["n"] for row in rows}
+    """Places each CSR has taken: active chats and chats in wrap-up (routing's count)."""
+    return csr_busy_counts()
 
 
 def queue_rows(*, queues: list[Queue], now: datetime | None = None) -> list[dict[str, Any]]:

@@ -205,7 +205,11 @@ class Stack(contextlib.AbstractContextManager):
     `daphne_processes` > 1 starts that many daphne processes, each on its own port
     (`ports`; `port` is the first): clients spread themselves over them, as behind a
     load balancer. `kill_daphne()` / `start_daphne()` take one down and bring it back
-    on the same port. `env` is added to every child's environment."""
+    on the same port. `env` is added to every child's environment. `daphne_args` are
+    added to every daphne's command line (e.g. --proxy-headers behind nginx),
+    `daphne_preexec` runs in each daphne child before it starts (e.g. to raise its file
+    limit), and `worker_processes` > 1 starts that many Celery workers, each with
+    `workers` pool processes."""
 
     def __init__(
         self,
@@ -215,7 +219,13 @@ class Stack(contextlib.AbstractContextManager):
         beat: bool = True,
         env: dict[str, str] | None = None,
         logs: Path | None = None,
+        daphne_args: list[str] | None = None,
+        daphne_preexec=None,
+        worker_processes: int = 1,
     ):
+        self.daphne_args = daphne_args or []
+        self.daphne_preexec = daphne_preexec
+        self.worker_processes = worker_processes
         self.ports = [free_port() for _ in range(daphne_processes)]
         self.port = self.ports[0]
         self.workers = workers
@@ -232,7 +242,9 @@ class Stack(contextlib.AbstractContextManager):
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
 
-    def _start(self, name: str, command: list[str], *, mode: str = "w") -> subprocess.Popen:
+    def _start(
+        self, name: str, command: list[str], *, mode: str = "w", preexec_fn=None
+    ) -> subprocess.Popen:
         self.logs.mkdir(parents=True, exist_ok=True)
         log = open(self.logs / f"{name}.log", mode)  # noqa: SIM115 - closed with the process
         process = subprocess.Popen(
@@ -242,6 +254,7 @@ class Stack(contextlib.AbstractContextManager):
             stdout=log,
             stderr=subprocess.STDOUT,
             start_new_session=True,
+            preexec_fn=preexec_fn,
         )
         self.processes.append(process)
         return process
@@ -258,9 +271,11 @@ class Stack(contextlib.AbstractContextManager):
                 "127.0.0.1",
                 "-p",
                 str(port),
+                *self.daphne_args,
                 "config.asgi:application",
             ],
             mode=mode,
+            preexec_fn=self.daphne_preexec,
         )
         self.daphnes[port] = process
         wait_http(f"http://127.0.0.1:{port}/healthz", process=process, what=f"daphne :{port}")
@@ -282,23 +297,30 @@ class Stack(contextlib.AbstractContextManager):
         try:
             for port in self.ports:
                 self.start_daphne(port)
-            worker = self._start(
-                "worker",
-                [
-                    str(self.bin_dir / "celery"),
-                    "-A",
-                    "config",
-                    "worker",
-                    "-l",
-                    os.environ.get("BENCH_WORKER_LOG", "warning"),
-                    "--concurrency",
-                    str(self.workers),
-                    "-O",
-                    "fair",
-                    "--hostname",
-                    f"bench-{self.port}@%h",
-                ],
-            )
+            # The first worker keeps its old node name and log, which scripts read.
+            names = [f"bench-{self.port}"] + [
+                f"bench-{self.port}-{n}" for n in range(1, self.worker_processes)
+            ]
+            workers = {
+                name: self._start(
+                    "worker" if n == 0 else f"worker-{n}",
+                    [
+                        str(self.bin_dir / "celery"),
+                        "-A",
+                        "config",
+                        "worker",
+                        "-l",
+                        os.environ.get("BENCH_WORKER_LOG", "warning"),
+                        "--concurrency",
+                        str(self.workers),
+                        "-O",
+                        "fair",
+                        "--hostname",
+                        f"{name}@%h",
+                    ],
+                )
+                for n, name in enumerate(names)
+            }
             beat = None
             if self.beat:
                 beat = self._start(
@@ -314,7 +336,8 @@ class Stack(contextlib.AbstractContextManager):
                         str(self.logs / "celerybeat-schedule"),
                     ],
                 )
-            wait_worker(f"bench-{self.port}@", process=worker)
+            for name, worker in workers.items():
+                wait_worker(f"{name}@", process=worker)
             if beat is not None:
                 # Its banner, printed whatever the log level (runportal waits for it too).
                 wait_log(self.logs / "beat.log", "celery beat v", process=beat, what="beat")

@@ -130,6 +130,7 @@ async def test_hello_then_the_whole_history_then_replay_done():
                 "last_seq": 3,
                 "customer_read_seq": 0,
                 "csr_read_seq": 0,
+                "typing_preview": False,
             }
             assert hello["attachments"]["enabled"] is True
             assert socket.opening_seqs() == [1, 2, 3]
@@ -557,6 +558,7 @@ async def test_an_open_customer_socket_is_closed_with_4410_when_the_grace_ends(s
         )
         frames = await customer.until_type("interaction.status")
         assert frames[-1]["status"] == "ended"
+        assert (await customer.receive())["type"] == "csat.request"  # the survey follows
         assert await customer.nothing(timeout=0.6)  # still open inside the grace
         error = await customer.receive_type("error")
         assert error["code"] == "chat_ended"

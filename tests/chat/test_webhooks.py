@@ -312,11 +312,13 @@ def test_escalation_transcript_is_not_sent_but_an_abandon_is(
 
 
 def test_system_messages_are_sent(chat, endpoint, django_capture_on_commit_callbacks):
-    """A system message (here the CSR ending the chat) is sent, with its event."""
+    """A system message (here the CSR ending the chat) is sent, with its event; the
+    satisfaction survey follows it (docs/webhooks.md)."""
     with django_capture_on_commit_callbacks(execute=True):
         interaction_end(interaction_id=chat.interaction.pk, by=SenderKind.CSR, user=chat.csr)
 
-    [request] = endpoint.received
+    request, survey = endpoint.received
+    assert survey.json["event"] == "satisfaction.requested"
     assert request.json["message"]["sender_kind"] == "system"
     assert request.json["message"]["event"] == SystemEvent.ENDED
     assert request.json["message"]["text"] == "Alex Morgan ended the chat"

@@ -54,6 +54,8 @@ STORY = (
     ("GET", "/api/v1/cases/{reference}/"),
     ("PATCH", "/api/v1/cases/{reference}/"),
     ("POST", "/api/v1/escalations/{id}/end/"),
+    # The chat ended with a CSR: the customer's answer to the satisfaction survey.
+    ("POST", "/api/v1/escalations/{id}/satisfaction/"),
 )
 
 # curl prints the status code on a line of its own after the body (or after nothing,

@@ -283,8 +283,8 @@ def test_my_work_query_count(csr, django_assert_num_queries):
     client.get(reverse("portal:home"))  # warm App Studio settings' cache
     # session, user, groups, active chats (with customer, channel, queue, CSR), their open
     # co-browse sessions (one prefetch), the groups again for the appbar's links (kept on
-    # the user by reports_nav for every other tag)
-    with django_assert_num_queries(6):
+    # the user by reports_nav for every other tag), the CSR's notification preferences
+    with django_assert_num_queries(7):
         response = client.get(reverse("portal:home"))
     assert len(response.context["panels"]) == 3
 

@@ -42,10 +42,10 @@ STALL_RESUME = True  # --no-stall-resume: protocol-only clients, to show what th
 
 
 class Conversation:
-    def __init__(self, chat: dict, port: int, messages: int, interval: float, stats: ChatStats):
+    def __init__(self, chat: dict, base: str, messages: int, interval: float, stats: ChatStats):
+        """`base`: where the sockets connect, e.g. ws://127.0.0.1:8000."""
         self.id = chat["interaction_id"]
         self.stall_resumes = 0
-        base = f"ws://127.0.0.1:{port}"
         self.customer = ChatClient(
             url=f"{base}/ws/customer/{self.id}/?token={chat['customer_token']}",
             headers=[("Origin", ORIGIN)],
@@ -62,6 +62,8 @@ class Conversation:
             to_send=[(f"a-{self.id}-{n}", f"csr {self.id} reply #{n}") for n in range(messages)],
             interval=interval,
         )
+        for client in self.clients:
+            client.to_send_all = list(client.queue)  # what verify() expects stored
 
     @property
     def clients(self) -> tuple[ChatClient, ChatClient]:
@@ -127,15 +129,23 @@ def verify(conversations: list[Conversation]) -> tuple[list[str], Counter]:
     """Compare both sides of every conversation with the database."""
     from chat.models import Message
 
-    problems: list[str] = []
-    counts: Counter = Counter()
-    by_interaction: dict[int, list[tuple]] = {}
-    for row in (
+    rows = (
         Message.objects.filter(interaction_id__in=[c.id for c in conversations])
         .order_by("interaction_id", "seq")
         .values_list("interaction_id", "seq", "sender_kind", "text", "client_msg_id")
-    ):
-        by_interaction.setdefault(row[0], []).append(row[1:])
+    )
+    return compare(conversations, [tuple(row) for row in rows])
+
+
+def compare(conversations: list[Conversation], rows: list[tuple]) -> tuple[list[str], Counter]:
+    """Compare both sides of every conversation with the stored messages `rows`:
+    (interaction_id, seq, sender_kind, text, client_msg_id), by interaction and seq.
+    The problems found (none when all is well) and the counts sent / stored."""
+    problems: list[str] = []
+    counts: Counter = Counter()
+    by_interaction: dict[int, list[tuple]] = {}
+    for row in rows:
+        by_interaction.setdefault(row[0], []).append(tuple(row[1:]))
     for conv in conversations:
         stored = by_interaction.get(conv.id, [])
         seqs = [row[0] for row in stored]
@@ -180,11 +190,9 @@ def verify(conversations: list[Conversation]) -> tuple[list[str], Counter]:
 async def drive(args, fault: str, stack: Stack, redis: RedisServer, chats: list[dict]):
     stats = ChatStats()
     conversations = [
-        Conversation(chat, stack.port, args.messages, args.interval, stats) for chat in chats
+        Conversation(chat, f"ws://127.0.0.1:{stack.port}", args.messages, args.interval, stats)
+        for chat in chats
     ]
-    for conv in conversations:
-        for client in conv.clients:
-            client.to_send_all = list(client.queue)
     log: list[str] = []
     t0 = time.monotonic()
     deadline = t0 + args.timeout

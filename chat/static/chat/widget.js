@@ -49,6 +49,8 @@
   const LIVE_BACK_SHOWN_MS = 4000;
   const TYPING_IDLE_MS = 3000;
   const TYPING_REPEAT_MS = 2500;
+  // With the channel's typing preview on: the text typed so far, at most this often.
+  const PREVIEW_EVERY_MS = 300;
   const REMOTE_TYPING_TIMEOUT_MS = 8000;
   const CLOSE_FORBIDDEN = 4403;
   const CLOSE_GONE = 4410;
@@ -218,6 +220,13 @@
     ui.hint = el("p", { id: "cpw-hint", className: "cpw-hint", text: "Enter to send · Shift+Enter for a new line" });
     ui.waitChoice = el("div", { className: "cpw-wait", role: "group", "aria-label": "You have waited a while", hidden: true });
     ui.restart = el("button", { type: "button", className: "cpw-restart", text: "Start a new chat", hidden: true });
+    // Shown while the channel's typing preview is on (the hello frame says so).
+    ui.previewNotice = el("p", {
+      id: "cpw-preview-notice",
+      className: "cpw-hint cpw-preview-notice",
+      text: "The agent can see what you type before you send it.",
+      hidden: true,
+    });
 
     ui.panel = el(
       "section",
@@ -230,7 +239,7 @@
         "aria-describedby": "cpw-status",
         hidden: true,
       },
-      [header, ui.status, ui.logFrame, ui.typing, ui.suggestions, ui.waitChoice, ui.composer, ui.hint, ui.restart],
+      [header, ui.status, ui.logFrame, ui.typing, ui.suggestions, ui.waitChoice, ui.composer, ui.hint, ui.previewNotice, ui.restart],
     );
     ui.root = el("div", { className: "cpw-root" }, [ui.panel, ui.launcher]);
     document.body.append(ui.root);
@@ -318,6 +327,7 @@
 
   function restart() {
     live.stop();
+    if (survey) survey.clear();
     auth.pending = false;
     auth.popup = null;
     session = { customerId: session.customerId, mode: "bot", open: true, outbox: [] };
@@ -954,6 +964,7 @@
         case "ack":
           return this.onAck(message);
         case "error":
+          if (survey && survey.error(message)) return undefined;
           return this.onError(message);
         case "typing":
           return this.onTyping(message);
@@ -990,6 +1001,9 @@
           return updateStatus();
         case "cobrowse.state":
           return cobrowse(message);
+        case "csat.request":
+        case "csat.answered":
+          return csat(message);
         default:
           return undefined; // heartbeat.ack and types added later
       }
@@ -1009,6 +1023,8 @@
         session.queue = { position: interaction.position, wait: interaction.estimated_wait_seconds };
       }
       session.authenticated = Boolean(interaction.authenticated);
+      session.typingPreview = Boolean(interaction.typing_preview);
+      showPreviewNotice();
       if (ui.files) ui.files.setPolicy(message.attachments);
       this.applyStatus(interaction.status, interaction.assigned_csr);
       refreshAuth();
@@ -1245,9 +1261,11 @@
       session.mode = "ended";
       session.endNote = note;
       session.waitChoice = null;
+      session.typingPreview = false;
       saveSession();
       // Keep the socket: the server closes it; reconnecting stops because mode is ended.
       setMode();
+      showPreviewNotice();
     },
 
     onClose(code) {
@@ -1403,6 +1421,7 @@
 
     typingInput() {
       if (session.mode !== "live") return;
+      if (session.typingPreview) return this.previewInput();
       const now = Date.now();
       if (!this.typingActive || now - this.typingSentAt > TYPING_REPEAT_MS) {
         if (this.transmit({ type: "typing", active: true })) {
@@ -1416,9 +1435,33 @@
 
     typingStop() {
       window.clearTimeout(this.typingIdleTimer);
+      window.clearTimeout(this.previewTimer);
       if (!this.typingActive) return;
       this.typingActive = false;
-      this.transmit({ type: "typing", active: false });
+      // With the preview on, "" clears the text the agent sees.
+      this.transmit(session.typingPreview ? { type: "typing", active: false, text: "" } : { type: "typing", active: false });
+    },
+
+    /** The typing preview: the text so far, at most every PREVIEW_EVERY_MS, and once
+     * more when the customer pauses (the trailing send). Doubles as the typing signal. */
+    previewInput() {
+      window.clearTimeout(this.previewTimer);
+      const wait = (this.previewSentAt || 0) + PREVIEW_EVERY_MS - Date.now();
+      if (wait <= 0) this.previewSend();
+      else this.previewTimer = window.setTimeout(() => this.previewSend(), wait);
+      window.clearTimeout(this.typingIdleTimer);
+      this.typingIdleTimer = window.setTimeout(() => this.typingStop(), TYPING_IDLE_MS);
+    },
+
+    previewSend() {
+      if (session.mode !== "live") return;
+      const text = ui.input.value;
+      if (!text) return this.typingStop();
+      if (this.transmit({ type: "typing", active: true, text })) {
+        this.typingActive = true;
+        this.previewSentAt = Date.now();
+      }
+      return undefined;
     },
 
     /** Tell the CSR we have read up to here (when the panel is open and visible). */
@@ -1446,6 +1489,37 @@
     });
     document.head.append(tag);
     return undefined;
+  }
+
+  // --- The typing preview notice and the satisfaction survey --------------------------
+
+  function showPreviewNotice() {
+    const on = Boolean(session.typingPreview) && session.mode === "live";
+    ui.previewNotice.hidden = !on;
+    ui.input.setAttribute("aria-describedby", on ? "cpw-hint cpw-preview-notice" : "cpw-hint");
+  }
+
+  // csat.js next to this file, loaded the first time the server asks (`csat.request`).
+  let survey = null;
+  const csatFrames = [];
+
+  async function csat(frame) {
+    csatFrames.push(frame);
+    if (csatFrames.length > 1) return; // loading already
+    if (!survey) {
+      try {
+        const mod = await import(new URL("csat.js", (script && script.src) || window.location.href).href);
+        survey = mod.wireSurvey({ panel: ui.panel, before: ui.restart, transmit: (f) => live.transmit(f) });
+      } catch (error) {
+        csatFrames.length = 0;
+        return;
+      }
+    }
+    while (csatFrames.length) {
+      const next = csatFrames.shift();
+      if (next.type === "csat.request") survey.request(next);
+      else survey.answered(next);
+    }
   }
 
   // --- Start --------------------------------------------------------------------------

@@ -98,8 +98,9 @@ function csrRow(row) {
   tr.append(
     el("th", { scope: "row" }, row.name), el("td", {}, row.status.charAt(0).toUpperCase() + row.status.slice(1)),
     el("td", {}, row.status_changed_at ? waitText(secondsSince(row.status_changed_at)) : "—"), el("td", {}, row.away_reason || "—"),
-    el("td", {}, `${row.chats.length} / ${row.capacity}`), el("td", {}, String(row.handled_today)), el("td", {}, seconds(row.avg_handle_seconds)),
-    el("td", {}, String(row.missed_today)), held,
+    el("td", {}, `${row.chats.length + (row.wrapups || 0)} / ${row.capacity}${row.wrapups ? ` (${row.wrapups} in wrap-up)` : ""}`), el("td", {}, String(row.handled_today)), el("td", {}, seconds(row.avg_handle_seconds)),
+    el("td", {}, String(row.missed_today)),
+    el("td", {}, row.ratings_today ? `${row.avg_rating_today}/5 (${row.ratings_today})` : "—"), held,
   );
   return tr;
 }
@@ -107,7 +108,7 @@ function csrRow(row) {
 function renderCsrs() {
   const body = document.querySelector("#sv-csrs tbody");
   const list = [...rows.values()].sort((a, b) => a.name.localeCompare(b.name));
-  body.replaceChildren(...(list.length ? list.map(csrRow) : [emptyRow(9, "No CSRs.")]));
+  body.replaceChildren(...(list.length ? list.map(csrRow) : [emptyRow(10, "No CSRs.")]));
   for (const select of document.querySelectorAll("[data-csr-select]")) {
     const keep = select.value;
     const first = select.querySelector('option[value=""]');

@@ -12,6 +12,10 @@ import { wireAssist } from "./assist.js";
 import { wireAddTask } from "./add-task.js";
 import { wireCobrowse } from "../../cobrowse/panel.js";
 import { wireCases } from "../../cases/panel.js";
+import { wireNotes } from "./notes.js";
+import { wireHistory } from "./history.js";
+import { wireTypingPreview } from "./typing-preview.js";
+import { wireCsatRating } from "./csat-rating.js";
 
 const MAX_LENGTH = 5000;
 const COUNTER_FROM = 4500;
@@ -109,7 +113,10 @@ export class ChatPanel {
 
   applyMode() {
     const live = this.data.mode === "live" && this.role === "csr" && this.status !== "ended" && this.status !== "abandoned";
-    this.f("composer").hidden = !live;
+    // A manager watching an open chat may add internal notes, nothing else (notes.js).
+    const notesOnly = !live && this.data.mode === "observer" && this.role === "observer" && this.status !== "ended" && this.status !== "abandoned";
+    this.f("composer").hidden = !live && !notesOnly;
+    if (this.setNotesOnly) this.setNotesOnly(notesOnly);
     const note = this.f("readonly-note");
     note.hidden = live;
     if (!live) {
@@ -260,6 +267,10 @@ export class ChatPanel {
     wireAddTask(this);
     wireCobrowse(this);
     wireCases(this);
+    wireNotes(this);
+    wireHistory(this);
+    wireTypingPreview(this);
+    wireCsatRating(this);
   }
 
   wireComposer() {
@@ -276,18 +287,20 @@ export class ChatPanel {
       const length = box.value.length;
       counter.textContent = length >= COUNTER_FROM ? `${length.toLocaleString("en")} / ${MAX_LENGTH.toLocaleString("en")}` : "";
       counter.toggleAttribute("data-over", length > MAX_LENGTH);
-      this.typing(box.value.length > 0);
+      // An internal note is no business of the customer's: no "is typing" for it.
+      this.typing(!this.noteMode && box.value.length > 0);
     });
     form.addEventListener("submit", (event) => {
       event.preventDefault();
       const text = box.value;
       if (text.length > MAX_LENGTH) { this.toast(`A message can be at most ${MAX_LENGTH.toLocaleString("en")} characters.`); return; }
-      const files = this.takeFiles ? this.takeFiles() : [];
+      const note = Boolean(this.noteMode); // notes carry no files (portal/js/notes.js)
+      const files = note ? [] : this.takeFiles ? this.takeFiles() : [];
       if (files === null || (!text.trim() && !files.length)) return; // uploads still going: said
       box.value = "";
       counter.textContent = "";
       this.typing(false);
-      this.sendText(text, files);
+      this.sendText(text, files, { note });
       box.focus();
     });
   }
@@ -307,11 +320,11 @@ export class ChatPanel {
     }
   }
 
-  sendText(text, files = []) {
+  sendText(text, files = [], { note = false } = {}) {
     const id = newClientId();
-    const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text, attachments: files, created_at: new Date().toISOString(), client_msg_id: id }, { pending: true });
+    const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text, attachments: files, created_at: new Date().toISOString(), client_msg_id: id, internal: note, event: note ? "note" : "" }, { pending: true });
     this.log.append(li);
-    this.pending.set(id, { li, text, files, acked: false, at: new Date().toISOString() });
+    this.pending.set(id, { li, text, files, note, acked: false, at: new Date().toISOString() });
     this.savePending();
     this.transmit(id);
     this.scrollToEnd(true);
@@ -319,7 +332,7 @@ export class ChatPanel {
 
   savePending() {
     const items = [...this.restored.values()];
-    for (const [id, item] of this.pending) if (!item.acked) items.push({ id, text: item.text, files: item.files, at: item.at });
+    for (const [id, item] of this.pending) if (!item.acked) items.push({ id, text: item.text, files: item.files, note: item.note, at: item.at });
     try {
       if (items.length) sessionStorage.setItem(PENDING_KEY(this.id), JSON.stringify(items));
       else sessionStorage.removeItem(PENDING_KEY(this.id));
@@ -333,9 +346,9 @@ export class ChatPanel {
   restorePending() {
     if (!this.restored.size) return;
     for (const [id, item] of this.restored) {
-      const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text: item.text, attachments: item.files, created_at: item.at || new Date().toISOString(), client_msg_id: id }, { pending: true });
+      const li = this.renderMessage({ sender_kind: "csr", author_name: "You", text: item.text, attachments: item.files, created_at: item.at || new Date().toISOString(), client_msg_id: id, internal: Boolean(item.note), event: item.note ? "note" : "" }, { pending: true });
       this.log.append(li);
-      this.pending.set(id, { li, text: item.text, files: item.files || [], acked: false, at: item.at });
+      this.pending.set(id, { li, text: item.text, files: item.files || [], note: Boolean(item.note), acked: false, at: item.at });
     }
     this.restored.clear();
     this.savePending();
@@ -343,7 +356,7 @@ export class ChatPanel {
 
   transmit(id) {
     const item = this.pending.get(id);
-    const frame = { type: "send", client_msg_id: id, text: item.text };
+    const frame = { type: item.note ? "note" : "send", client_msg_id: id, text: item.text };
     if (item.files && item.files.length) frame.attachment_ids = item.files.map((file) => file.id);
     const sent = this.socket && this.socket.send(frame);
     this.setDelivery(item.li, sent ? "sending" : "waiting");
@@ -592,7 +605,14 @@ export class ChatPanel {
     meta.append(el("span", { class: "msg__author" }, author), time);
     if (m.internal) {
       // A whisper or internal note: never shown to the customer (said in words, not colour).
-      meta.append(el("span", { class: "msg__internal" }, m.event === "whisper" ? "Whisper from your manager · not shown to the customer" : "Internal · not shown to the customer"));
+      const label = m.event === "whisper" ? "Whisper from your manager · not shown to the customer"
+        : m.event === "note" ? "Internal note · the customer does not see this" : "Internal · not shown to the customer";
+      meta.append(el("span", { class: "msg__internal" }, label));
+      if (pending) {
+        // One's own note on its way: its state, as for a message.
+        meta.append(el("span", { class: "msg__state" }, "Sending…"));
+        li.dataset.delivery = "sending";
+      }
     } else if (kind === "csr") {
       const state = el("span", { class: "msg__state" });
       meta.append(state);

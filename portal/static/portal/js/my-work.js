@@ -1,7 +1,11 @@
 // My Work: availability, queues with live counts, the incoming chat pop-up and the active
 // chats as tabs — driven by the /ws/agent/ socket; actions go through the HTTP API.
-import { LiveSocket, el, postJSON, getJSON, waitText, beep } from "./util.js";
+import { LiveSocket, el, postJSON, getJSON, waitText } from "./util.js";
 import { ChatPanel, revokedText } from "./chat-panel.js";
+import { startWrapup } from "./wrapup.js";
+import { initNotifications, notifyOffer, seen, unseenCount, watchPanel } from "./notifications.js";
+import { wireDraft } from "./drafts.js";
+import { wireShortcuts } from "./shortcuts.js";
 
 const $ = (id) => document.getElementById(id);
 const baseTitle = document.title;
@@ -10,6 +14,13 @@ let selected = null;
 let offer = null; // the offer on screen
 let offerTimer = null;
 let capacity = 0;
+const userId = JSON.parse($("notify-settings").textContent).user_id;
+initNotifications({
+  isFront: (id) => selected === id,
+  onOpen: (id) => { if (chats.has(id)) select_(id, true); },
+  onChange: () => updateTitle(),
+});
+wireShortcuts();
 
 // --- Toast ------------------------------------------------------------------------------
 let toastTimer;
@@ -163,11 +174,13 @@ function renderState(state, { reply = false } = {}) {
   // On every (re)connect: open what this workspace missed while it was away, including
   // a chat given back to this CSR whose old tab is closed (ended or taken away).
   for (const id of state.active_chat_ids || []) if (!isLive(id)) openChat(id, false);
+  for (const id of state.wrapup_chat_ids || []) if (!chats.has(id)) openWrapup(id);
   if (state.pending_offer) showOffer(state.pending_offer);
   else if (offer && !reply) hideOffer();
 }
 function renderCapacity(active) {
-  const open = [...chats.values()].filter((entry) => !("ended" in entry.tab.dataset)).length;
+  // A chat in wrap-up still takes one of the CSR's places.
+  const open = [...chats.values()].filter((entry) => !("ended" in entry.tab.dataset) || entry.wrapup?.open).length;
   $("capacity").textContent = `Chats: ${active ?? open} of ${capacity}`;
 }
 
@@ -199,7 +212,7 @@ function showOffer(o) {
   if (!dialog.open) dialog.showModal();
   $("offer-accept").focus();
   document.title = `(1) Incoming chat — ${o.customer_name}`;
-  beep();
+  notifyOffer(o); // once per offer: the sound, the list, a desktop notice when hidden
 }
 function tick() {
   if (!offer) return;
@@ -212,6 +225,7 @@ function tick() {
 }
 function hideOffer() {
   clearInterval(offerTimer);
+  if (offer) seen(`offer:${offer.offer_id}`);
   offer = null;
   if (dialog.open) dialog.close();
   document.title = baseTitle;
@@ -301,6 +315,17 @@ async function openChat(id, focus) {
   select_(id, focus);
 }
 
+// A chat ended while this page was away whose wrap-up is still open: its tab comes back.
+async function openWrapup(id) {
+  let data;
+  try {
+    data = await getJSON(`/portal-api/interactions/${id}/panel/`);
+  } catch (e) { return; }
+  if (chats.has(id)) return;
+  addChat(data);
+  if (selected === null) select_(id, false);
+}
+
 function addChat(data, placeOf = null) {
   const id = data.id;
   const section = clonePanel(id);
@@ -321,17 +346,20 @@ function addChat(data, placeOf = null) {
     isVisible: () => selected === id,
     toast,
     onUnread: (n) => {
+      if (n === 0) seen(`chat:${id}`); // on screen now: its notifications are seen
       badge.hidden = n === 0;
       badge.textContent = String(n);
       badge.setAttribute("aria-label", `${n} unread`);
       updateTitle();
     },
     onStatus: (status) => {
-      if (status === "ended" || status === "abandoned") { tab.dataset.ended = ""; addClose(id); renderCapacity(); }
+      if (status === "ended" || status === "abandoned") { tab.dataset.ended = ""; addClose(id); renderCapacity(); wrapupOf(entry, id); }
     },
     onRevoked: (text) => { tab.dataset.ended = ""; addClose(id); renderCapacity(); toast(`${entry.name}: ${text}`); },
   });
-  if (data.status === "ended") { tab.dataset.ended = ""; addClose(id); }
+  watchPanel(entry.panel, { name: data.customer.name });
+  wireDraft(entry.panel, userId);
+  if (data.status === "ended") { tab.dataset.ended = ""; addClose(id); wrapupOf(entry, id); }
   tab.addEventListener("click", () => select_(id, false));
   tab.addEventListener("keydown", (event) => {
     const ids = [...chats.keys()];
@@ -346,6 +374,16 @@ function addChat(data, placeOf = null) {
   });
   $("empty-state").hidden = true;
   renderCapacity();
+}
+
+function wrapupOf(entry, id) {
+  if (entry.wrapupAsked) return;
+  entry.wrapupAsked = true;
+  startWrapup(entry.section, id, { toast, onChange: () => renderCapacity() }).then((wrapup) => {
+    if (wrapup && chats.get(id) === entry) entry.wrapup = wrapup;
+    else if (wrapup) wrapup.destroy();
+    renderCapacity();
+  });
 }
 
 function addClose(id) {
@@ -373,11 +411,15 @@ function closeAndKeepFocus(id) {
 function removeChat(id, { keepPlace = false } = {}) {
   const entry = chats.get(id);
   if (!entry) return;
+  // An open wrap-up still holds one of the CSR's places: its form stays until released.
+  if (!keepPlace && entry.wrapup?.open) { toast("Finish the wrap-up first: this chat still takes one of your places."); return; }
   entry.panel.destroy();
+  entry.wrapup?.destroy();
   entry.section.remove();
   if (!keepPlace) entry.wrap.remove();
   chats.delete(id);
   if (keepPlace) return;
+  seen(`chat:${id}`);
   if (selected === id) {
     selected = null;
     const first = chats.keys().next();
@@ -406,9 +448,9 @@ function select_(id, focus) {
 
 function updateTitle() {
   if (offer) return;
-  let unread = 0;
-  for (const entry of chats.values()) unread += entry.panel.unread;
-  document.title = unread ? `(${unread}) ${baseTitle}` : baseTitle;
+  // The notifications not seen yet (messages in chats not on screen, whispers, offers).
+  const unseen = unseenCount();
+  document.title = unseen ? `(${unseen}) ${baseTitle}` : baseTitle;
 }
 document.addEventListener("visibilitychange", () => {
   if (document.visibilityState === "visible" && selected !== null) chats.get(selected)?.panel.shown();
@@ -449,6 +491,13 @@ new LiveSocket({
         offerClosed(frame);
         if (frame.reason === "accepted") openChat(frame.interaction_id, false);
         break;
+      case "wrapup.released": {
+        const entry = chats.get(frame.interaction_id);
+        if (entry?.wrapup) entry.wrapup.released(frame);
+        else if (frame.outcome === "timed_out") toast(frame.message);
+        renderCapacity();
+        break;
+      }
       case "chat.revoked": {
         const entry = chats.get(frame.interaction_id);
         if (entry) entry.panel.revoked(revokedText(frame.reason));

@@ -2,8 +2,11 @@
 // window): the page holds /ws/agent/?mode=presence, whose heartbeats keep the CSR
 // present, shows the CSR's status in the app bar and says why when the portal itself
 // changed it (Offline — Disconnected, Away — Missed offers). An offer made meanwhile is
-// announced with a link to My Work, where it is answered.
-import { LiveSocket, el } from "./util.js";
+// announced with a link to My Work, where it is answered, with the notification sound,
+// the tab title and a desktop notice while the page is hidden (notifications.js: once
+// per offer, whichever of the CSR's pages has it first).
+import { LiveSocket, el, getJSON } from "./util.js";
+import { announce, initAnnouncer, offerNotice } from "./notifications.js";
 
 const chip = document.getElementById("presence");
 const chipText = document.getElementById("presence-text");
@@ -14,6 +17,14 @@ const SYSTEM_REASONS = new Set(["disconnected", "missed-offers"]);
 
 let status = null; // the last status frame
 let offer = null; // the pending offer, if any
+const baseTitle = document.title;
+
+// The CSR's sound setting, read before the first offer is announced.
+const userId = Number(chip.dataset.userId);
+initAnnouncer({ userId, counter: chip });
+const soundReady = getJSON("/portal-api/preferences/")
+  .then((p) => initAnnouncer({ userId, counter: chip, sound: { enabled: p.sound_enabled, volume: p.sound_volume } }))
+  .catch(() => {}); // unreadable: the default (sound on) stands
 
 function statusLabel(s) {
   const reason = s.reason ? s.reason.label : "";
@@ -21,6 +32,7 @@ function statusLabel(s) {
 }
 
 function renderBanner() {
+  document.title = offer ? `(1) Incoming chat — ${offer.customer_name}` : baseTitle;
   banner.replaceChildren();
   const myWork = el("a", { href: "/" }, "Open My Work");
   if (offer) {
@@ -53,7 +65,11 @@ new LiveSocket({
   onMessage: (frame) => {
     switch (frame.type) {
       case "status": renderStatus(frame); break;
-      case "offer": offer = frame; renderBanner(); break;
+      case "offer":
+        offer = frame;
+        renderBanner();
+        soundReady.then(() => announce(offerNotice(frame)));
+        break;
       case "offer.closed":
         if (offer && offer.offer_id === frame.offer_id) { offer = null; renderBanner(); }
         break;
