@@ -9,7 +9,8 @@ order. While Redis is down a socket still opens and replays, and is told live up
 are delayed until config.sockets subscribes it again. The consumers check who is
 connected and the shape of what arrives, and call one chat service per client message;
 state changes and events belong to the services. They reach the ORM only through
-config.sockets.db (no per-message thread hop).
+config.sockets.db (no per-message thread hop); sends go through chat.group_commit, which
+stores those of all the process's sockets in shared transactions.
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from chat import events, signals
 from chat.errors import ChatError, ChatRateLimited
+from chat.group_commit import limit_message, send_batcher
 from chat.models import OPEN_INTERACTION_STATUSES as OPEN
 from chat.models import Interaction, SenderKind
 from chat.schemas import ChatRole
@@ -34,7 +36,7 @@ from chat.selectors.messages import REPLAY_PAGE_SIZE, messages_after
 from chat.services.attachments import attachments_policy_payload
 from chat.services.authentication import interaction_authenticate
 from chat.services.interactions import interaction_end
-from chat.services.messages import interaction_mark_read, interaction_typing, message_send
+from chat.services.messages import SendRequest, interaction_mark_read, interaction_typing
 from config.ratelimit import SharedLimit
 from config.sockets import DB_ID_MAX, PortalJsonConsumer, db, db_id_valid, storable
 
@@ -92,20 +94,13 @@ def _call(fn: Callable[..., Any], *, limit: SharedLimit | None = None, **kwargs:
     @db
     def run():
         if limit is not None and (wait := limit.take()):
-            return None, ChatRateLimited(_limit_message(limit), retry_after=wait)
+            return None, ChatRateLimited(limit_message(limit), retry_after=wait)
         try:
             return fn(**kwargs), None
         except ChatError as error:
             return None, error
 
     return run()
-
-
-def _limit_message(limit: SharedLimit) -> str:
-    return (
-        f"Too many {limit.what}: at most {limit.events} per {limit.window_seconds} seconds "
-        "in this chat."
-    )
 
 
 @db
@@ -206,7 +201,7 @@ class ChatConsumer(PortalJsonConsumer):
         )
         await self.accept()
         if wait := await db(connects.take)():
-            await self.send_error("rate_limited", _limit_message(connects), retry_after=wait)
+            await self.send_error("rate_limited", limit_message(connects), retry_after=wait)
             await self.close(code=CLOSE_TOO_MANY)
             return
         hello = events.hello_payload(interaction, self.role)  # type: ignore[arg-type]
@@ -304,9 +299,7 @@ class ChatConsumer(PortalJsonConsumer):
         if self.side is None:
             await self.send_error("read_only", "You are watching this chat read-only.", **echo)
             return
-        result, error = await _call(
-            message_send,
-            limit=self.send_limit,
+        request = SendRequest(
             interaction_id=self.interaction_id,
             sender_kind=self.side,
             text=content.get("text"),
@@ -314,11 +307,14 @@ class ChatConsumer(PortalJsonConsumer):
             user=self.user,
             attachment_ids=content.get("attachment_ids"),
         )
-        if error is not None:
-            await self.send_chat_error(error, **echo)
-            if error.code == "not_party":
+        result = await send_batcher().send(request, limit=self.send_limit)
+        if isinstance(result, ChatError):
+            await self.send_chat_error(result, **echo)
+            if result.code == "not_party":
                 await self.recheck_access()
             return
+        if isinstance(result, Exception):
+            raise result
         message = result.message
         await self.send_json(
             {
@@ -338,7 +334,7 @@ class ChatConsumer(PortalJsonConsumer):
         # A resume may replay the whole chat: metered per party, not per socket.
         wait = await db(self.resume_limit.take)()
         if wait:
-            limited = ChatRateLimited(_limit_message(self.resume_limit), retry_after=wait)
+            limited = ChatRateLimited(limit_message(self.resume_limit), retry_after=wait)
             await self.send_chat_error(limited)
             return
         await self.replay(after_seq=last_seq)
