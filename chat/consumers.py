@@ -9,7 +9,8 @@ order. While Redis is down a socket still opens and replays, and is told live up
 are delayed until config.sockets subscribes it again. The consumers check who is
 connected and the shape of what arrives, and call one chat service per client message;
 state changes and events belong to the services. They reach the ORM only through
-config.sockets.db (no per-message thread hop).
+config.sockets.db (no per-message thread hop); sends go through chat.group_commit, which
+stores those of all the process's sockets in shared transactions.
 """
 
 import asyncio
@@ -25,6 +26,7 @@ from django.utils import timezone
 
 from chat import events, signals
 from chat.errors import ChatError, ChatRateLimited
+from chat.group_commit import limit_message, send_batcher
 from chat.models import OPEN_INTERACTION_STATUSES as OPEN
 from chat.models import CsatSource, Interaction, SenderKind
 from chat.schemas import ChatRole
@@ -35,7 +37,7 @@ from chat.selectors.satisfaction import satisfaction_pending
 from chat.services.attachments import attachments_policy_payload
 from chat.services.authentication import interaction_authenticate
 from chat.services.interactions import interaction_end
-from chat.services.messages import interaction_mark_read, interaction_typing, message_send
+from chat.services.messages import SendRequest, interaction_mark_read, interaction_typing
 from chat.services.notes import note_add
 from chat.services.satisfaction import satisfaction_answer
 from chat.services.typing_preview import typing_preview_relay
@@ -102,20 +104,13 @@ def _call(fn: Callable[..., Any], *, limit: SharedLimit | None = None, **kwargs:
     @db
     def run():
         if limit is not None and (wait := limit.take()):
-            return None, ChatRateLimited(_limit_message(limit), retry_after=wait)
+            return None, ChatRateLimited(limit_message(limit), retry_after=wait)
         try:
             return fn(**kwargs), None
         except ChatError as error:
             return None, error
 
     return run()
-
-
-def _limit_message(limit: SharedLimit) -> str:
-    return (
-        f"Too many {limit.what}: at most {limit.events} per {limit.window_seconds} seconds "
-        "in this chat."
-    )
 
 
 @db
@@ -223,7 +218,7 @@ class ChatConsumer(PortalJsonConsumer):
         )
         await self.accept()
         if wait := await db(connects.take)():
-            await self.send_error("rate_limited", _limit_message(connects), retry_after=wait)
+            await self.send_error("rate_limited", limit_message(connects), retry_after=wait)
             await self.close(code=CLOSE_TOO_MANY)
             return
         hello = events.hello_payload(interaction, self.role)  # type: ignore[arg-type]
@@ -321,9 +316,7 @@ class ChatConsumer(PortalJsonConsumer):
         if self.side is None:
             await self.send_error("read_only", "You are watching this chat read-only.", **echo)
             return
-        result, error = await _call(
-            message_send,
-            limit=self.send_limit,
+        request = SendRequest(
             interaction_id=self.interaction_id,
             sender_kind=self.side,
             text=content.get("text"),
@@ -331,6 +324,19 @@ class ChatConsumer(PortalJsonConsumer):
             user=self.user,
             attachment_ids=content.get("attachment_ids"),
         )
+        result = await send_batcher().send(request, limit=self.send_limit)
+        if isinstance(result, ChatError):
+            await self.answer_stored(None, result, echo)
+            return
+        if isinstance(result, Exception):
+            raise result
+        await self.answer_stored(result, None, echo)
+
+    async def answer_stored(
+        self, result: Any, error: ChatError | None, echo: dict[str, Any]
+    ) -> None:
+        """Answer a send or a note: `ack` with the stored message's seq, or the refusal
+        (a party who lost the chat is then closed out)."""
         if error is not None:
             await self.send_chat_error(error, **echo)
             if error.code == "not_party":
@@ -355,7 +361,7 @@ class ChatConsumer(PortalJsonConsumer):
         # A resume may replay the whole chat: metered per party, not per socket.
         wait = await db(self.resume_limit.take)()
         if wait:
-            limited = ChatRateLimited(_limit_message(self.resume_limit), retry_after=wait)
+            limited = ChatRateLimited(limit_message(self.resume_limit), retry_after=wait)
             await self.send_chat_error(limited)
             return
         await self.replay(after_seq=last_seq)
@@ -710,21 +716,7 @@ class CsrChatConsumer(ChatConsumer):
             text=content.get("text"),
             client_msg_id=content.get("client_msg_id"),
         )
-        if error is not None:
-            await self.send_chat_error(error, **echo)
-            if error.code == "not_party":
-                await self.recheck_access()
-            return
-        message = result.message
-        await self.send_json(
-            {
-                "type": "ack",
-                "client_msg_id": message.client_msg_id,
-                "seq": message.seq,
-                "created_at": message.created_at.isoformat(),
-                "duplicate": not result.created,
-            }
-        )
+        await self.answer_stored(result, error, echo)
 
     async def after_replay(self, interaction: Interaction) -> None:
         """The stored sentiment: a `sentiment` event lost while the socket was away is

@@ -4,9 +4,12 @@ Every writer takes its row locks in one order, so that concurrent changes wait f
 other instead of deadlocking: customer → interaction → offer → CSR profile (the last two
 are routing's, routing/locks.py). A transaction locks at most one interaction, except a
 routing run, which locks a page of waiting chats at once and skips those another
-transaction holds. On SQLite, which locks the whole database for a write transaction,
-these are plain reads. A webhook delivery's transactions lock deliveries alone.
+transaction holds, and a batch of sends, which locks its chats in ascending id order
+and nothing else before them. On SQLite, which locks the whole database for a write
+transaction, these are plain reads. A webhook delivery's transactions lock deliveries alone.
 """
+
+from collections.abc import Iterable
 
 from django.db.models import QuerySet
 
@@ -31,6 +34,16 @@ def interaction_lock(
         return rows.get(pk=interaction_id)
     except Interaction.DoesNotExist:
         return None
+
+
+def interactions_lock(
+    interaction_ids: Iterable[int], *, only: tuple[str, ...] = ()
+) -> QuerySet[Interaction]:
+    """These interactions, locked in ascending id order (so that two writers that each
+    lock several wait for each other instead of deadlocking) when the queryset is read.
+    A batch of sends (chat.services.messages) is the one writer that locks several."""
+    rows = interactions_for_update().filter(pk__in=interaction_ids).order_by("pk")
+    return rows.only(*only) if only else rows
 
 
 def customer_lock(*, external_id: str) -> Customer | None:

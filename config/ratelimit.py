@@ -11,7 +11,7 @@ same rate in the process."""
 import logging
 import math
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
 from django.core.cache import cache
@@ -30,17 +30,30 @@ class WindowCount:
 
 def window_count(key: str, *, window_seconds: int) -> WindowCount:
     """Count one more event under `key` in the current `window_seconds` window."""
+    return window_counts([(key, window_seconds)])[0]
+
+
+def window_counts(keys: Sequence[tuple[str, int]]) -> list[WindowCount]:
+    """window_count for each (key, window_seconds), in one round trip."""
     now = time.time()
-    window = int(now // window_seconds)
-    window_key = cache.make_key(f"{key}:{window}")
-    # One atomic round trip: the window's counter is made with its expiry if it is new,
-    # then counted.
+    # One atomic round trip: each window's counter is made with its expiry if it is
+    # new, then counted.
     pipe = get_redis_connection("default").pipeline(transaction=True)
-    pipe.set(window_key, 0, nx=True, ex=window_seconds + 5)
-    pipe.incr(window_key)
-    _, count = pipe.execute()
-    retry_after = max(1, int((window + 1) * window_seconds - now + 0.999))
-    return WindowCount(count=count, retry_after=retry_after)
+    windows = []
+    for key, window_seconds in keys:
+        window = int(now // window_seconds)
+        window_key = cache.make_key(f"{key}:{window}")
+        pipe.set(window_key, 0, nx=True, ex=window_seconds + 5)
+        pipe.incr(window_key)
+        windows.append((window, window_seconds))
+    counts = pipe.execute()[1::2]
+    return [
+        WindowCount(
+            count=count,
+            retry_after=max(1, int((window + 1) * window_seconds - now + 0.999)),
+        )
+        for count, (window, window_seconds) in zip(counts, windows, strict=True)
+    ]
 
 
 def window_count_or_none(key: str, *, window_seconds: int) -> WindowCount | None:
@@ -96,6 +109,21 @@ class SharedLimit:
     def take(self) -> int:
         """Count one event: 0 when it is allowed, else the whole seconds to wait (≥ 1)."""
         counted = window_count_or_none(self.key, window_seconds=self.window_seconds)
+        return self._wait(counted)
+
+    @staticmethod
+    def take_many(limits: Sequence["SharedLimit"]) -> list[int]:
+        """take() for each of `limits` (one event each), counted in one round trip."""
+        try:
+            counts: Sequence[WindowCount | None] = window_counts(
+                [(limit.key, limit.window_seconds) for limit in limits]
+            )
+        except REDIS_ERRORS as error:
+            logger.warning("Rate limits not applied, the cache is unreachable: %r", error)
+            counts = [None] * len(limits)
+        return [limit._wait(counted) for limit, counted in zip(limits, counts, strict=True)]
+
+    def _wait(self, counted: WindowCount | None) -> int:
         if counted is None:
             wait = self.fallback.take()
             return max(1, math.ceil(wait)) if wait else 0

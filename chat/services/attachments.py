@@ -504,6 +504,12 @@ def attachment_ids_check(attachment_ids: Any) -> list[int]:
     return list(dict.fromkeys(attachment_ids))
 
 
+ATTACHMENT_TAKEN_MESSAGE = (
+    "A file of this message is not one you uploaded to this chat, or was sent already: "
+    "upload it again."
+)
+
+
 def attachments_for_send(
     *,
     interaction: Interaction,
@@ -529,11 +535,7 @@ def attachments_for_send(
         found = found.filter(uploaded_by_id=getattr(user, "pk", None))
     by_id = {attachment.pk: attachment for attachment in found}
     if len(by_id) != len(attachment_ids):
-        raise ChatError(
-            "bad_attachment",
-            "A file of this message is not one you uploaded to this chat, or was sent "
-            "already: upload it again.",
-        )
+        raise ChatError("bad_attachment", ATTACHMENT_TAKEN_MESSAGE)
     attachments = [by_id[pk] for pk in attachment_ids]
     total = sum(attachment.size for attachment in attachments)
     if total > policy.max_message_bytes:

@@ -1,23 +1,25 @@
 """Messages: storing them in order, the customer's and the CSR's sends, read marks and
 typing."""
 
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from django.contrib.auth.models import AbstractBaseUser
-from django.db import IntegrityError, transaction
-from django.db.models import F
+from django.db import DatabaseError, IntegrityError, transaction
+from django.db.models import Case, Exists, F, OuterRef, PositiveIntegerField, Value, When
 
 from chat import events, webhooks
 from chat.errors import ChatError
-from chat.locks import interaction_lock
+from chat.locks import interactions_lock
 from chat.models import Attachment, Interaction, InteractionStatus, Message, SenderKind, SystemEvent
 from chat.services.attachments import (
+    ATTACHMENT_TAKEN_MESSAGE,
     attachment_ids_check,
     attachment_summary,
     attachments_for_send,
 )
-from chat.services.sentiment import sentiment_schedule
+from chat.services.sentiment import sentiment_schedule_many
 from chat.signals import customer_message_stored_send
 from config.oncommit import on_commit_robust
 from config.users import display_name
@@ -83,18 +85,33 @@ def _seq_take(interaction: Interaction) -> int:
 
 
 def _message_store(interaction: Interaction, **fields: Any) -> Message:
-    """Insert the message numbered interaction.last_seq (taken by the caller); after
-    commit publish it, send its webhook and, for the customer's, score the chat's
-    sentiment."""
+    """Insert the message numbered interaction.last_seq (taken by the caller), and
+    register what follows its commit."""
     message = Message.objects.create(interaction=interaction, seq=interaction.last_seq, **fields)
+    _message_publish(message)
+    _customer_messages_stored([message])
+    return message
+
+
+def _message_publish(message: Message) -> None:
+    """A message was inserted: after commit publish it and send its webhook."""
     events.message_created(message=message)
     webhooks.delivery_schedule(message=message)
-    if message.sender_kind == SenderKind.CUSTOMER:
-        sentiment_schedule(interaction_id=interaction.pk)
+
+
+def _customer_messages_stored(messages: list[Message]) -> None:
+    """After commit, for the customer's messages among these: score their chats'
+    sentiment (one request for them all) and tell the apps above of each."""
+    customers = [message for message in messages if message.sender_kind == SenderKind.CUSTOMER]
+    if not customers:
+        return
+    sentiment_schedule_many(
+        interaction_ids=list(dict.fromkeys(message.interaction_id for message in customers))
+    )
+    for message in customers:
         on_commit_robust(
-            customer_message_stored_send, interaction_id=interaction.pk, seq=message.seq
+            customer_message_stored_send, interaction_id=message.interaction_id, seq=message.seq
         )
-    return message
 
 
 def message_text_check(text: Any, *, may_be_empty: bool = False) -> str:
@@ -141,12 +158,22 @@ def csr_may_write(interaction: Interaction, user: AbstractBaseUser) -> bool:
     )
 
 
-class _SendRefused(Exception):
-    """Inside message_send's transaction: roll it back, then explain."""
+@dataclass(frozen=True)
+class SendRequest:
+    """One customer's or CSR's send, as message_send takes it (checked there)."""
 
-    def __init__(self, error: ChatError | IntegrityError):
-        super().__init__()
-        self.error = error
+    interaction_id: int
+    sender_kind: SenderKind
+    text: Any
+    client_msg_id: Any
+    user: AbstractBaseUser | None = None
+    event: SystemEvent | str = ""
+    data: dict[str, Any] | None = None
+    attachment_ids: Any = None
+
+
+# What a send comes to: stored (or a retry answered), refused, or an unexpected failure.
+SendOutcome = SendResult | Exception
 
 
 def message_send(
@@ -165,71 +192,234 @@ def message_send(
     `event` and its `data` (an article card, a pushed page: the assist app).
 
     Customers may write while they wait and while the chat is active; a CSR only while
-    handling the chat. Nobody writes to an ended chat. A refusal or a retried send rolls
-    the transaction back (no sequence number is used up); a retry then gets the message
-    stored under its id the first time. `attachment_ids` names files the sender
-    uploaded to this chat (chat.services.attachments); such a message may have no text."""
-    attachment_ids = attachment_ids_check(attachment_ids)
-    text = message_text_check(text, may_be_empty=bool(attachment_ids))
-    client_msg_id = client_msg_id_check(client_msg_id)
-    if sender_kind not in (SenderKind.CUSTOMER, SenderKind.CSR):
+    handling the chat. Nobody writes to an ended chat. A refusal or a retried send uses
+    no sequence number; a retry gets the message stored under its id the first time.
+    `attachment_ids` names files the sender uploaded to this chat
+    (chat.services.attachments); such a message may have no text. Raises ChatError when
+    refused. The sends of the chat sockets go through message_send_many, in batches."""
+    request = SendRequest(
+        interaction_id=interaction_id,
+        sender_kind=sender_kind,
+        text=text,
+        client_msg_id=client_msg_id,
+        user=user,
+        event=event,
+        data=data,
+        attachment_ids=attachment_ids,
+    )
+    (outcome,) = message_send_many([request])
+    if isinstance(outcome, Exception):
+        raise outcome
+    return outcome
+
+
+def message_send_many(
+    requests: Sequence[SendRequest],
+    *,
+    answered: Callable[[list[SendOutcome]], None] | None = None,
+) -> list[SendOutcome]:
+    """Store several sends, from any chats, in one transaction (one commit for all:
+    group commit), each exactly as message_send would; the outcomes in the order of
+    `requests`. A refused send gets its ChatError and takes nothing from the others.
+    Sends to one chat are numbered in the order given. `answered` gets the outcomes as
+    soon as they are committed and published, before the slower after-commit work
+    (sentiment requests, the apps' hooks) is done.
+
+    Should the batch fail in the database (a constraint no check foresaw, a lost
+    connection), it is rolled back and each send is tried again in a transaction of its
+    own, so that a failure is the failing send's alone."""
+    outcomes: list[SendOutcome | None] = [None] * len(requests)
+    checked: list[tuple[int, _CheckedSend]] = []
+    for index, request in enumerate(requests):
+        try:
+            checked.append((index, _send_check(request)))
+        except ChatError as error:
+            outcomes[index] = error
+    if checked:
+        try:
+            _sends_store_atomic(checked, outcomes, answered=answered)
+            return outcomes  # type: ignore[return-value]
+        except DatabaseError as error:
+            if len(checked) == 1:  # on its own already
+                (index, send), checked = checked[0], []
+                outcomes[index] = _failure_answer(send, error)
+    for index, send in checked:  # the batch failed: each on its own
+        try:
+            _sends_store_atomic([(index, send)], outcomes, answered=None)
+        except DatabaseError as error:
+            outcomes[index] = _failure_answer(send, error)
+    if answered is not None:
+        answered(outcomes)  # type: ignore[arg-type]
+    return outcomes  # type: ignore[return-value]
+
+
+def _sends_store_atomic(
+    sends: list[tuple[int, "_CheckedSend"]],
+    outcomes: list[SendOutcome | None],
+    *,
+    answered: Callable[[list[SendOutcome]], None] | None,
+) -> None:
+    """_sends_store in a transaction of its own, its outcomes put in place; `answered`
+    (if any) runs after commit, once the messages are published."""
+    with transaction.atomic():
+        stored = _sends_store(sends)
+        for (index, _), outcome in zip(sends, stored, strict=True):
+            outcomes[index] = outcome
+        if answered is not None:
+            transaction.on_commit(lambda: answered(outcomes))  # type: ignore[arg-type]
+        _customer_messages_stored(
+            [o.message for o in stored if isinstance(o, SendResult) and o.created]
+        )
+
+
+@dataclass(frozen=True)
+class _CheckedSend:
+    request: SendRequest
+    text: str
+    client_msg_id: str
+    attachment_ids: list[int]
+
+
+def _send_check(request: SendRequest) -> _CheckedSend:
+    """What needs no database: the shape of the send."""
+    attachment_ids = attachment_ids_check(request.attachment_ids)
+    text = message_text_check(request.text, may_be_empty=bool(attachment_ids))
+    client_msg_id = client_msg_id_check(request.client_msg_id)
+    if request.sender_kind not in (SenderKind.CUSTOMER, SenderKind.CSR):
         raise ChatError("not_party", "Only the customer or the handling CSR may send.")
-    try:
-        with transaction.atomic():
-            interaction = interaction_lock(interaction_id, only=SEND_FIELDS)
-            if interaction is None:
-                raise _SendRefused(ChatError("not_found", "This chat does not exist."))
-            if not interaction.is_open:
-                raise _SendRefused(
-                    ChatError("chat_ended", "This chat has ended; messages can no longer be sent.")
-                )
-            if sender_kind == SenderKind.CSR:
-                if user is None or not csr_may_write(interaction, user):
-                    raise _SendRefused(ChatError("not_party", "You are not handling this chat."))
-                author, author_name = user, display_name(user)
-            else:
-                author, author_name = None, interaction.customer_name
-            try:
-                files = attachments_for_send(
-                    interaction=interaction,
-                    attachment_ids=attachment_ids,
-                    sender_kind=sender_kind,
-                    user=user,
-                )
-            except ChatError as error:
-                raise _SendRefused(error) from None
-            if files:
-                data = {**(data or {}), "attachments": [attachment_summary(f) for f in files]}
-            interaction.last_seq = _seq_take(interaction)
-            try:
-                message = _message_store(
-                    interaction,
-                    sender_kind=sender_kind,
-                    author=author,
-                    author_name=author_name,
-                    text=text,
-                    client_msg_id=client_msg_id,
-                    event=event,
-                    data=data or {},
-                )
-            except IntegrityError as error:
-                raise _SendRefused(error) from None  # the id is taken: a retried send?
-            if files:
-                Attachment.objects.filter(pk__in=[f.pk for f in files]).update(message=message)
-    except _SendRefused as refused:
-        existing = Message.objects.filter(
-            interaction_id=interaction_id, client_msg_id=client_msg_id
-        ).first()
-        if existing is None:
-            raise refused.error from None
-        if existing.sender_kind != sender_kind:
-            # Ids are per interaction, not per sender: never hand one side's message to
-            # the other as "theirs".
-            raise ChatError(
-                "bad_client_msg_id", "This client_msg_id is already used by another sender."
-            ) from None
-        return SendResult(message=existing, created=False)
-    return SendResult(message=message, created=True)
+    return _CheckedSend(request, text, client_msg_id, attachment_ids)
+
+
+def _sends_store(sends: list[tuple[int, _CheckedSend]]) -> list[SendOutcome]:
+    """Inside the batch's transaction: lock the chats, answer retries and refusals, take
+    the sequence numbers of all the chats in one UPDATE and insert the messages in one
+    INSERT; their events, webhooks and hooks follow the commit."""
+    interaction_ids = {send.request.interaction_id for _, send in sends}
+    client_msg_ids = {send.client_msg_id for _, send in sends}
+    # Whether a chat holds any of these ids already, read with its lock: one statement
+    # in the usual case of no retry.
+    sent_before = Exists(
+        Message.objects.filter(interaction_id=OuterRef("pk"), client_msg_id__in=client_msg_ids)
+    )
+    chats = {
+        interaction.pk: interaction
+        for interaction in interactions_lock(interaction_ids, only=SEND_FIELDS).annotate(
+            sent_before=sent_before
+        )
+    }
+    resent = [pk for pk, chat in chats.items() if chat.sent_before]
+    stored: dict[tuple[int, str], Message] = {}
+    if resent:
+        retried = Message.objects.filter(
+            interaction_id__in=resent, client_msg_id__in=client_msg_ids
+        ).order_by()
+        stored = {(message.interaction_id, message.client_msg_id): message for message in retried}
+    outcomes: list[SendOutcome] = []
+    new: list[tuple[Message, list[Attachment]]] = []
+    seqs: dict[int, int] = {}
+    claimed: set[int] = set()  # files taken by an earlier send of this batch
+    for _, send in sends:
+        request = send.request
+        key = (request.interaction_id, send.client_msg_id)
+        if key in stored:
+            outcomes.append(_stored_answer(stored[key], request.sender_kind))
+            continue
+        interaction = chats.get(request.interaction_id)
+        try:
+            author, author_name = _send_refusal_check(interaction, request)
+            assert interaction is not None
+            if claimed.intersection(send.attachment_ids):
+                raise ChatError("bad_attachment", ATTACHMENT_TAKEN_MESSAGE)
+            files = attachments_for_send(
+                interaction=interaction,
+                attachment_ids=send.attachment_ids,
+                sender_kind=request.sender_kind,
+                user=request.user,
+            )
+        except ChatError as error:
+            outcomes.append(error)
+            continue
+        claimed.update(send.attachment_ids)
+        data = request.data or {}
+        if files:
+            data = {**data, "attachments": [attachment_summary(f) for f in files]}
+        seqs[interaction.pk] = seqs.get(interaction.pk, interaction.last_seq) + 1
+        message = Message(
+            interaction=interaction,
+            seq=seqs[interaction.pk],
+            sender_kind=request.sender_kind,
+            author_id=None if author is None else author.pk,
+            author_name=author_name,
+            text=send.text,
+            client_msg_id=send.client_msg_id,
+            event=request.event,
+            data=data,
+        )
+        stored[key] = message  # a second send of the id in this batch is its retry
+        new.append((message, files))
+        outcomes.append(SendResult(message=message, created=True))
+    if not new:
+        return outcomes
+    _seqs_set(seqs)
+    Message.objects.bulk_create([message for message, _ in new])
+    for message, files in new:
+        if files:
+            Attachment.objects.filter(pk__in=[f.pk for f in files]).update(message=message)
+        _message_publish(message)
+    return outcomes
+
+
+def _send_refusal_check(
+    interaction: Interaction | None, request: SendRequest
+) -> tuple[AbstractBaseUser | None, str]:
+    """The author and the name a send is stored with; ChatError when it is refused."""
+    if interaction is None:
+        raise ChatError("not_found", "This chat does not exist.")
+    if not interaction.is_open:
+        raise ChatError("chat_ended", "This chat has ended; messages can no longer be sent.")
+    if request.sender_kind == SenderKind.CSR:
+        if request.user is None or not csr_may_write(interaction, request.user):
+            raise ChatError("not_party", "You are not handling this chat.")
+        return request.user, display_name(request.user)
+    return None, interaction.customer_name
+
+
+def _seqs_set(seqs: dict[int, int]) -> None:
+    """Move each chat's last_seq to the number its batch took: one UPDATE for all the
+    chats, under the locks the batch holds."""
+    if len(seqs) == 1:
+        ((pk, seq),) = seqs.items()
+        Interaction.objects.filter(pk=pk).update(last_seq=seq)
+        return
+    Interaction.objects.filter(pk__in=seqs).update(
+        last_seq=Case(
+            *(When(pk=pk, then=Value(seq)) for pk, seq in seqs.items()),
+            output_field=PositiveIntegerField(),
+        )
+    )
+
+
+def _stored_answer(message: Message, sender_kind: SenderKind) -> SendOutcome:
+    """The answer to a send whose id is stored already: that message, if it is the
+    same sender's."""
+    if message.sender_kind != sender_kind:
+        # Ids are per interaction, not per sender: never hand one side's message to
+        # the other as "theirs".
+        return ChatError(
+            "bad_client_msg_id", "This client_msg_id is already used by another sender."
+        )
+    return SendResult(message=message, created=False)
+
+
+def _failure_answer(send: _CheckedSend, error: DatabaseError) -> SendOutcome:
+    """The answer to a send whose transaction failed: when its id was taken meanwhile
+    (a retried send racing its first try), the stored message; else the error."""
+    if not isinstance(error, IntegrityError):
+        return error
+    existing = Message.objects.filter(
+        interaction_id=send.request.interaction_id, client_msg_id=send.client_msg_id
+    ).first()
+    return error if existing is None else _stored_answer(existing, send.request.sender_kind)
 
 
 def interaction_mark_read(

@@ -48,22 +48,36 @@ def sentiment_schedule(*, interaction_id: int) -> None:
     """Once the customer message commits, ask for its scoring (robust: a broker or
     cache failure never fails the send). App Studio's switch is read then, outside the
     transaction, so that a send holds the interaction row no longer."""
-    on_commit_robust(sentiment_request, interaction_id=interaction_id)
+    sentiment_schedule_many(interaction_ids=[interaction_id])
+
+
+def sentiment_schedule_many(*, interaction_ids: list[int]) -> None:
+    """sentiment_schedule for the chats of the customer messages one transaction stored
+    (a batch of sends): one request for them all."""
+    on_commit_robust(sentiment_request_many, interaction_ids=interaction_ids)
 
 
 def sentiment_request(*, interaction_id: int) -> None:
     """Add the chat to the pending set and queue a scoring run unless one is queued
     already: one Redis round trip per message, a Celery task only when none waits."""
+    sentiment_request_many(interaction_ids=[interaction_id])
+
+
+def sentiment_request_many(*, interaction_ids: list[int]) -> None:
+    """sentiment_request for several chats, in the same one round trip."""
     if not app_studio_settings_get().sentiment_enabled:
         return
     try:
         pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.sadd(cache.make_key(SENTIMENT_PENDING_KEY), interaction_id)
+        pipe.sadd(cache.make_key(SENTIMENT_PENDING_KEY), *interaction_ids)
         _queued_flag_set(pipe)
         _, first = pipe.execute()
-    except RedisError:  # the cache is down: score this chat on its own
-        logger.warning("Sentiment request for chat %s not coalesced", interaction_id, exc_info=True)
-        task_enqueue("chat.tasks.interaction_sentiment_score", interaction_id)
+    except RedisError:  # the cache is down: score each chat on its own
+        logger.warning(
+            "Sentiment request for chats %s not coalesced", interaction_ids, exc_info=True
+        )
+        for interaction_id in interaction_ids:
+            task_enqueue("chat.tasks.interaction_sentiment_score", interaction_id)
         return
     if first:
         task_enqueue("chat.tasks.sentiment_score_pending", countdown=SENTIMENT_COALESCE_SECONDS)

@@ -25,9 +25,11 @@ the sender is the customer's socket and the receiver the CSR's. Each system's
 "persisted msg/s" is the rows it stored with a timestamp in the measured window ÷ the
 window (the portal and the ORM chat; the others store nothing). The ORM chat runs
 under as many daphne processes, with as many ASGI threads, as the portal. Then the
-portal's persisted rate under pressure: every customer and CSR socket of
---persist-conversations chats sends as fast as the send limit allows (20 per 10 s
-window per chat party), and acks/s and stored rows are counted.
+rates under pressure: every customer and CSR socket of --persist-conversations chats
+(two sockets per room of the peers) sends as fast as the portal's send limit allows
+(20 at once, then 2/s: 20 per 10 s window per chat party); the portal's acks/s and
+rows stored per second, the ORM chat's rows stored per second and the relays' messages
+delivered per second in the window are counted, and portal ÷ ORM chat printed.
 
 Guard (the issue's, at 200 conversations × 1 message/s): the portal's p99 ÷ the ORM
 chat's p99 ≤ 1. Targets: our p99 ≤ 1.5× the Channels chat's and ≤ 3× the bare relay's;
@@ -48,6 +50,8 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -244,7 +248,7 @@ def tutorial_endpoints(ports: list[int], conversations: int) -> list[Endpoints]:
     return out
 
 
-def bare_relay(args) -> LoadResult:
+def bare_relay(args) -> tuple[LoadResult, dict | None]:
     port = free_port()
     process = start_process(
         "bare-relay",
@@ -269,7 +273,14 @@ def bare_relay(args) -> LoadResult:
             )
             for n in range(args.conversations)
         ]
-        return measure(conversations, args)
+        result = measure(conversations, args)
+        pressure = None
+        if args.persist_seconds > 0:
+            urls = [f"ws://127.0.0.1:{port}/room/p{n}" for n in range(args.persist_conversations)]
+            pressure = asyncio.run(
+                pressure_run(relay_pressure_sides(urls, lambda text: text), args.persist_seconds)
+            )
+        return result, pressure
     finally:
         stop_process(process)
 
@@ -281,17 +292,26 @@ def measure(endpoints, args) -> LoadResult:
     )
 
 
-def channels_chat(args, redis_url: str) -> LoadResult:
+def channels_chat(args, redis_url: str) -> tuple[LoadResult, dict | None]:
     env = baseline_env("channels_chat", redis_url, args)
     processes, ports = baseline_daphnes("channels-chat", "channels_chat", 1, env)
     try:
-        return measure(tutorial_endpoints(ports, args.conversations), args)
+        result = measure(tutorial_endpoints(ports, args.conversations), args)
+        pressure = None
+        if args.persist_seconds > 0:
+            urls = [
+                f"ws://127.0.0.1:{ports[0]}/ws/chat/proom{n}/"
+                for n in range(args.persist_conversations)
+            ]
+            sides = relay_pressure_sides(urls, lambda text: json.dumps({"message": text}))
+            pressure = asyncio.run(pressure_run(sides, args.persist_seconds, copies=2))
+        return result, pressure
     finally:
         for process in processes:
             stop_process(process)
 
 
-def orm_chat(args, redis_url: str) -> tuple[LoadResult, int, CommitProbe]:
+def orm_chat(args, redis_url: str) -> tuple[LoadResult, int, CommitProbe, dict | None]:
     """The ORM chat on a fresh database, as many daphnes and threads as the portal.
     Returns the latencies, the rows stored in the measured window, and the disk probe."""
     import psycopg
@@ -308,19 +328,35 @@ def orm_chat(args, redis_url: str) -> tuple[LoadResult, int, CommitProbe]:
         check=True,
     )
     processes, ports = baseline_daphnes("orm-chat", "orm_chat", args.daphne_processes, env)
+    pressure = None
     try:
         with CommitProbe() as probe:
             result = measure(tutorial_endpoints(ports, args.conversations), args)
+        if args.persist_seconds > 0:
+            pressure = asyncio.run(
+                orm_persisted_run(ports, args.persist_conversations, args.persist_seconds)
+            )
     finally:
         for process in processes:
             stop_process(process)
+    count = (
+        "SELECT count(*) FROM orm_chat_message "
+        "WHERE created_at >= to_timestamp(%s) AND created_at < to_timestamp(%s)"
+    )
     with psycopg.connect(ORM_DATABASE_URL) as conn:
-        stored = conn.execute(
-            "SELECT count(*) FROM orm_chat_message "
-            "WHERE created_at >= to_timestamp(%s) AND created_at < to_timestamp(%s)",
-            list(result.window_wall),
-        ).fetchone()[0]
-    return result, stored, probe
+
+        def scalar(sql: str, params: list | None = None) -> int:
+            row = conn.execute(sql, params).fetchone()
+            assert row is not None
+            return row[0]
+
+        stored = scalar(count, list(result.window_wall))
+        if pressure is not None:
+            pressure["rate"] = scalar(count, list(pressure["window_wall"])) / args.persist_seconds
+            pressure["stored"] = scalar(
+                "SELECT count(*) FROM orm_chat_message WHERE room LIKE 'chat_proom%%'"
+            )
+    return result, stored, probe, pressure
 
 
 def portal_endpoints(stack: Stack, chats: list[dict]) -> list[Endpoints]:
@@ -343,26 +379,41 @@ def portal_endpoints(stack: Stack, chats: list[dict]) -> list[Endpoints]:
     return out
 
 
-async def persisted_run(stack: Stack, chats: list[dict], seconds: float) -> dict:
-    """Both sockets of every chat (two parties: the customer and the CSR) send 20 at
-    once, then 2/s (the send limit: 20 per 10 s window per party); counts acks (= stored
-    messages) per second over the window."""
+@dataclass(frozen=True)
+class PressureSide:
+    """One socket of the pressure phase: where it connects, how it words its n-th send,
+    and (the portal) the frame after which it may send and which frames are acks."""
+
+    url: str
+    headers: list
+    encode: Callable[[int], str]
+    ready: Callable[[str], bool] | None = None
+    is_ack: Callable[[str], bool] | None = None
+
+
+async def pressure_run(sides: list[PressureSide], seconds: float, copies: int = 1) -> dict:
+    """Every socket sends 20 at once, then 2/s (the portal's send limit: 20 per 10 s
+    window per chat party); counts the frames `is_ack` picks per second over the
+    window, ÷ `copies` (the portal's acks; the relays' delivered messages, of which the
+    Channels chat gives each of a room's two sockets a copy). The ORM chat's rows are
+    counted in the database over `window_wall`."""
     acks: list[float] = []
     errors: dict[str, int] = {}
     go = asyncio.Event()
     stop = asyncio.Event()
     opened = 0
 
-    async def side(url: str, headers, prefix: str) -> None:
+    async def side(spec: PressureSide) -> None:
         nonlocal opened
-        async with await connect(url, headers) as ws:
-            while '"replay.done"' not in await ws.recv():
-                pass
+        async with await connect(spec.url, spec.headers) as ws:
+            if spec.ready is not None:
+                while not spec.ready(await ws.recv()):
+                    pass
             opened += 1
 
             async def reader() -> None:
                 async for raw in ws:
-                    if raw.startswith('{"type": "ack"'):
+                    if spec.is_ack is not None and spec.is_ack(raw):
                         acks.append(time.perf_counter())
                     elif raw.startswith('{"type": "error"'):
                         code = json.loads(raw)["code"]
@@ -372,47 +423,21 @@ async def persisted_run(stack: Stack, chats: list[dict], seconds: float) -> dict
             await go.wait()
             n = 0
             for n in range(20):  # the burst
-                await ws.send(
-                    json.dumps(
-                        {"type": "send", "client_msg_id": f"{prefix}-{n}", "text": f"burst {n}"}
-                    )
-                )
+                await ws.send(spec.encode(n))
             while not stop.is_set():
                 await asyncio.sleep(0.5)  # the refill rate: 2/s
                 n += 1
-                await ws.send(
-                    json.dumps(
-                        {"type": "send", "client_msg_id": f"{prefix}-{n}", "text": f"steady {n}"}
-                    )
-                )
+                await ws.send(spec.encode(n))
             await asyncio.sleep(3)
             task.cancel()
 
-    tasks = []
-    for k, chat in enumerate(chats):
-        port = stack.ports[k % len(stack.ports)]
-        iid, base = chat["interaction_id"], f"ws://127.0.0.1:{port}"
-        tasks.append(
-            side(
-                f"{base}/ws/customer/{iid}/?token={chat['customer_token']}&last_seq=999999",
-                [("Origin", ORIGIN)],
-                f"pc-{iid}",
-            )
-        )
-        tasks.append(
-            side(
-                f"{base}/ws/chat/{iid}/?last_seq=999999",
-                [("Origin", ORIGIN), ("Cookie", chat["csr_cookie"])],
-                f"pa-{iid}",
-            )
-        )
-    runners = [asyncio.create_task(t) for t in tasks]
+    runners = [asyncio.create_task(side(spec)) for spec in sides]
     deadline = time.monotonic() + 120
     while opened < len(runners) and time.monotonic() < deadline:
         await asyncio.sleep(0.2)
-    print(f"persisted run: {opened} sockets open, sending for {seconds:g} s", flush=True)
+    print(f"pressure run: {opened} sockets open, sending for {seconds:g} s", flush=True)
     go.set()
-    began = time.perf_counter()
+    began, began_wall = time.perf_counter(), time.time()
     await asyncio.sleep(seconds)
     stop.set()
     await asyncio.gather(*runners, return_exceptions=True)
@@ -421,10 +446,78 @@ async def persisted_run(stack: Stack, chats: list[dict], seconds: float) -> dict
     return {
         "sockets": opened,
         "acks": len(acks),
-        "rate": len(window) / seconds,
+        "rate": len(window) / seconds / copies,
         "first_10s_rate": len([t for t in acks if t <= burst_end]) / min(seconds, 10.0),
         "errors": errors,
+        "window_wall": (began_wall, began_wall + seconds),
     }
+
+
+def relay_pressure_sides(urls: list[str], encode: Callable[[str], str]) -> list[PressureSide]:
+    """Two sockets per room URL, every frame they receive counted."""
+
+    def encoder(prefix: str) -> Callable[[int], str]:
+        return lambda k: encode(f"{prefix} {k}")
+
+    return [
+        PressureSide(
+            url=url,
+            headers=[("Origin", ORIGIN)],
+            encode=encoder(f"{who}{n}"),
+            is_ack=lambda raw: True,
+        )
+        for n, url in enumerate(urls)
+        for who in ("c", "a")
+    ]
+
+
+def _portal_pressure_encode(prefix: str) -> Callable[[int], str]:
+    def encode(n: int) -> str:
+        kind = "burst" if n < 20 else "steady"
+        return json.dumps({"type": "send", "client_msg_id": f"{prefix}-{n}", "text": f"{kind} {n}"})
+
+    return encode
+
+
+async def persisted_run(stack: Stack, chats: list[dict], seconds: float) -> dict:
+    """Both sockets of every chat (two parties: the customer and the CSR) under
+    pressure_run; acks (= stored messages) per second."""
+    sides = []
+    for k, chat in enumerate(chats):
+        port = stack.ports[k % len(stack.ports)]
+        iid, base = chat["interaction_id"], f"ws://127.0.0.1:{port}"
+        for url, headers, prefix in (
+            (
+                f"{base}/ws/customer/{iid}/?token={chat['customer_token']}&last_seq=999999",
+                [("Origin", ORIGIN)],
+                f"pc-{iid}",
+            ),
+            (
+                f"{base}/ws/chat/{iid}/?last_seq=999999",
+                [("Origin", ORIGIN), ("Cookie", chat["csr_cookie"])],
+                f"pa-{iid}",
+            ),
+        ):
+            sides.append(
+                PressureSide(
+                    url=url,
+                    headers=headers,
+                    encode=_portal_pressure_encode(prefix),
+                    ready=_portal_ready,
+                    is_ack=lambda raw: raw.startswith('{"type": "ack"'),
+                )
+            )
+    return await pressure_run(sides, seconds)
+
+
+async def orm_persisted_run(ports: list[int], rooms: int, seconds: float) -> dict:
+    """The ORM chat under the portal's pressure: two sockets per room."""
+    urls = [f"ws://127.0.0.1:{ports[n % len(ports)]}/ws/chat/proom{n}/" for n in range(rooms)]
+    sides = [
+        PressureSide(url=side.url, headers=side.headers, encode=side.encode)  # rows, not frames
+        for side in relay_pressure_sides(urls, lambda text: json.dumps({"message": text}))
+    ]
+    return await pressure_run(sides, seconds)
 
 
 def portal(args, redis_url: str, chats: list[dict], persist_chats: list[dict]):
@@ -445,6 +538,9 @@ def portal(args, redis_url: str, chats: list[dict], persist_chats: list[dict]):
             before = Message.objects.count()
             persisted = asyncio.run(persisted_run(stack, persist_chats, args.persist_seconds))
             persisted["stored"] = Message.objects.count() - before
+            start, end = (datetime.fromtimestamp(t, UTC) for t in persisted["window_wall"])
+            in_window = Message.objects.filter(created_at__gte=start, created_at__lt=end)
+            persisted["stored_rate"] = in_window.count() / args.persist_seconds
         return latency, stored, persisted, probe
 
 
@@ -471,7 +567,8 @@ def run(args) -> int:
     results: dict[str, LoadResult] = {}
     stored: dict[str, int] = {}
     probes: dict[str, CommitProbe] = {}
-    persisted = None
+    persisted = orm_persisted = None
+    relayed: dict[str, dict | None] = {}
     with RedisServer(logs=LOGS) as redis:
         bench_stack.configure(database_url=CHAT_DATABASE_URL, redis_url=redis.url, code=args.code)
         if "portal" in systems:
@@ -495,15 +592,17 @@ def run(args) -> int:
             )
         if "orm" in systems:
             name = SYSTEMS["orm"]
-            results[name], stored[name], probes[name] = orm_chat(args, redis.url)
+            results[name], stored[name], probes[name], orm_persisted = orm_chat(args, redis.url)
         if "channels" in systems:
-            results[SYSTEMS["channels"]] = channels_chat(args, redis.url)
+            results[SYSTEMS["channels"]], relayed[SYSTEMS["channels"]] = channels_chat(
+                args, redis.url
+            )
         if "bare" in systems:
-            results[SYSTEMS["bare"]] = bare_relay(args)
-    return report(args, results, stored, probes, persisted)
+            results[SYSTEMS["bare"]], relayed[SYSTEMS["bare"]] = bare_relay(args)
+    return report(args, results, stored, probes, persisted, orm_persisted, relayed)
 
 
-def report(args, results, stored, probes, persisted) -> int:
+def report(args, results, stored, probes, persisted, orm_persisted=None, relayed=None) -> int:
     print()
     print(f"code: {code_label()}")
     print(
@@ -552,9 +651,28 @@ def report(args, results, stored, probes, persisted) -> int:
     if persisted:
         print(
             f"persisted under pressure (portal): {persisted['sockets']} sockets, "
-            f"{persisted['acks']} acks, {persisted['stored']} rows stored; "
-            f"{persisted['rate']:.0f} msg/s over {args.persist_seconds:.0f} s (first 10 s "
+            f"{persisted['acks']} acks, {persisted['stored']} rows stored "
+            f"({persisted['stored_rate']:.0f}/s in the window); "
+            f"{persisted['rate']:.0f} acks/s over {args.persist_seconds:.0f} s (first 10 s "
             f"incl. burst: {persisted['first_10s_rate']:.0f} msg/s); errors {persisted['errors']}"
+        )
+    if orm_persisted:
+        print(
+            f"persisted under pressure (ORM chat): {orm_persisted['sockets']} sockets, "
+            f"{orm_persisted['stored']} rows stored; {orm_persisted['rate']:.0f} msg/s over "
+            f"{args.persist_seconds:.0f} s"
+        )
+    for name, pressure in (relayed or {}).items():
+        if pressure:
+            print(
+                f"relayed under pressure ({name}): {pressure['sockets']} sockets; "
+                f"{pressure['rate']:.0f} msg/s delivered over {args.persist_seconds:.0f} s"
+            )
+    if persisted and orm_persisted:
+        ours_rate, theirs = persisted["stored_rate"], orm_persisted["rate"]
+        print(
+            f"rows stored per second under pressure, portal ÷ ORM chat = {ours_rate:.0f} ÷ "
+            f"{theirs:.0f} = {ours_rate / max(theirs, 1):.2f}"
         )
     kept_up = all(r["arrived"] >= 0.95 for r in table.values())
     orm = table.get(SYSTEMS["orm"])
@@ -591,6 +709,7 @@ def report(args, results, stored, probes, persisted) -> int:
                     "guard": guard,
                     "kept_up": kept_up,
                     "persisted_rate": persisted["rate"] if persisted else None,
+                    "orm_persisted_rate": orm_persisted["rate"] if orm_persisted else None,
                 }
             )
         )
@@ -611,7 +730,15 @@ def compare(args) -> int:
             for name, s in r["systems"].items()
         )
         guard = "" if r["guard"] is None else f"; guard {r['guard']:.2f}"
-        print(f"run {n}  {code}: p50/p99 ms {cells}{guard}")
+        pressure = "".join(
+            f"; {label} {r[key]:.0f}/s"
+            for label, key in (
+                ("portal acks", "persisted_rate"),
+                ("ORM rows", "orm_persisted_rate"),
+            )
+            if r.get(key) is not None
+        )
+        print(f"run {n}  {code}: p50/p99 ms {cells}{guard}{pressure}")
     print()
     for code in codes:
         mine = [r for c, r in results if c == code and r]

@@ -33,10 +33,10 @@ from tests.factories import queue_factory, user_factory
 
 pytestmark = pytest.mark.django_db
 
-# message_send on PostgreSQL: lock the interaction (with its customer), look the
-# client_msg_id up, then message_create: take the next seq (UPDATE, then SELECT) and
-# INSERT the message — 5 statements, plus the SAVEPOINT / RELEASE pairs of the two
-# atomic blocks (savepoints here because the test runs inside a transaction).
+# message_send on PostgreSQL: lock the interaction (reading whether it holds the
+# client_msg_id in the same statement), take the seq (UPDATE) and INSERT the message —
+# 3 statements, plus the SAVEPOINT / RELEASE pair of its atomic block (a savepoint here
+# because the test runs inside a transaction).
 MESSAGE_SEND_QUERIES = 3
 MESSAGE_SEND_SAVEPOINT_QUERIES = 2
 
@@ -237,7 +237,8 @@ def test_message_send_query_count_is_pinned(django_assert_num_queries, kind):
     UPDATE that takes the seq, the insert) plus the savepoint of its one atomic block,
     for the customer and the CSR alike (whether a CSR's message is due to a webhook is
     read once a second per process: the first send here reads it). A retried send costs
-    4 (the refused insert is rolled back, then the stored message is read)."""
+    2 (the locking read finds that the chat holds the id, then the stored message is
+    read; nothing is written)."""
     chat = make_live_chat()
     send(chat, kind, client_msg_id="first")
     with django_assert_num_queries(MESSAGE_SEND_QUERIES + MESSAGE_SEND_SAVEPOINT_QUERIES):
@@ -245,7 +246,7 @@ def test_message_send_query_count_is_pinned(django_assert_num_queries, kind):
     with CaptureQueriesContext(connection) as retried:
         send(chat, kind, client_msg_id="counted")
     statements = [q["sql"] for q in retried.captured_queries if "SAVEPOINT" not in q["sql"]]
-    assert len(statements) == 4
+    assert len(statements) == 2
 
 
 # --- interaction_end ------------------------------------------------------------------
