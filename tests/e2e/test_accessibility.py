@@ -156,7 +156,7 @@ def test_the_widget_passes_axe_in_every_state(page: Page, portal_server, demo, d
     gate.check(page, "the widget, bot conversation")
 
     widget(page).get_by_role("button", name="Talk to an agent").click()
-    status = widget(page).get_by_role("status")
+    status = widget(page).locator("#cpw-status")
     expect(status).to_have_text(re.compile(r"^You are number 1 in the queue"), timeout=TIMEOUT_MS)
     gate.check(page, "the widget, queued")
 

@@ -819,7 +819,7 @@ def test_demo_customer_to_csr1_transfer_to_csr2_who_ends_it(
         expect(panel2.get_by_role("log")).to_contain_text(
             "Blake Chen ended the chat", timeout=TIMEOUT_MS
         )
-        expect(widget.get_by_role("status")).to_have_text("Chat ended", timeout=TIMEOUT_MS)
+        expect(widget.locator("#cpw-status")).to_have_text("Chat ended", timeout=TIMEOUT_MS)
         expect(page2.locator("#capacity")).to_have_text("Chats: 0 of 3")
         shot(page2, screenshot_dir, "portal-chat-ended.png")
 
