@@ -4,6 +4,7 @@ and saves the sound setting through it (session login; POST needs the CSRF token
 import json
 from typing import Any
 
+from django.core.exceptions import RequestDataTooBig
 from django.http import HttpRequest, JsonResponse
 from django.views.decorators.cache import never_cache
 from django.views.decorators.http import require_http_methods
@@ -31,10 +32,16 @@ def _error(status: int, code: str, message: str, field: str = "") -> JsonRespons
 
 def _checked(request: HttpRequest) -> dict[str, Any]:
     """The fields to save, from the JSON body; _BadInput says what to fix."""
-    if len(request.body) > MAX_BODY_BYTES:
-        raise _BadInput("", f"The request body can be at most {MAX_BODY_BYTES:,} bytes.")
+    too_big = _BadInput("", f"The request body can be at most {MAX_BODY_BYTES:,} bytes.")
     try:
-        body = json.loads(request.body or b"{}")
+        raw = request.body
+    except RequestDataTooBig:
+        # Past DATA_UPLOAD_MAX_MEMORY_SIZE Django refuses to read it: still this API's 400.
+        raise too_big from None
+    if len(raw) > MAX_BODY_BYTES:
+        raise too_big
+    try:
+        body = json.loads(raw or b"{}")
     except (ValueError, RecursionError):
         raise _BadInput("", "Send a JSON object.") from None
     if not isinstance(body, dict):

@@ -402,9 +402,10 @@ def _seqs_set(seqs: dict[int, int]) -> None:
 def _stored_answer(message: Message, sender_kind: SenderKind) -> SendOutcome:
     """The answer to a send whose id is stored already: that message, if it is the
     same sender's."""
-    if message.sender_kind != sender_kind:
+    if message.sender_kind != sender_kind or message.event == SystemEvent.NOTE:
         # Ids are per interaction, not per sender: never hand one side's message to
-        # the other as "theirs".
+        # the other as "theirs", nor an internal note to a send (acked, nothing would
+        # reach the customer).
         return ChatError(
             "bad_client_msg_id", "This client_msg_id is already used by another sender."
         )

@@ -14,6 +14,7 @@ from rest_framework.response import Response
 
 from chat.api.base import PortalApiView
 from chat.models import Interaction
+from config.sockets import db_id_valid
 from config.users import IsCSR
 from routing.api import schema
 from routing.errors import RoutingError
@@ -253,6 +254,13 @@ def _wrapup_payload(wrapup: Wrapup) -> dict:
 
 
 class WrapupView(CSRView):
+    def initial(self, request: Request, *args, **kwargs) -> None:
+        super().initial(request, *args, **kwargs)  # authentication and permissions first
+        # No chat has an id past the database's range, and SQLite cannot even compare a
+        # foreign key with one (Django guards only primary-key lookups): 404, not 500.
+        if not db_id_valid(kwargs["interaction_id"]):
+            raise RoutingError("wrapup_not_found", "This chat has no wrap-up.")
+
     class InputSerializer(serializers.Serializer):
         class Meta:
             ref_name = "WrapupInput"
