@@ -14,7 +14,7 @@ from django.conf import settings
 from django.db import transaction
 from django.utils import timezone
 
-from chat import events, schemas
+from chat import consumers, events, schemas
 from chat.consumers import (
     CLOSE_FORBIDDEN,
     CLOSE_GONE,
@@ -702,6 +702,39 @@ async def test_the_customer_ends_the_chat_for_both():
         assert (await csr.receive_type("error"))["code"] == "chat_ended"
     interaction = await refresh(chat.interaction)
     assert (interaction.status, interaction.ended_by) == ("ended", "customer")
+
+
+async def test_a_csr_socket_opening_as_the_chat_ends_learns_of_the_end(monkeypatch):
+    """A chat that ends as the CSR's panel connects: ended before the socket opens, the
+    `hello` says so (no status event follows: it went out before anyone listened);
+    ended just after the socket read the chat for its `hello`, the status event follows
+    the replay, with the end message in it."""
+    ended_before = await new_chat()
+    await database_sync_to_async(interaction_end)(
+        interaction_id=ended_before.id, by=SenderKind.CUSTOMER
+    )
+    headers = await headers_for(ended_before.csr)
+    async with chat_socket(ended_before.csr_path(), headers) as csr:
+        assert csr.hello["interaction"]["status"] == "ended"
+        assert csr.opening[-2]["event"] == SystemEvent.ENDED
+
+    ended_after = await new_chat()
+    read_access = consumers._user_access
+
+    async def access_then_end(interaction_id, user):
+        access = await read_access(interaction_id, user)
+        await database_sync_to_async(interaction_end)(
+            interaction_id=interaction_id, by=SenderKind.CUSTOMER
+        )
+        return access
+
+    monkeypatch.setattr(consumers, "_user_access", access_then_end)
+    headers = await headers_for(ended_after.csr)
+    async with chat_socket(ended_after.csr_path(), headers) as csr:
+        assert csr.hello["interaction"]["status"] == "active"
+        status = await csr.receive_type("interaction.status")
+        assert status["status"] == "ended"
+        assert SystemEvent.ENDED in [f.get("event") for f in csr.opening + csr.skipped]
 
 
 async def test_the_customer_leaving_a_queued_chat_abandons_it():

@@ -468,6 +468,9 @@ export class ChatPanel {
         this.setStatus(frame.interaction.status);
         this.setAuthenticated(frame.interaction.authenticated);
         this.applyMode();
+        // A chat that ended before this socket subscribed sends no status event: the
+        // hello is the only word of it.
+        if (this.hooks.onStatus) this.hooks.onStatus(frame.interaction.status);
         break;
       case "resync.required":
         this.reset();

@@ -305,9 +305,15 @@ async function openChat(id, focus) {
   } catch (e) { toast(e.message); return; }
   if (isLive(id)) { select_(id, focus); return; }
   if (data.mode !== "live") {
-    // No longer this CSR's to work (taken again meanwhile): keep what is on screen.
-    if (chats.has(id)) select_(id, focus);
-    return;
+    // Ended since it was given (it stays this CSR's, read-only): a new tab shows it as a
+    // chat ended later does, its socket replaying the conversation. Otherwise no longer
+    // this CSR's to work (taken again meanwhile): keep what is on screen.
+    const ended = data.status === "ended" || data.status === "abandoned";
+    if (chats.has(id) || !ended) {
+      if (chats.has(id)) select_(id, focus);
+      return;
+    }
+    data = { ...data, mode: "live" };
   }
   const old = chats.get(id);
   if (old) removeChat(id, { keepPlace: true });
