@@ -5,7 +5,8 @@ the manager tools' system health (supervision.selectors.health).
 `heartbeat_start()` runs a daemon thread that writes the count every
 HEARTBEAT_SECONDS to the cache (so under the deployment's cache key prefix) as
 `PROCESS_KEY_PREFIX<host>:<pid>`, expiring after HEARTBEAT_TTL_SECONDS: a process that
-dies drops out of the list on its own."""
+dies drops out of the list on its own. The same thread keeps the objects of the
+process's sockets out of full garbage collections (`config.gcfreeze.PeriodicFreeze`)."""
 
 import json
 import logging
@@ -17,6 +18,7 @@ from typing import Any
 
 from django.core.cache import cache
 
+from config.gcfreeze import PeriodicFreeze
 from config.redis import REDIS_ERRORS
 
 logger = logging.getLogger(__name__)
@@ -71,7 +73,10 @@ def heartbeat_start() -> None:
 def _beat() -> None:
     started_at = time.time()
     key = f"{PROCESS_KEY_PREFIX}{socket.gethostname()}:{os.getpid()}"
+    # The sockets' objects leave the collector's reach too (config/gcfreeze.py).
+    freeze = PeriodicFreeze()
     while True:
+        freeze.tick()
         try:
             cache.set(key, heartbeat_payload(started_at), timeout=HEARTBEAT_TTL_SECONDS)
         except REDIS_ERRORS as error:

@@ -14,10 +14,7 @@ import time
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 
-from django.core.cache import cache
-from django_redis import get_redis_connection
-
-from config.redis import REDIS_ERRORS
+from config.redis import REDIS_ERRORS, shared_cache, shared_redis
 
 logger = logging.getLogger(__name__)
 
@@ -37,8 +34,10 @@ def window_counts(keys: Sequence[tuple[str, int]]) -> list[WindowCount]:
     """window_count for each (key, window_seconds), in one round trip."""
     now = time.time()
     # One atomic round trip: each window's counter is made with its expiry if it is
-    # new, then counted.
-    pipe = get_redis_connection("default").pipeline(transaction=True)
+    # new, then counted. Through the process-wide client: every chat socket counts its
+    # connect here, and the per-context one would stay with the socket (config/redis.py).
+    pipe = shared_redis().pipeline(transaction=True)
+    cache = shared_cache()
     windows = []
     for key, window_seconds in keys:
         window = int(now // window_seconds)

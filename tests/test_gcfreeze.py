@@ -1,15 +1,17 @@
 """The start-up heap of daphne and the Celery processes is frozen out of the garbage
-collector's reach (config/gcfreeze.py), so full collections walk only what came after."""
+collector's reach (config/gcfreeze.py), so full collections walk only what came after;
+daphne also freezes what it made later, and collects the frozen objects now and then."""
 
 import gc
 import subprocess
 import sys
+import weakref
 from pathlib import Path
 
 import pytest
 from celery.signals import beat_init, worker_init, worker_ready
 
-from config.gcfreeze import freeze_startup_objects
+from config.gcfreeze import PeriodicFreeze, freeze_startup_objects
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -65,3 +67,51 @@ def test_the_asgi_module_freezes_after_loading_the_urlconf():
     )
     assert result.returncode == 0, result.stderr
     assert result.stdout.strip() == "ok"
+
+
+class _Clock:
+    def __init__(self) -> None:
+        self.now = 1000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+class _Node:
+    """Weak-referenceable, so a test can tell when the collector freed it."""
+
+    other: "_Node | None" = None
+
+
+def test_a_daphne_process_freezes_what_it_made_every_few_seconds(unfrozen):
+    clock = _Clock()
+    freeze = PeriodicFreeze(freeze_seconds=10, collect_frozen_seconds=3600, clock=clock)
+    made_later = ["a socket's object"]
+
+    clock.now += 9
+    freeze.tick()
+    assert _tracked(made_later)
+
+    clock.now += 1
+    freeze.tick()
+    assert not _tracked(made_later)
+
+
+def test_cycles_left_among_frozen_objects_are_freed_by_the_periodic_full_collection(unfrozen):
+    clock = _Clock()
+    freeze = PeriodicFreeze(freeze_seconds=10, collect_frozen_seconds=3600, clock=clock)
+    node, still_used = _Node(), ["still used"]
+    node.other = _Node()
+    node.other.other = node  # a reference cycle, as a closed socket may leave
+    freed = weakref.ref(node)
+    clock.now += 10
+    freeze.tick()
+    del node
+
+    gc.collect()
+    assert freed() is not None  # frozen: the collector does not see it
+
+    clock.now += 3590
+    freeze.tick()
+    assert freed() is None
+    assert not _tracked(still_used)  # what lives on is frozen again

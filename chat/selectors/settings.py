@@ -10,11 +10,10 @@ import time
 from typing import Any
 
 from django.conf import settings
-from django.core.cache import cache
 from django.db import transaction
 
 from chat.models import AppStudioSettings
-from config.redis import REDIS_ERRORS
+from config.redis import REDIS_ERRORS, shared_cache
 
 logger = logging.getLogger(__name__)
 
@@ -37,7 +36,8 @@ def app_studio_settings_get() -> AppStudioSettings:
 
 def _app_studio_settings_shared() -> AppStudioSettings:
     try:
-        cached = cache.get(CACHE_KEY)
+        # The process-wide backend: sockets read this while they connect (config/redis.py).
+        cached = shared_cache().get(CACHE_KEY)
     except REDIS_ERRORS:
         logger.warning("App Studio settings read from the database (Redis is down)")
         return _app_studio_settings_stored()
@@ -45,7 +45,7 @@ def _app_studio_settings_shared() -> AppStudioSettings:
         return cached
     record = _app_studio_settings_stored()
     with contextlib.suppress(*REDIS_ERRORS):  # if not, read from the database next time
-        cache.set(CACHE_KEY, record, settings.PORTAL["APP_STUDIO_CACHE_SECONDS"])
+        shared_cache().set(CACHE_KEY, record, settings.PORTAL["APP_STUDIO_CACHE_SECONDS"])
     return record
 
 
@@ -60,7 +60,7 @@ def app_studio_cache_invalidate() -> None:
     global _local
     _local = None
     try:
-        cache.delete(CACHE_KEY)
+        shared_cache().delete(CACHE_KEY)
     except REDIS_ERRORS:
         logger.warning("App Studio settings left in the cache (Redis is down)", exc_info=True)
 

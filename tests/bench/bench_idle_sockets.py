@@ -17,8 +17,9 @@ randomly chosen chats, one at a time, through the chat service (message_create, 
 CSR's or a bot's message is stored and published): the latency is from the start of
 the call (its commit included) to the `message` frame on that chat's idle socket.
 
---gc-freeze-every S is an experiment, not the portal as shipped: daphne calls
-gc.freeze() every S seconds (a fix proposed in docs/benchmarks.md), to measure it.
+--collect-frozen-after S makes daphne do, S seconds after it starts (during the idle
+time with the defaults), what it does once an hour (config/gcfreeze.py): unfreeze,
+collect and freeze again; the time it took and what it freed are printed.
 --gc-log logs every garbage collection in daphne that takes 5 ms or more (gen, time,
 objects); --tracemalloc N traces daphne's allocations (N frames) and prints the
 allocation sites that grew most per socket between the baseline and the end of the
@@ -74,15 +75,22 @@ if "daphne" in sys.argv[0]:
                       file=sys.stderr, flush=True)
 
         gc.callbacks.append(_gc_log)
-    if os.environ.get("IDLE_GC_FREEZE_EVERY"):
+    if os.environ.get("IDLE_COLLECT_FROZEN_AFTER"):
         import threading
 
-        def _freeze(every=float(os.environ["IDLE_GC_FREEZE_EVERY"])):
-            while True:
-                time.sleep(every)
-                gc.freeze()
+        # What config.gcfreeze.PeriodicFreeze does once an hour, done once, earlier.
+        def _collect_frozen(after=float(os.environ["IDLE_COLLECT_FROZEN_AFTER"])):
+            time.sleep(after)
+            frozen = gc.get_freeze_count()
+            started = time.perf_counter()
+            gc.unfreeze()
+            collected = gc.collect()
+            gc.freeze()
+            took = time.perf_counter() - started
+            print(f"[gc] frozen collected: {took * 1000:.1f} ms, {frozen} frozen before, "
+                  f"collected={collected} at={time.time():.3f}", file=sys.stderr, flush=True)
 
-        threading.Thread(target=_freeze, daemon=True).start()
+        threading.Thread(target=_collect_frozen, daemon=True).start()
     if os.environ.get("IDLE_TRACEMALLOC"):
         import tracemalloc
 
@@ -426,11 +434,11 @@ def main() -> int:
     parser.add_argument("--batch", type=int, default=100, help="handshakes at once")
     parser.add_argument("--gc-log", action="store_true", help="log daphne's slow collections")
     parser.add_argument(
-        "--gc-freeze-every",
+        "--collect-frozen-after",
         type=float,
         default=0,
         metavar="SECONDS",
-        help="experiment: daphne calls gc.freeze() this often (a proposed fix, measured)",
+        help="daphne collects its frozen objects once, this long after it starts",
     )
     parser.add_argument(
         "--tracemalloc", type=int, default=0, metavar="FRAMES", help="profile daphne's memory"
@@ -458,7 +466,7 @@ def main() -> int:
 
         connections.close_all()
         env = dict(bench_stack.PRODUCTION_LIKE)
-        if args.gc_log or args.tracemalloc or args.gc_freeze_every:
+        if args.gc_log or args.tracemalloc or args.collect_frozen_after:
             import shutil
 
             shutil.rmtree(PROFILE_DIR, ignore_errors=True)
@@ -467,8 +475,8 @@ def main() -> int:
             env.update(PYTHONPATH=str(PROFILE_DIR), IDLE_PROFILE_DIR=str(PROFILE_DIR))
             if args.gc_log:
                 env["IDLE_GC_LOG"] = "1"
-            if args.gc_freeze_every:
-                env["IDLE_GC_FREEZE_EVERY"] = str(args.gc_freeze_every)
+            if args.collect_frozen_after:
+                env["IDLE_COLLECT_FROZEN_AFTER"] = str(args.collect_frozen_after)
             if args.tracemalloc:
                 env["IDLE_TRACEMALLOC"] = str(args.tracemalloc)
         with Stack(
@@ -480,7 +488,7 @@ def main() -> int:
         ) as stack:
             result = asyncio.run(run(args, stack, chats))
     report(args, result)
-    if args.gc_log:
+    if args.gc_log or args.collect_frozen_after:
         log = (LOGS / "daphne.log").read_text(errors="replace")
         collections = [line for line in log.splitlines() if line.startswith("[gc]")]
         print(f"daphne collections >= 5 ms: {len(collections)}")
@@ -502,8 +510,8 @@ def report(args, r: dict) -> None:
     print(f"sockets opened / open      {n} / {r['still_open']} after the idle time")
     print(f"opening took               {r['open_seconds']:.1f} s ({args.batch} at a time)")
     print(f"client heartbeat           {args.client_heartbeat or 'none'} s")
-    if args.gc_freeze_every:
-        print(f"EXPERIMENT                 daphne gc.freeze() every {args.gc_freeze_every:g} s")
+    if args.collect_frozen_after:
+        print(f"frozen objects collected   {args.collect_frozen_after:g} s after daphne started")
     print(
         f"daphne RSS before          {r['before'][0] / 1024:.1f} MiB "
         f"(USS {r['before'][1] / 1024:.1f})"
