@@ -61,11 +61,27 @@ function claimHere(key) {
   return true;
 }
 
-/** claimHere() under a lock the CSR's other tabs of the portal share (Web Locks), so two
- *  tabs given the same event at the same moment cannot both claim it. */
+/** claimHere() for the first of the CSR's tabs to ask. localStorage alone cannot decide
+ *  it: Chromium passes one tab's writes to the others' copies asynchronously, so two tabs
+ *  given the same event at once could both read it unclaimed. The first tab to get the
+ *  key's Web Lock (granted by the browser, one holder for all tabs) claims it and holds
+ *  the lock while its write reaches the others; a tab that finds the lock held drops the
+ *  event. Later duplicates (a reload, a replay) find the key in localStorage. */
+const CLAIM_HOLD_MS = 10000;
 function claim(key) {
   if (!navigator.locks) return Promise.resolve(claimHere(key));
-  return navigator.locks.request(`portal.notify.${state.userId}`, () => claimHere(key)).catch(() => claimHere(key));
+  return new Promise((resolve) => {
+    navigator.locks
+      .request(`portal.notify.${state.userId}.${key}`, { ifAvailable: true }, (lock) => {
+        if (!lock) {
+          resolve(false);
+          return undefined;
+        }
+        resolve(claimHere(key));
+        return new Promise((release) => setTimeout(release, CLAIM_HOLD_MS));
+      })
+      .catch(() => resolve(claimHere(key)));
+  });
 }
 
 // --- Sound ---------------------------------------------------------------------------------
