@@ -24,7 +24,7 @@ from assist.placeholders import placeholders_check
 from chat.errors import ChatError
 from chat.models import Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.services.messages import SendResult, message_send
-from config.redis import REDIS_ERRORS
+from config.redis import REDIS_ERRORS, shared_cache, shared_redis
 from config.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -295,9 +295,12 @@ def suggestions_request(*, interaction_id: int, seq: int) -> None:
     with the next run (queued now unless one is queued already). While Redis cannot be
     reached, a task of its own."""
     try:
-        pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.hset(cache.make_key(SUGGEST_PENDING_KEY), str(interaction_id), seq)
-        pipe.set(cache.make_key(SUGGEST_QUEUED_KEY), 1, nx=True, ex=SUGGEST_QUEUED_SECONDS)
+        # On the send path, in the socket's context: the process's one client, not a
+        # cache backend per socket (config/redis.py).
+        keys = shared_cache()
+        pipe = shared_redis().pipeline(transaction=False)
+        pipe.hset(keys.make_key(SUGGEST_PENDING_KEY), str(interaction_id), seq)
+        pipe.set(keys.make_key(SUGGEST_QUEUED_KEY), 1, nx=True, ex=SUGGEST_QUEUED_SECONDS)
         _, first = pipe.execute()
     except RedisError:
         logger.warning("Suggestions for chat %s not coalesced", interaction_id, exc_info=True)

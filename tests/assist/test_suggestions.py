@@ -227,7 +227,7 @@ def test_with_the_cache_down_a_message_gets_a_push_task_of_its_own(monkeypatch):
         app, "send_task", lambda name, args=None, kwargs=None, **options: sent.append((name, args))
     )
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    monkeypatch.setattr(services, "get_redis_connection", lambda alias: dead)
+    monkeypatch.setattr(services, "shared_redis", lambda: dead)
     eager = app.conf.task_always_eager
     app.conf.task_always_eager = False
     try:
