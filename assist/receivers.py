@@ -7,15 +7,12 @@ from django.db.models.signals import post_save
 from assist import services
 from assist.models import Article
 from config.oncommit import on_commit_robust
-from config.tasks import task_enqueue
-
-SUGGEST_TASK = "assist.tasks.suggestions_push"
 
 
 def customer_message_stored(*, interaction_id: int, seq: int, **kwargs: Any) -> None:
     """A customer wrote (after commit): rank suggestions for the CSR's panel in a
-    worker, off the customer's send path."""
-    task_enqueue(SUGGEST_TASK, interaction_id, seq)
+    worker, off the customer's send path (requests coalesce: one run per burst)."""
+    services.suggestions_request(interaction_id=interaction_id, seq=seq)
 
 
 def content_changed(sender: Any, instance: Any = None, **kwargs: Any) -> None:

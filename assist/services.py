@@ -3,6 +3,7 @@ and pushing a page (stored as the CSR's messages through chat's message_send), k
 the articles' full-text documents and the ranking index's version."""
 
 import contextlib
+import logging
 import uuid
 from typing import Any
 
@@ -14,14 +15,19 @@ from django.core.validators import URLValidator
 from django.db import IntegrityError, connection, transaction
 from django.db.models import F
 from django.utils import timezone
+from django_redis import get_redis_connection
+from redis.exceptions import RedisError
 
-from assist import selectors
+from assist import events, selectors
 from assist.models import Article, Phrase, PhraseUse, SuggestionKind, SuggestionPick
 from assist.placeholders import placeholders_check
 from chat.errors import ChatError
-from chat.models import SenderKind, SystemEvent
+from chat.models import Interaction, InteractionStatus, SenderKind, SystemEvent
 from chat.services.messages import SendResult, message_send
-from config.redis import REDIS_ERRORS
+from config.redis import REDIS_ERRORS, shared_cache, shared_redis
+from config.tasks import task_enqueue
+
+logger = logging.getLogger(__name__)
 
 MAX_NOTE_CHARS = 500
 MAX_URL_CHARS = 2000
@@ -265,3 +271,82 @@ def page_push(
         event=SystemEvent.PAGE_PUSHED,
         data={"url": url, "note": note},
     )
+
+
+# --- Suggestions: pushing them after customer messages ----------------------------------
+
+# Customer messages waiting for suggestions: a Redis hash of interaction id → the seq of
+# its newest such message, and a flag set while a push run is queued. Requests coalesce
+# (as sentiment's do): the send path pays one Redis round trip instead of a Celery
+# publish per message, and a run pushes each waiting chat once, for its newest message.
+# A run that never starts (its worker died) holds the flag this long; the next request
+# then queues another.
+SUGGEST_PENDING_KEY = "assist:suggest:pending"
+SUGGEST_QUEUED_KEY = "assist:suggest:queued"
+SUGGEST_QUEUED_SECONDS = 10
+SUGGEST_RUN_TASK = "assist.tasks.suggestions_push_pending"
+SUGGEST_ONE_TASK = "assist.tasks.suggestions_push"
+# A chat whose newest message is this far past the one asked for has a newer request.
+SUGGEST_BACKLOG_SEQS = 20
+
+
+def suggestions_request(*, interaction_id: int, seq: int) -> None:
+    """A customer message committed: have the handling CSR's suggestions pushed for it,
+    with the next run (queued now unless one is queued already). While Redis cannot be
+    reached, a task of its own."""
+    try:
+        # On the send path, in the socket's context: the process's one client, not a
+        # cache backend per socket (config/redis.py).
+        keys = shared_cache()
+        pipe = shared_redis().pipeline(transaction=False)
+        pipe.hset(keys.make_key(SUGGEST_PENDING_KEY), str(interaction_id), seq)
+        pipe.set(keys.make_key(SUGGEST_QUEUED_KEY), 1, nx=True, ex=SUGGEST_QUEUED_SECONDS)
+        _, first = pipe.execute()
+    except RedisError:
+        logger.warning("Suggestions for chat %s not coalesced", interaction_id, exc_info=True)
+        task_enqueue(SUGGEST_ONE_TASK, interaction_id, seq)
+        return
+    if first:
+        task_enqueue(SUGGEST_RUN_TASK)
+
+
+def suggestions_push_pending() -> list[int]:
+    """A push run: take every waiting chat and push its suggestions once, for its newest
+    customer message; returns their ids. The queued flag is cleared first, so a message
+    committed from then on queues the next run, and none is left waiting unseen."""
+    client = get_redis_connection("default")
+    client.delete(cache.make_key(SUGGEST_QUEUED_KEY))
+    pipe = client.pipeline(transaction=True)
+    pipe.hgetall(cache.make_key(SUGGEST_PENDING_KEY))
+    pipe.delete(cache.make_key(SUGGEST_PENDING_KEY))
+    pending, _ = pipe.execute()
+    taken = sorted((int(chat), int(seq)) for chat, seq in pending.items())
+    for interaction_id, seq in taken:
+        try:
+            suggestions_push(interaction_id=interaction_id, seq=seq)
+        except Exception:  # one chat's failure leaves the others' suggestions due
+            logger.exception("Could not push suggestions for chat %s", interaction_id)
+    return [interaction_id for interaction_id, _ in taken]
+
+
+def suggestions_push(*, interaction_id: int, seq: int) -> None:
+    """Rank phrases and articles against the customer's newest messages and push them to
+    the panel of the CSR handling the chat, labelled with message `seq`."""
+    interaction = (
+        Interaction.objects.select_related("queue", "assigned_csr")
+        .filter(pk=interaction_id, status=InteractionStatus.ACTIVE)
+        .first()
+    )
+    if interaction is None or interaction.assigned_csr is None:
+        return
+    if interaction.last_seq - seq > SUGGEST_BACKLOG_SEQS:
+        return  # a backlog: a newer message asks for its own
+    user = interaction.assigned_csr
+    ranked = selectors.suggestions_rank(
+        text=selectors.customer_recent_text(interaction_id=interaction_id),
+        intent=interaction.intent,
+        queue_id=interaction.queue_id,
+        user_id=user.pk,
+    )
+    items = selectors.suggestions_out(ranked, interaction=interaction, user=user)
+    events.suggestions_publish(user_id=user.pk, interaction_id=interaction_id, seq=seq, items=items)

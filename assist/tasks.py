@@ -7,32 +7,20 @@ from celery import shared_task
 from celery.signals import worker_process_init
 from django.db import connections
 
-from assist import events, selectors
-from chat.models import Interaction, InteractionStatus
+from assist import selectors, services
 
 
 @shared_task(name="assist.tasks.suggestions_push", ignore_result=True)
 def suggestions_push(interaction_id: int, seq: int) -> None:
-    """Rank phrases and articles against the customer's newest messages and push them to
-    the panel of the CSR handling the chat."""
-    interaction = (
-        Interaction.objects.select_related("queue", "assigned_csr")
-        .filter(pk=interaction_id, status=InteractionStatus.ACTIVE)
-        .first()
-    )
-    if interaction is None or interaction.assigned_csr is None:
-        return
-    if interaction.last_seq > seq and interaction.last_seq - seq > 20:
-        return  # a backlog: a newer message asks for its own
-    user = interaction.assigned_csr
-    ranked = selectors.suggestions_rank(
-        text=selectors.customer_recent_text(interaction_id=interaction_id),
-        intent=interaction.intent,
-        queue_id=interaction.queue_id,
-        user_id=user.pk,
-    )
-    items = selectors.suggestions_out(ranked, interaction=interaction, user=user)
-    events.suggestions_publish(user_id=user.pk, interaction_id=interaction_id, seq=seq, items=items)
+    """Push one chat's suggestions for message `seq` (queued while Redis is down)."""
+    services.suggestions_push(interaction_id=interaction_id, seq=seq)
+
+
+@shared_task(name="assist.tasks.suggestions_push_pending", ignore_result=True)
+def suggestions_push_pending() -> list[int]:
+    """Queued when a customer message commits and no run waits: push the suggestions of
+    every chat waiting for them. Returns their ids (for tests and logs)."""
+    return services.suggestions_push_pending()
 
 
 @worker_process_init.connect

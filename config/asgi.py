@@ -1,10 +1,19 @@
 """ASGI entry point: Django for HTTP, Channels for the WebSockets under /ws/."""
 
 import os
+import sys
 
 from django.core.asgi import get_asgi_application
 
 os.environ.setdefault("DJANGO_SETTINGS_MODULE", "config.settings")
+
+# The event loop's thread and the consumers' database threads share the GIL, and a
+# thread whose database or Redis reply has arrived waits until the busy loop thread lets
+# go of it, which Python forces only every switch interval (5 ms by default). A chat
+# send makes several such round trips in a row, each paying that wait again
+# (docs/benchmarks.md, "Chat latency"): a shorter interval hands the GIL over sooner.
+GIL_SWITCH_INTERVAL_SECONDS = 0.0005
+sys.setswitchinterval(GIL_SWITCH_INTERVAL_SECONDS)
 
 # Django must be set up before the consumers (and so the models) are imported.
 django_asgi_app = get_asgi_application()

@@ -174,6 +174,69 @@ async def test_a_csr_s_other_chat_panel_does_not_get_this_chat_s_suggestions():
         assert all(f["type"] != "assist.suggestions" for f in frames)
 
 
+@pytest.mark.asyncio
+@pytest.mark.django_db(transaction=True)
+async def test_a_burst_while_a_run_waits_gets_one_push_for_its_newest_message():
+    """While a push run is queued, customer messages only note their chat's newest seq
+    (no task each); the run pushes the chat's suggestions once, for the newest message,
+    and clears the flag, so the next message is pushed at once again."""
+    from django.core.cache import cache
+    from django_redis import get_redis_connection
+
+    redis = get_redis_connection("default")
+    pending_key = cache.make_key(services.SUGGEST_PENDING_KEY)
+    queued_key = cache.make_key(services.SUGGEST_QUEUED_KEY)
+    await sync_to_async(demo_assist_seed)()
+    chat = await sync_to_async(make_live_chat)(intent="lost_card")
+    headers = await database_sync_to_async(login_headers)(chat.csr)
+    async with chat_socket(chat.csr_path(), headers) as csr:
+        await sync_to_async(redis.set)(queued_key, 1)  # a run waits for a worker
+        try:
+            seqs = [
+                await sync_to_async(customer_says)(chat, text)
+                for text in ("Hello", "I was charged twice", "my card was stolen")
+            ]
+            await csr.until_seq(seqs[-1])
+            assert await sync_to_async(redis.hgetall)(pending_key) == {
+                str(chat.id).encode(): str(seqs[-1]).encode()
+            }
+            assert all(f["type"] != "assist.suggestions" for f in await frames_within(csr, 0.3))
+
+            assert await sync_to_async(services.suggestions_push_pending)() == [chat.id]
+            frames = await frames_within(csr, 0.5)
+            pushed = [f for f in frames if f["type"] == "assist.suggestions"]
+            assert [f["seq"] for f in pushed] == [seqs[-1]]
+            assert pushed[0]["items"][0]["title"] == "Report a lost or stolen card"
+            assert not await sync_to_async(redis.exists)(pending_key, queued_key)
+
+            seq = await sync_to_async(customer_says)(chat, "Can you block it?")
+            assert (await csr.receive_type("assist.suggestions"))["seq"] == seq
+        finally:
+            await sync_to_async(redis.delete)(pending_key, queued_key)
+
+
+def test_with_the_cache_down_a_message_gets_a_push_task_of_its_own(monkeypatch):
+    """No Redis for the pending hash: the chat's suggestions are pushed by a task of
+    their own, and nothing is raised to the send path."""
+    import redis
+
+    from config.celery_app import app
+
+    sent = []
+    monkeypatch.setattr(
+        app, "send_task", lambda name, args=None, kwargs=None, **options: sent.append((name, args))
+    )
+    dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
+    monkeypatch.setattr(services, "shared_redis", lambda: dead)
+    eager = app.conf.task_always_eager
+    app.conf.task_always_eager = False
+    try:
+        services.suggestions_request(interaction_id=41, seq=7)
+    finally:
+        app.conf.task_always_eager = eager
+    assert sent == [(services.SUGGEST_ONE_TASK, (41, 7))]
+
+
 def test_a_large_index_is_rebuilt_in_the_background_while_the_old_one_answers():
     import threading
 
