@@ -109,6 +109,10 @@ def test_a_manager_filters_exports_drills_down_and_builds_a_dashboard(
     add.get_by_label("Queue", exact=True).select_option(label="Billing")
     add.get_by_role("button", name="Add widget").click()
     page.get_by_role("button", name="Move up: Average handle time").click()
+    # The move is a form post: reload only once its answer is the page on screen.
+    expect(page.locator("article.widget").first.get_by_role("heading")).to_have_text(
+        "Average handle time"
+    )
     page.reload()
     widgets = page.locator("article.widget")
     expect(widgets).to_have_count(2)
