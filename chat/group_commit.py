@@ -31,10 +31,12 @@ from config.ratelimit import SharedLimit
 from config.sockets import db
 
 # A batch holds at most this many sends (bounding how long its chats stay locked), and
-# at most this many batches are stored at once (one committing while the next is read
-# and written; each holds a pooled connection).
+# at most this many batches are stored at once. One: a second batch stored alongside
+# only fights the first (and the event loop) for the GIL; one batch at a time gave the
+# same rate under pressure and a p50 lower by about a quarter at 200 messages/s
+# (docs/benchmarks.md).
 MAX_BATCH_SENDS = 100
-MAX_BATCHES_IN_FLIGHT = 2
+MAX_BATCHES_IN_FLIGHT = 1
 
 
 @dataclass
