@@ -5,17 +5,15 @@ import logging
 from dataclasses import dataclass
 from typing import Any
 
-from django.core.cache import cache
 from django.db import transaction
-from django_redis import get_redis_connection
 from redis.exceptions import RedisError
 
 from chat import events, schemas, sentiment
-from chat.locks import interactions_for_update
 from chat.models import Interaction, Message
 from chat.selectors.messages import customer_messages_newest, customer_messages_newest_many
 from chat.selectors.settings import app_studio_settings_get
 from config.oncommit import on_commit_robust
+from config.redis import shared_cache, shared_redis
 from config.tasks import task_enqueue
 
 logger = logging.getLogger(__name__)
@@ -68,8 +66,10 @@ def sentiment_request_many(*, interaction_ids: list[int]) -> None:
     if not app_studio_settings_get().sentiment_enabled:
         return
     try:
-        pipe = get_redis_connection("default").pipeline(transaction=False)
-        pipe.sadd(cache.make_key(SENTIMENT_PENDING_KEY), *interaction_ids)
+        # On the send path, in the socket's context: the process's one client, not a
+        # cache backend per socket (config/redis.py).
+        pipe = shared_redis().pipeline(transaction=False)
+        pipe.sadd(shared_cache().make_key(SENTIMENT_PENDING_KEY), *interaction_ids)
         _queued_flag_set(pipe)
         _, first = pipe.execute()
     except RedisError:  # the cache is down: score each chat on its own
@@ -87,9 +87,9 @@ def sentiment_score_pending() -> list[int]:
     """A scoring run: take the pending chats (up to SENTIMENT_RUN_LIMIT) and score each
     once; returns their ids. The queued flag is cleared first, so a message committed
     from then on queues the next run, and none is left waiting unseen."""
-    client = get_redis_connection("default")
-    client.delete(cache.make_key(SENTIMENT_QUEUED_KEY))
-    pending_key = cache.make_key(SENTIMENT_PENDING_KEY)
+    client = shared_redis()
+    client.delete(shared_cache().make_key(SENTIMENT_QUEUED_KEY))
+    pending_key = shared_cache().make_key(SENTIMENT_PENDING_KEY)
     taken: list[int] = []
     while len(taken) < SENTIMENT_RUN_LIMIT:
         batch = sorted(int(member) for member in client.spop(pending_key, SENTIMENT_BATCH_SIZE))
@@ -106,7 +106,9 @@ def sentiment_score_pending() -> list[int]:
 def _queued_flag_set(redis: Any) -> Any:
     """Set the "run queued" flag unless it is set: on a client, whether this call set it
     (and so must queue the run); on a pipeline, the queued command."""
-    return redis.set(cache.make_key(SENTIMENT_QUEUED_KEY), 1, nx=True, ex=SENTIMENT_QUEUED_SECONDS)
+    return redis.set(
+        shared_cache().make_key(SENTIMENT_QUEUED_KEY), 1, nx=True, ex=SENTIMENT_QUEUED_SECONDS
+    )
 
 
 def interaction_sentiment_update(*, interaction_id: int) -> SentimentUpdate | None:
@@ -147,37 +149,35 @@ class Scored:
 def sentiments_save(scored: list[Scored]) -> dict[int, SentimentUpdate]:
     """Store each chat's score and its messages' scores, and publish it after commit,
     unless a score covering the same newest message or a later one is stored already
-    (checked under the chats' row locks, so two runs racing never move a score back to
-    older messages, and only one of them publishes). One transaction for the whole run."""
+    (so two runs racing never move a score back to older messages, and only one of them
+    publishes).
+
+    Every send to a chat waits while its row is locked, so a run never holds the rows of
+    many chats at once: the messages' scores are written first, in one transaction that
+    locks no chat (a message's score depends on its text alone, so any run writes the
+    same value), then each chat's score is a compare-and-set UPDATE in a transaction of
+    its own, which holds that one row until it commits."""
     if not scored:
         return {}
-    updates = {}
     with transaction.atomic():
-        stored_seq = dict(
-            interactions_for_update()
-            .filter(pk__in=[item.interaction_id for item in scored])
-            .order_by("pk")
-            .values_list("pk", "sentiment_seq")
-        )
-        winners = [
-            item
-            for item in scored
-            if stored_seq.get(item.interaction_id, item.window[-1].seq) < item.window[-1].seq
-        ]
-        # An UPDATE per row: bulk_update's CASE expressions cost several times more to
-        # build than the statements they save, and a run is a few chats.
-        for item in winners:
-            Interaction.objects.filter(pk=item.interaction_id).update(
-                sentiment_label=item.result.label,
-                sentiment_score=item.result.score,
-                sentiment_seq=item.window[-1].seq,
-            )
+        for item in scored:
             for message, value in zip(item.window, item.result.scores, strict=True):
                 if message.sentiment_score != value:
                     message.sentiment_score = value
                     Message.objects.filter(pk=message.pk).update(sentiment_score=value)
-        for item in winners:
-            newest = item.window[-1].seq
+    updates = {}
+    for item in sorted(scored, key=lambda item: item.interaction_id):
+        newest = item.window[-1].seq
+        with transaction.atomic():
+            moved = Interaction.objects.filter(
+                pk=item.interaction_id, sentiment_seq__lt=newest
+            ).update(
+                sentiment_label=item.result.label,
+                sentiment_score=item.result.score,
+                sentiment_seq=newest,
+            )
+            if not moved:
+                continue
             recent = item.recent
             if recent is None or recent[-1].seq != newest:
                 recent = customer_messages_newest(item.interaction_id, until_seq=newest)
@@ -189,5 +189,5 @@ def sentiments_save(scored: list[Scored]) -> dict[int, SentimentUpdate]:
                 recent=recent,
             )
             events.sentiment_changed(payload=payload)
-            updates[item.interaction_id] = SentimentUpdate(result=item.result, payload=payload)
+        updates[item.interaction_id] = SentimentUpdate(result=item.result, payload=payload)
     return updates

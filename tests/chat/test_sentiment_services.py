@@ -329,7 +329,7 @@ def test_with_the_cache_down_a_message_is_scored_on_its_own(
     import redis
 
     dead = redis.Redis(host="127.0.0.1", port=1, socket_connect_timeout=0.2)
-    monkeypatch.setattr(scoring, "get_redis_connection", lambda alias: dead)
+    monkeypatch.setattr(scoring, "shared_redis", lambda: dead)
     chat = make_live_chat()
     with django_capture_on_commit_callbacks(execute=True):
         customer_says(chat, ANGRY)
@@ -337,16 +337,27 @@ def test_with_the_cache_down_a_message_is_scored_on_its_own(
 
 
 def test_a_run_reads_every_chat_in_one_query(django_assert_num_queries):
-    """Scoring several chats: one read for all of them, then in one atomic block (the
-    savepoint pair, as the test runs in a transaction) one locking read of the chats'
-    stored scores, and per chat the update of its score and of its new message's."""
+    """Scoring several chats: one read for all of them; the new messages' scores in one
+    atomic block (the savepoint pair, as the test runs in a transaction); then each
+    chat's score in an atomic block of its own, a compare-and-set UPDATE. No chat row is
+    locked by a read, nor held while another chat's score is written: every send to a
+    chat waits while its row is locked."""
     chats = [make_live_chat() for _ in range(4)]
     for chat in chats:
         customer_says(chat, HAPPY)
     app_studio_settings_get()  # cached, as in a warm worker
-    with django_assert_num_queries(1 + 2 + 1 + 2 * 4):
+    with django_assert_num_queries(1 + (2 + 4) + 4 * (2 + 1)) as run:
         updates = interactions_sentiment_update(interaction_ids=[chat.id for chat in chats])
     assert sorted(updates) == sorted(chat.id for chat in chats)
+    statements = [query["sql"] for query in run.captured_queries]
+    assert not any("FOR UPDATE" in sql for sql in statements)
+    chat_updates = [
+        n for n, sql in enumerate(statements) if sql.startswith('UPDATE "chat_interaction"')
+    ]
+    assert len(chat_updates) == 4
+    for n in chat_updates:  # each alone between its block's savepoint and its release
+        assert statements[n - 1].startswith("SAVEPOINT")
+        assert statements[n + 1].startswith("RELEASE SAVEPOINT")
     with django_assert_num_queries(1):  # all covered already
         assert interactions_sentiment_update(interaction_ids=[c.id for c in chats]) == {}
 
@@ -427,13 +438,13 @@ def test_excerpts_are_cut_to_200_characters():
 
 def test_scoring_query_count_is_pinned(django_assert_num_queries):
     """A scoring: one read of the customer's recent messages (window and trend), the
-    locking read of the stored score, its update, the message scores, plus the
-    savepoint of its atomic block; a task finding its message scored reads once and
-    writes nothing."""
+    message's score, then the chat's compare-and-set update, each with the savepoint
+    pair of its atomic block; a task finding its message scored reads once and writes
+    nothing."""
     chat = make_live_chat()
     customer_says(chat, ANGRY)
     app_studio_settings_get()  # cached, as in a warm worker
-    with django_assert_num_queries(6):
+    with django_assert_num_queries(1 + (2 + 1) + (2 + 1)):
         interaction_sentiment_update(interaction_id=chat.id)
     with django_assert_num_queries(1):  # already covered
         interaction_sentiment_update(interaction_id=chat.id)
