@@ -214,6 +214,19 @@ def page(transactional_db, page):
 
 
 @pytest.fixture
+def csr_page(browser, browser_context_args, request):
+    """A second browser, for the CSR: its own cookies, like another computer, and the
+    test's browser_context_args marker applied as pytest-playwright applies it to
+    `page`."""
+    marker = request.node.get_closest_marker("browser_context_args")
+    context = browser.new_context(**{**browser_context_args, **(marker.kwargs if marker else {})})
+    try:
+        yield context.new_page()
+    finally:
+        context.close()
+
+
+@pytest.fixture
 def screenshot_dir() -> Path:
     SCREENSHOTS.mkdir(parents=True, exist_ok=True)
     return SCREENSHOTS

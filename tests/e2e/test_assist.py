@@ -8,7 +8,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from assist.models import Phrase, PhraseUse
 from chat.demo_bot import NOT_SURE
@@ -23,16 +23,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 # Screenshots of the assist features, looked at by whoever changes them.
 SHOTS = Path(tempfile.gettempdir()) / "assist" / "shots"
-
-
-@pytest.fixture
-def csr_page(browser: Browser, browser_context_args):
-    """A second browser for the CSR (its own cookies)."""
-    context = browser.new_context(**browser_context_args)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def csr_takes(interaction: Interaction) -> None:

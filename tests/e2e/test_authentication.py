@@ -7,7 +7,7 @@ identity callback (window.PortalWidget.identity) instead of a login page."""
 import re
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from chat import identity
 from chat.demo_bot import NOT_SURE
@@ -24,16 +24,6 @@ pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TIMEOUT_MS = 15_000
 XSS = "<img src=x onerror=alert(1)>"
-
-
-@pytest.fixture
-def csr_page(browser: Browser, browser_context_args):
-    """A second browser, for the CSR (its own cookies, like another computer)."""
-    context = browser.new_context(**browser_context_args)
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def customer_escalates(page: Page, base: str, name: str) -> None:

@@ -5,7 +5,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from chat.models import Channel, Message
 from tests.e2e.a11y import assert_accessible
@@ -23,15 +23,6 @@ pytestmark = [
 
 SHOTS = Path(tempfile.gettempdir()) / "csat" / "shots"
 NOTICE = "The agent can see what you type before you send it."
-
-
-@pytest.fixture
-def csr_page(browser: Browser, browser_context_args):
-    context = browser.new_context(**{**browser_context_args, "bypass_csp": True})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def test_the_csr_sees_the_draft_when_the_channel_turned_it_on(
