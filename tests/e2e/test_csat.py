@@ -6,7 +6,7 @@ import tempfile
 from pathlib import Path
 
 import pytest
-from playwright.sync_api import Browser, Page, expect
+from playwright.sync_api import Page, expect
 
 from chat.demo_bot import NOT_SURE
 from chat.models import Interaction, SatisfactionRating
@@ -24,16 +24,6 @@ pytestmark = [
 
 SHOTS = Path(tempfile.gettempdir()) / "csat" / "shots"
 QUESTION = "How satisfied are you with this chat?"
-
-
-@pytest.fixture
-def csr_page(browser: Browser, browser_context_args):
-    """A second browser for the CSR (its own cookies)."""
-    context = browser.new_context(**{**browser_context_args, "bypass_csp": True})
-    try:
-        yield context.new_page()
-    finally:
-        context.close()
 
 
 def customer_reaches_a_csr(page: Page, base: str, name: str = "Dana") -> Interaction:
@@ -114,6 +104,12 @@ def test_the_customer_rates_the_chat_and_the_csr_sees_it(
     csr_page.goto(f"{base}/recent/")
     row = csr_page.locator(f'tr[data-interaction="{interaction.pk}"]')
     expect(row.locator('[data-field="rating"]')).to_have_text("4/5")
+    # Every column, the last (Transcript) included, fits its card in a 1280-pixel window.
+    assert csr_page.viewport_size["width"] == 1280
+    card = csr_page.get_by_role("region", name="Interactions").bounding_box()
+    transcript = row.get_by_role("link", name="Download transcript").bounding_box()
+    assert card is not None and transcript is not None
+    assert transcript["x"] + transcript["width"] <= card["x"] + card["width"]
     assert_accessible(csr_page, "Recent work with a rating")
     shot(csr_page, SHOTS, "csat-recent-work.png")
     csr_page.goto(f"{base}/interactions/{interaction.pk}/")
