@@ -19,6 +19,7 @@ from portal import selectors
 from portal.forms import RecentWorkForm
 from portal.selectors import PanelMode, health_report
 from routing.selectors.waits import FOLLOW_UPS_SHOWN, csr_follow_ups_open, follow_ups_open
+from routing.selectors.wrapups import wrapup_of
 from routing.services.waits import follow_ups_mark_done
 
 
@@ -154,6 +155,9 @@ def interaction_window(request: HttpRequest, interaction_id: int) -> HttpRespons
     if mode is None:
         raise PermissionDenied("You may not open this interaction.")
     panel = selectors.interaction_panel(interaction=interaction, mode=mode)
+    # The CSR's own wrap-up, still open: its form, as in My Work, instead of its summary.
+    wrapup = wrapup_of(interaction_id=interaction.pk)
+    panel["wrapup_form"] = bool(wrapup and wrapup.is_open and wrapup.csr_id == request.user.pk)
     messages = []
     if mode is PanelMode.READ_ONLY:
         messages = selectors.interaction_messages(interaction_id=interaction.pk)

@@ -18,6 +18,7 @@ from routing.services.presence import csr_status_set
 from routing.services.wrapups import wrapup_expire
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.pages import log_in, shot
+from tests.e2e.test_assist import csr_takes, open_window
 from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -101,10 +102,13 @@ def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
     second_form = second_panel.get_by_role("form", name="Wrap-up")
     expect(second_form).to_be_visible(timeout=TIMEOUT_MS)
     expect(page.locator("#capacity")).to_have_text("Chats: 1 of 1")
-    # A reload brings the open wrap-up's tab back with its form.
+    # A reload brings the open wrap-up's tab back with its form and the conversation.
     page.reload()
     second_form = page.get_by_role("tabpanel").get_by_role("form", name="Wrap-up")
     expect(second_form).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text(
+        "Hello, checking now", timeout=TIMEOUT_MS
+    )
     expect(page.get_by_role("tab", name=re.compile("Second Customer"))).to_have_count(1)
     expect(page.locator("#capacity")).to_have_text("Chats: 1 of 1")
     timed = Wrapup.objects.get(interaction=second)
@@ -123,6 +127,62 @@ def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
     summary = page.get_by_role("region", name="Wrap-up", exact=True)
     expect(summary).to_contain_text("Follow-up needed")
     expect(summary).to_contain_text("Refund promised by Friday.")
+    assert dialogs == []
+
+
+def test_the_interaction_window_keeps_the_wrap_up_of_a_chat_that_ends_there(
+    page: Page, portal_server, demo, dialogs, screenshot_dir
+):
+    """A CSR working a chat in the interaction window, not My Work: when the customer
+    leaves, the window shows the wrap-up form; after a reload it is still there, with the
+    conversation; finishing it there releases the CSR's place."""
+    billing = Queue.objects.get(slug="billing")
+    billing.wrapup_seconds = 120
+    billing.wrapup_required = True
+    billing.save()
+    interaction = escalate(demo, name="Window Customer")
+    csr_takes(interaction)
+    log_in(page, portal_server.url, "csr1", "csr1-demo")
+    open_window(page, portal_server.url, interaction)
+    panel = page.locator("[data-panel]")
+    panel.get_by_role("textbox", name="Message").fill("Let me look at that charge")
+    panel.get_by_role("textbox", name="Message").press("Enter")
+    expect(panel.get_by_role("log")).to_contain_text(
+        "Let me look at that charge", timeout=TIMEOUT_MS
+    )
+
+    interaction_end(interaction_id=interaction.pk, by=SenderKind.CUSTOMER)
+    form = page.get_by_role("form", name="Wrap-up")
+    expect(form).to_be_visible(timeout=TIMEOUT_MS)
+    expect(form.locator(".wrapup__time")).to_have_text(re.compile(r"^[12]:\d\d left$"))
+
+    page.reload()
+    form = page.get_by_role("form", name="Wrap-up")
+    expect(form).to_be_visible(timeout=TIMEOUT_MS)
+    expect(page.locator("[data-panel]").get_by_role("log")).to_contain_text(
+        "Let me look at that charge"
+    )
+    # The form stands in for the summary card while the wrap-up is open.
+    expect(page.get_by_role("region", name="Wrap-up", exact=True)).to_have_count(0)
+    form.get_by_label("Disposition code").select_option(label="Resolved")
+    form.get_by_label("Summary").fill("Duplicate charge reversed.")
+    shot(page, screenshot_dir, "wrapup-interaction-window.png")
+    form.get_by_role("button", name="Finish wrap-up").click()
+    expect(form.get_by_role("status")).to_have_text(
+        "Wrap-up finished: Resolved.", timeout=TIMEOUT_MS
+    )
+    wrapup = Wrapup.objects.select_related("code").get(interaction=interaction)
+    assert wrapup.code is not None
+    assert (wrapup.code.code, wrapup.summary, wrapup.outcome) == (
+        "resolved",
+        "Duplicate charge reversed.",
+        "completed",
+    )
+    # Finished: the window shows the summary card again.
+    page.reload()
+    summary = page.get_by_role("region", name="Wrap-up", exact=True)
+    expect(summary).to_contain_text("Duplicate charge reversed.")
+    expect(page.get_by_role("form", name="Wrap-up")).to_have_count(0)
     assert dialogs == []
 
 

@@ -1,6 +1,7 @@
 // The interaction window at /interactions/<id>/: one chat panel, live for the CSR
 // handling it, watched read-only by a CSR manager, or read-only once the chat ended.
 import { ChatPanel } from "./chat-panel.js";
+import { startWrapup } from "./wrapup.js";
 
 const data = JSON.parse(document.getElementById("panel-data").textContent);
 const toastBox = document.createElement("div");
@@ -16,5 +17,19 @@ function toast(text) {
   toastTimer = setTimeout(() => { toastBox.hidden = true; }, 6000);
 }
 document.addEventListener("visibilitychange", () => { if (document.visibilityState === "visible") panel.shown(); });
-const panel = new ChatPanel(document.querySelector("[data-panel]"), data, { isVisible: () => true, toast });
+const section = document.querySelector("[data-panel]");
+// The CSR's wrap-up of the chat, here as in My Work: once the chat ends while on this
+// page, or on load when it is still open (the server says so: wrapup_form).
+let wrapupAsked = false;
+function wrapupShow() {
+  if (wrapupAsked) return;
+  wrapupAsked = true;
+  startWrapup(section, data.id, { toast });
+}
+const panel = new ChatPanel(section, data, {
+  isVisible: () => true,
+  toast,
+  onStatus: (status) => { if (data.mode === "live" && (status === "ended" || status === "abandoned")) wrapupShow(); },
+});
 window.portalPanel = panel;
+if (data.wrapup_form) wrapupShow();

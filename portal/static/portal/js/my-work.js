@@ -328,7 +328,9 @@ async function openWrapup(id) {
     data = await getJSON(`/portal-api/interactions/${id}/panel/`);
   } catch (e) { return; }
   if (chats.has(id)) return;
-  addChat(data);
+  // Shown as a chat that ends while on screen: its socket replays the conversation
+  // (a read-only panel would wait for history this page never rendered).
+  addChat({ ...data, mode: "live" });
   if (selected === null) select_(id, false);
 }
 

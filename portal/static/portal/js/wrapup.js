@@ -75,8 +75,20 @@ class Wrapup {
   tick() {
     const left = Math.max(0, Math.round((this.deadline - Date.now()) / 1000));
     this.time.textContent = remainingText(left);
-    // The server releases it (the socket says so); this only stops the count at zero.
-    if (left === 0) clearInterval(this.timer);
+    if (left > 0) return;
+    // The server releases it and the /ws/agent/ socket says so; a page without that
+    // socket (the interaction window) asks until the release shows.
+    clearInterval(this.timer);
+    this.timer = setInterval(() => this.refresh(), 5000);
+  }
+
+  async refresh() {
+    if (!this.open) return;
+    let data;
+    try {
+      data = await getJSON(`/api/v1/interactions/${this.data.interaction_id}/wrapup/`);
+    } catch (e) { return; }
+    if (!data.open) this.release(data.outcome, data.code_label);
   }
 
   async submit() {
