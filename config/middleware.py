@@ -10,8 +10,13 @@ from django.contrib.auth import middleware as auth
 from django.contrib.messages import middleware as messages
 from django.contrib.sessions import middleware as sessions
 from django.core import checks
+from django.http import HttpRequest, HttpResponse, HttpResponseNotAllowed, JsonResponse
 from django.middleware import clickjacking, common, csrf, security
+from django.utils.deprecation import MiddlewareMixin
 from django.utils.module_loading import import_string
+
+# Paths whose answers are JSON, errors included (config.urls answers their 404s too).
+JSON_PATH_PREFIXES = ("/api/", "/portal-api/", "/supervision-api/")
 
 
 def _sync_only(middleware: type) -> type:
@@ -28,6 +33,30 @@ CsrfViewMiddleware = _sync_only(csrf.CsrfViewMiddleware)
 AuthenticationMiddleware = _sync_only(auth.AuthenticationMiddleware)
 MessageMiddleware = _sync_only(messages.MessageMiddleware)
 XFrameOptionsMiddleware = _sync_only(clickjacking.XFrameOptionsMiddleware)
+
+
+class JsonMethodNotAllowedMiddleware(MiddlewareMixin):
+    """A JSON endpoint's wrong method: the API's error body, not the empty 405 of
+    Django's require_GET/require_POST (the Allow header is kept)."""
+
+    async_capable = False
+
+    def process_response(self, request: HttpRequest, response: HttpResponse) -> HttpResponse:
+        if not isinstance(response, HttpResponseNotAllowed) or not request.path.startswith(
+            JSON_PATH_PREFIXES
+        ):
+            return response
+        allowed = response["Allow"]
+        answer = JsonResponse(
+            {
+                "code": "method_not_allowed",
+                "message": f"{request.method} is not allowed here; use {allowed}.",
+                "errors": [],
+            },
+            status=405,
+        )
+        answer["Allow"] = allowed
+        return answer
 
 
 # Django's deploy checks security.W001-W003 look for these classes by their dotted path

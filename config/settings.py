@@ -62,6 +62,7 @@ MIDDLEWARE = [
     "config.headers.PermissionsPolicyMiddleware",
     "config.middleware.SessionMiddleware",
     "config.middleware.CommonMiddleware",
+    "config.middleware.JsonMethodNotAllowedMiddleware",
     "config.middleware.CsrfViewMiddleware",
     "config.middleware.AuthenticationMiddleware",
     "config.middleware.MessageMiddleware",

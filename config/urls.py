@@ -9,6 +9,8 @@ from django.urls import include, path
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
+from config.middleware import JSON_PATH_PREFIXES
+
 # Swagger UI with its start-up script served as a file (the split view), so the page
 # keeps the strict Content-Security-Policy for scripts; its stylesheet needs inline
 # styles.
@@ -42,9 +44,8 @@ urlpatterns = [
     path("", include("portal.urls")),
 ]
 
-# JSON endpoints answer a path no route matches (a non-integer id, a typo) with the
-# API's error body instead of an HTML page.
-JSON_PATH_PREFIXES = ("/api/", "/portal-api/", "/supervision-api/")
+# JSON endpoints (JSON_PATH_PREFIXES) answer a path no route matches (a non-integer id,
+# a typo) with the API's error body instead of an HTML page.
 
 
 def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:

@@ -307,6 +307,24 @@ class TestRequests:
         response = session(world.alice).post(history_url(world.current.pk))
         assert response.status_code == 405 and response["Allow"] == "GET"
 
+    def test_a_wrong_method_on_a_portal_api_endpoint_is_answered_in_json(self, world):
+        """Not Django's empty 405 page: the API's error body, naming the methods."""
+        alice = session(world.alice)
+        for url, method, allowed in [
+            (history_url(world.current.pk), "post", "GET"),
+            (f"/portal-api/interactions/{world.current.pk}/panel/", "delete", "GET"),
+            (PREFERENCES_URL, "put", "GET, POST"),
+        ]:
+            response = getattr(alice, method)(url)
+            assert response.status_code == 405, url
+            assert response["Content-Type"] == "application/json", url
+            assert response.json() == {
+                "code": "method_not_allowed",
+                "message": f"{method.upper()} is not allowed here; use {allowed}.",
+                "errors": [],
+            }
+            assert response["Allow"] == allowed
+
     @pytest.mark.parametrize(
         "raw",
         [
