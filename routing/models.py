@@ -33,7 +33,7 @@ class Queue(models.Model):
     )
     priority = models.IntegerField(
         default=0,
-        help_text="Higher-priority queues are served first when a CSR is in several queues.",
+        help_text="Orders the queues, highest first, in the admin and in each CSR's queue list.",
     )
     service_level_seconds = models.PositiveIntegerField(
         default=60,
