@@ -24,13 +24,26 @@ from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
-    page: Page, portal_server, demo, dialogs, screenshot_dir
-):
+def billing_with_wrapup() -> Queue:
+    """The demo's Billing queue with a required-code wrap-up of 120 s."""
     billing = Queue.objects.get(slug="billing")
     billing.wrapup_seconds = 120
     billing.wrapup_required = True
     billing.save()
+    return billing
+
+
+def csr_replies(panel, text: str) -> None:
+    """The CSR sends `text` and the socket echoes it back: the panel is live."""
+    panel.get_by_role("textbox", name="Message").fill(text)
+    panel.get_by_role("textbox", name="Message").press("Enter")
+    expect(panel.get_by_role("log")).to_contain_text(text, timeout=TIMEOUT_MS)
+
+
+def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
+    page: Page, portal_server, demo, dialogs, screenshot_dir
+):
+    billing = billing_with_wrapup()
     csr1 = demo_user("csr1")
     CSRProfile.objects.filter(user=csr1).update(capacity=1)
     QueueMembership.objects.filter(user=csr1, queue=billing).update(joined=True)
@@ -92,12 +105,7 @@ def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
     expect(second_tab).to_have_attribute("aria-selected", "true", timeout=TIMEOUT_MS)
     assert Offer.objects.filter(interaction=second, status=OfferStatus.ACCEPTED).exists()
     second_panel = page.get_by_role("tabpanel")
-    # A reply the socket echoes back: the panel is live before the customer leaves.
-    second_panel.get_by_role("textbox", name="Message").fill("Hello, checking now")
-    second_panel.get_by_role("textbox", name="Message").press("Enter")
-    expect(second_panel.get_by_role("log")).to_contain_text(
-        "Hello, checking now", timeout=TIMEOUT_MS
-    )
+    csr_replies(second_panel, "Hello, checking now")  # live before the customer leaves
     interaction_end(interaction_id=second.pk, by=SenderKind.CUSTOMER)
     second_form = second_panel.get_by_role("form", name="Wrap-up")
     expect(second_form).to_be_visible(timeout=TIMEOUT_MS)
@@ -136,20 +144,12 @@ def test_the_interaction_window_keeps_the_wrap_up_of_a_chat_that_ends_there(
     """A CSR working a chat in the interaction window, not My Work: when the customer
     leaves, the window shows the wrap-up form; after a reload it is still there, with the
     conversation; finishing it there releases the CSR's place."""
-    billing = Queue.objects.get(slug="billing")
-    billing.wrapup_seconds = 120
-    billing.wrapup_required = True
-    billing.save()
+    billing_with_wrapup()
     interaction = escalate(demo, name="Window Customer")
     csr_takes(interaction)
     log_in(page, portal_server.url, "csr1", "csr1-demo")
     open_window(page, portal_server.url, interaction)
-    panel = page.locator("[data-panel]")
-    panel.get_by_role("textbox", name="Message").fill("Let me look at that charge")
-    panel.get_by_role("textbox", name="Message").press("Enter")
-    expect(panel.get_by_role("log")).to_contain_text(
-        "Let me look at that charge", timeout=TIMEOUT_MS
-    )
+    csr_replies(page.locator("[data-panel]"), "Let me look at that charge")
 
     interaction_end(interaction_id=interaction.pk, by=SenderKind.CUSTOMER)
     form = page.get_by_role("form", name="Wrap-up")
