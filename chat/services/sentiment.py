@@ -92,7 +92,8 @@ def sentiment_score_pending() -> list[int]:
     pending_key = shared_cache().make_key(SENTIMENT_PENDING_KEY)
     taken: list[int] = []
     while len(taken) < SENTIMENT_RUN_LIMIT:
-        batch = sorted(int(member) for member in client.spop(pending_key, SENTIMENT_BATCH_SIZE))
+        members = client.spop(pending_key, SENTIMENT_BATCH_SIZE)
+        batch = sorted(int(member) for member in members or ())  # None: no set
         if not batch:
             return taken
         interactions_sentiment_update(interaction_ids=batch)
