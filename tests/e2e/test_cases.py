@@ -16,7 +16,6 @@ from cases.models import Case, CaseStatus
 from chat.models import Interaction, SystemEvent
 from chat.selectors.settings import app_studio_settings_get
 from tests.e2e.pages import say, shot, widget
-from tests.e2e.test_authentication import csr_page  # noqa: F401 - the CSR's own browser
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
@@ -65,7 +64,7 @@ def last_monday() -> str:
 
 def test_the_assistant_proposes_prefills_asks_for_authentication_and_saves_the_case(
     page: Page,
-    csr_page: Page,  # noqa: F811 - the fixture imported above
+    csr_page: Page,
     portal_server,
     demo,
     screenshot_dir,
