@@ -18,8 +18,8 @@ from config.users import Role, user_roles
 from portal import selectors
 from portal.forms import RecentWorkForm
 from portal.selectors import PanelMode, health_report
+from routing.models import Wrapup
 from routing.selectors.waits import FOLLOW_UPS_SHOWN, csr_follow_ups_open, follow_ups_open
-from routing.selectors.wrapups import wrapup_of
 from routing.services.waits import follow_ups_mark_done
 
 
@@ -155,8 +155,12 @@ def interaction_window(request: HttpRequest, interaction_id: int) -> HttpRespons
     if mode is None:
         raise PermissionDenied("You may not open this interaction.")
     panel = selectors.interaction_panel(interaction=interaction, mode=mode)
-    # The CSR's own wrap-up, still open: its form, as in My Work, instead of its summary.
-    wrapup = wrapup_of(interaction_id=interaction.pk)
+    # The CSR's own wrap-up, still open: its form, as in My Work, instead of its summary
+    # (read once here, the template's summary uses the same).
+    try:
+        wrapup: Wrapup | None = interaction.wrapup
+    except Wrapup.DoesNotExist:
+        wrapup = None
     panel["wrapup_form"] = bool(wrapup and wrapup.is_open and wrapup.csr_id == request.user.pk)
     messages = []
     if mode is PanelMode.READ_ONLY:
