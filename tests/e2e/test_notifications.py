@@ -11,7 +11,7 @@ import uuid
 import pytest
 from playwright.sync_api import Browser, Page, expect
 
-from chat.models import Interaction, SenderKind
+from chat.models import Interaction, Message, SenderKind
 from chat.services.interactions import interaction_end
 from portal.models import CSRPreferences
 from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
@@ -433,5 +433,61 @@ def test_an_offer_on_another_portal_page_is_announced_once(
         )
         recent.wait_for_timeout(500)
         assert chip.get_attribute("data-sound-plays") is None
+    finally:
+        context.close()
+
+
+def test_the_interaction_window_announces_a_customer_message_only_while_hidden(
+    browser: Browser, portal_server, demo
+):
+    """A chat worked in its interaction window alone: a customer message while the window
+    is seen makes no sound; while it is hidden one does, once, with a desktop notice; the
+    CSR's own reply never does."""
+    _available("csr1")
+    interaction = _accepted(demo, "Window Customer", "csr1")
+    context = browser.new_context(viewport={"width": 1280, "height": 800})
+    context.add_init_script(DESKTOP_STUB)
+    try:
+        page = context.new_page()
+        log_in(page, portal_server.url, "csr1", "csr1-demo")
+        expect(page.locator("#connection")).to_have_attribute(
+            "data-state", "open", timeout=TIMEOUT_MS
+        )
+        page.evaluate("localStorage.setItem('__permission', 'granted')")
+        page.goto(f"{portal_server.url}/interactions/{interaction.pk}/")  # My Work closes
+        panel = page.locator("[data-panel]")
+        expect(panel).to_have_attribute("data-connection", "open", timeout=TIMEOUT_MS)
+        chip = page.locator("#presence")
+        log = panel.locator("[data-field='log']")
+
+        customer_says(interaction, "Written while you look")
+        expect(log).to_contain_text("Written while you look", timeout=TIMEOUT_MS)
+        panel.get_by_role("textbox", name="Message").fill("Checking that now")
+        panel.get_by_role("textbox", name="Message").press("Enter")
+        expect(log).to_contain_text("Checking that now", timeout=TIMEOUT_MS)
+        page.wait_for_timeout(1000)
+        assert (chip.get_attribute("data-sound-plays") or "0") == "0"
+
+        page.evaluate("window.__hidden = true")
+        customer_says(interaction, "Are you still there?")
+        expect(chip).to_have_attribute("data-sound-plays", "1", timeout=TIMEOUT_MS)
+        seq = Message.objects.get(interaction=interaction, text="Are you still there?").seq
+        assert page.evaluate("window.__notices") == [
+            {
+                "title": "Window Customer wrote",
+                "body": "Are you still there?",
+                "tag": f"msg:{interaction.pk}:{seq}",
+            }
+        ]
+        # Shown again and reloaded: the replay announces nothing.
+        page.evaluate(
+            "window.__hidden = false; document.dispatchEvent(new Event('visibilitychange'))"
+        )
+        page.reload()
+        expect(panel).to_have_attribute("data-connection", "open", timeout=TIMEOUT_MS)
+        page.evaluate("window.__hidden = true")
+        page.wait_for_timeout(1000)
+        assert (page.locator("#presence").get_attribute("data-sound-plays") or "0") == "0"
+        assert page.evaluate("window.__notices") == []
     finally:
         context.close()

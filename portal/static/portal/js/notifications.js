@@ -222,9 +222,9 @@ export function notifyOffer(offer) {
   return notify({ ...notice, scope: notice.key });
 }
 
-/** Follow a chat panel's frames: a live customer message in a chat not on screen, and a
- *  manager's whisper (always), notify; the replay when the panel connects does not. */
-export function watchPanel(panel, { name }) {
+/** Call `handle(frame, key)` for each live message a chat panel shows: not the replay when
+ *  it connects, not the bot conversation before the escalation, each message once. */
+function onLiveMessage(panel, handle) {
   let highest = 0; // the newest message this panel has shown, replays included
   panel.root.addEventListener("chatframe", (event) => {
     const frame = event.detail;
@@ -234,15 +234,38 @@ export function watchPanel(panel, { name }) {
     highest = frame.seq;
     // `replayed` turns true at the panel's first replay.done: frames before it are history.
     if (!panel.replayed || frame.pre_escalation) return;
+    handle(frame, `msg:${panel.id}:${frame.seq}`);
+  });
+}
+
+const isWhisper = (frame) => frame.internal && frame.event === "whisper";
+
+/** Follow a chat panel's frames: a live customer message in a chat not on screen, and a
+ *  manager's whisper (always), notify. A customer message on screen is claimed without a
+ *  notice, so that none of the CSR's other pages announces what they saw. */
+export function watchPanel(panel, { name }) {
+  onLiveMessage(panel, (frame, key) => {
     const front = state.isFront(panel.id) && document.visibilityState === "visible";
-    const key = `msg:${panel.id}:${frame.seq}`;
     const scope = `chat:${panel.id}`;
-    if (frame.internal && frame.event === "whisper") {
+    if (isWhisper(frame)) {
       notify({ key, kind: "whisper", scope, title: `Whisper from ${frame.author_name || "your manager"}`,
         body: `(${name}) ${frame.text}`, interactionId: panel.id, seenNow: front });
-    } else if (frame.sender_kind === "customer" && !front) {
-      notify({ key, kind: "message", scope, title: `${name} wrote`, body: frame.text, interactionId: panel.id });
+    } else if (frame.sender_kind === "customer") {
+      if (front) claim(key);
+      else notify({ key, kind: "message", scope, title: `${name} wrote`, body: frame.text, interactionId: panel.id });
     }
+  });
+}
+
+/** The interaction window, which has no notification centre: while the page is hidden, a
+ *  live customer message or a manager's whisper in its chat is announced (the sound and a
+ *  desktop notice), once across the CSR's pages; while it is seen, claimed silently. */
+export function announcePanel(panel, { name }) {
+  onLiveMessage(panel, (frame, key) => {
+    if (!isWhisper(frame) && frame.sender_kind !== "customer") return;
+    if (document.visibilityState === "visible") { claim(key); return; }
+    if (isWhisper(frame)) announce({ key, title: `Whisper from ${frame.author_name || "your manager"}`, body: `(${name}) ${frame.text}` });
+    else announce({ key, title: `${name} wrote`, body: frame.text });
   });
 }
 
