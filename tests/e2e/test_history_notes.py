@@ -239,6 +239,10 @@ def test_a_manager_watching_adds_a_note_and_nothing_else(page: Page, portal_serv
     expect(box).to_be_visible()
     gate.check(page, "the observer's panel with the note composer")
     box.fill("Watch the tone here")
+    # Not added yet: a reload keeps it, as a CSR's draft.
+    page.reload()
+    expect(panel).to_have_attribute("data-connection", "open", timeout=TIMEOUT_MS)
+    expect(box).to_have_value("Watch the tone here")
     panel.get_by_role("button", name="Add note").click()
     log = page.get_by_role("log", name="Conversation")
     expect(
@@ -247,5 +251,8 @@ def test_a_manager_watching_adds_a_note_and_nothing_else(page: Page, portal_serv
     page.screenshot(path=str(SHOTS / "manager-note.png"))
     stored = Message.objects.get(interaction=interaction, event=SystemEvent.NOTE)
     assert stored.internal and stored.author == demo_user("manager")
+    page.reload()  # added: the draft is gone
+    expect(panel).to_have_attribute("data-connection", "open", timeout=TIMEOUT_MS)
+    expect(box).to_have_value("")
     gate.assert_clean()
     assert dialogs == []

@@ -10,7 +10,7 @@ import re
 import pytest
 from playwright.sync_api import Page, expect
 
-from chat.models import Interaction, SenderKind
+from chat.models import Interaction, Message, SenderKind, SystemEvent
 from chat.services.interactions import interaction_end
 from routing.models import CSRProfile, CSRStatus, Offer, OfferStatus, QueueMembership
 from routing.services.answers import offer_accept
@@ -222,6 +222,44 @@ def test_a_draft_survives_tab_switches_and_a_reload(
     _open_again(page, second)
     expect(_composer(page, second)).to_have_value("")
     assert _draft(page, 999999) is None
+
+
+def test_a_draft_written_as_an_internal_note_comes_back_as_a_note(
+    page: Page, portal_server, two_chats, dialogs
+):
+    """A note typed and not added is a note again after a reload: the composer is back in
+    note mode, so Enter adds it as a note and nothing reaches the customer."""
+    first, second = two_chats
+    _open(page, portal_server.url, first, second)
+    panel = page.locator(f"#panel-{first.pk}")
+    panel.get_by_role("button", name="Internal note").click()
+    _composer(page, first).fill("Customer may be confused about the refund date")
+
+    page.reload()
+    _open_again(page, first, second)
+    page.get_by_role("tab", name=re.compile("First Customer")).click()
+    toggle = panel.get_by_role("button", name="Internal note")
+    expect(toggle).to_have_attribute("aria-pressed", "true")
+    expect(_composer(page, first)).to_have_value("Customer may be confused about the refund date")
+    _composer(page, first).press("Enter")
+    expect(panel.locator(".msg--internal[data-seq]")).to_contain_text(
+        "Customer may be confused about the refund date", timeout=TIMEOUT_MS
+    )
+    note = Message.objects.get(interaction=first, text__startswith="Customer may be confused")
+    assert note.event == SystemEvent.NOTE and note.internal
+    assert _draft(page, first.pk) is None
+    # Toggled back to a message before the reload: a message draft.
+    toggle.click()
+    expect(toggle).to_have_attribute("aria-pressed", "false")
+    _composer(page, first).fill("Your refund is on its way")
+    page.reload()
+    _open_again(page, first, second)
+    page.get_by_role("tab", name=re.compile("First Customer")).click()
+    expect(panel.get_by_role("button", name="Internal note")).to_have_attribute(
+        "aria-pressed", "false"
+    )
+    expect(_composer(page, first)).to_have_value("Your refund is on its way")
+    assert dialogs == []
 
 
 def _open_again(page: Page, *chats: Interaction) -> None:

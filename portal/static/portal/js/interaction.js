@@ -1,6 +1,8 @@
 // The interaction window at /interactions/<id>/: one chat panel, live for the CSR
 // handling it, watched read-only by a CSR manager, or read-only once the chat ended.
 import { ChatPanel } from "./chat-panel.js";
+import { wireDraft } from "./drafts.js";
+import { announcePanel } from "./notifications.js";
 import { startWrapup } from "./wrapup.js";
 
 const data = JSON.parse(document.getElementById("panel-data").textContent);
@@ -33,3 +35,7 @@ const panel = new ChatPanel(section, data, {
 });
 window.portalPanel = panel;
 if (data.wrapup_form) wrapupShow();
+// What the CSR (or a manager's note) has typed and not sent survives a reload.
+wireDraft(panel, Number(section.closest("[data-user-id]").dataset.userId));
+// The CSR working the chat here hears of the customer's messages while the page is hidden.
+if (data.mode === "live") announcePanel(panel, { name: data.customer.name });

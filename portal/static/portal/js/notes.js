@@ -33,6 +33,11 @@ export function wireNotes(panel) {
     if (on) panel.typing(false); // stop a "typing" the customer may have been shown
   };
 
+  /** Note mode on or off (a restored draft of a note); a notes-only panel stays so. */
+  panel.setNoteMode = (on) => {
+    if (!notesOnly) set(on);
+  };
+
   panel.setNotesOnly = (on) => {
     if (on === notesOnly) return;
     notesOnly = on;
