@@ -43,6 +43,12 @@ def csr_replies(panel, text: str) -> None:
     )
 
 
+def stored_wrapup(interaction) -> tuple[str | None, str, str]:
+    """The chat's wrap-up as stored: its code, summary and outcome."""
+    wrapup = Wrapup.objects.select_related("code").get(interaction=interaction)
+    return (wrapup.code.code if wrapup.code else None, wrapup.summary, wrapup.outcome)
+
+
 def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
     page: Page, portal_server, demo, dialogs, screenshot_dir
 ):
@@ -93,13 +99,7 @@ def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
     )
     # Released: the waiting chat is offered now.
     expect(popup).to_contain_text("Second Customer", timeout=TIMEOUT_MS)
-    wrapup = Wrapup.objects.select_related("code").get(interaction=first)
-    assert wrapup.code is not None
-    assert (wrapup.code.code, wrapup.summary, wrapup.outcome) == (
-        "follow-up",
-        "Refund promised by Friday.",
-        "completed",
-    )
+    assert stored_wrapup(first) == ("follow-up", "Refund promised by Friday.", "completed")
     shot(page, screenshot_dir, "wrapup-finished-next-offer.png")
 
     # The customer ends the second chat; its wrap-up's time runs out.
@@ -180,13 +180,7 @@ def test_the_interaction_window_keeps_the_wrap_up_of_a_chat_that_ends_there(
     expect(form.get_by_role("status")).to_have_text(
         "Wrap-up finished: Resolved.", timeout=TIMEOUT_MS
     )
-    wrapup = Wrapup.objects.select_related("code").get(interaction=interaction)
-    assert wrapup.code is not None
-    assert (wrapup.code.code, wrapup.summary, wrapup.outcome) == (
-        "resolved",
-        "Duplicate charge reversed.",
-        "completed",
-    )
+    assert stored_wrapup(interaction) == ("resolved", "Duplicate charge reversed.", "completed")
     # Finished: the window shows the summary card again.
     page.reload()
     summary = page.get_by_role("region", name="Wrap-up", exact=True)
