@@ -6,6 +6,7 @@ from csp.decorators import csp_update
 from django.contrib import admin
 from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.urls import include, path
+from django.views import csrf
 from django.views.defaults import page_not_found
 from drf_spectacular.views import SpectacularAPIView, SpectacularSwaggerSplitView
 
@@ -59,3 +60,14 @@ def not_found(request: HttpRequest, exception: Exception) -> HttpResponse:
 
 
 handler404 = not_found
+
+
+def csrf_failure(request: HttpRequest, reason: str = "") -> HttpResponse:
+    """The "Form expired" page (templates/403_csrf.html), or the API's JSON 403 under
+    JSON_PATH_PREFIXES, whose message the portal's pages show (settings.CSRF_FAILURE_VIEW)."""
+    if request.path.startswith(JSON_PATH_PREFIXES):
+        message = (
+            "This page is out of date (its security token was refused): reload it and try again."
+        )
+        return JsonResponse({"code": "csrf_failed", "message": message, "errors": []}, status=403)
+    return csrf.csrf_failure(request, reason)

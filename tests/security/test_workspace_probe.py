@@ -269,6 +269,13 @@ class TestRequests:
             wrapup_url(world.old_a.pk), '{"code": "resolved"}', "application/json"
         )
         assert refused.status_code == 403
+        # In JSON, as every error of /portal-api/ (the page shows its message).
+        assert client.post(PREFERENCES_URL, "{}", "application/json").json() == {
+            "code": "csrf_failed",
+            "message": "This page is out of date (its security token was refused): "
+            "reload it and try again.",
+            "errors": [],
+        }
         assert not CSRPreferences.objects.filter(user=world.alice).exists()
         assert Wrapup.objects.get(interaction=world.old_a).is_open
         # With it both go through.
