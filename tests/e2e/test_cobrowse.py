@@ -199,6 +199,9 @@ def test_allow_live_view_masking_pointer_navigation_and_the_customer_ends_it(
         customer.get_by_label("Your name").fill(VISIBLE)
         expect(replay(page).locator("#contact-name")).to_have_value(VISIBLE, timeout=TIMEOUT_MS)
         shot(page, SHOTS, "csr-viewer-demo-page.png")
+        # The conversation stays readable beside the page at 1280 × 800.
+        log_box = page.locator('[data-panel] [data-field="log"]').bounding_box()
+        assert log_box is not None and log_box["height"] >= 150, log_box
 
         # The CSR points; the customer sees the pointer, and a highlight on click.
         viewer(page).get_by_role("button", name="Point").click()
