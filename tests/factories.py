@@ -9,8 +9,9 @@ from chat.models import BotClient, Channel, ChannelKind, Customer, Interaction
 from chat.services.bot_clients import bot_client_create
 from chat.services.customers import customer_snapshot
 from config.users import Role
-from routing.models import IntentRule, Offer, OfferStatus, Queue
+from routing.models import CSRStatus, IntentRule, Offer, OfferStatus, Queue, QueueMembership
 from routing.services.engine import route_queue
+from routing.services.presence import csr_profile_ensure
 
 _counter = itertools.count(1)
 
@@ -79,6 +80,26 @@ def user_factory(*, role: Role | None = None, password: str = "pass-word-123", *
         if role is Role.ADMINISTRATOR:
             user.is_staff = True
             user.save(update_fields=["is_staff"])
+    return user
+
+
+def csr_factory(
+    *,
+    queues: list[Queue],
+    status: str = CSRStatus.AVAILABLE,
+    joined: bool = True,
+    capacity: int | None = None,
+    **fields,
+) -> User:
+    """A CSR (Available unless told otherwise) who is a member of `queues`, joined unless
+    told otherwise; `fields` go to the user."""
+    user = user_factory(role=Role.CSR, **fields)
+    profile = csr_profile_ensure(user=user)
+    profile.status = status
+    profile.capacity = capacity
+    profile.save()
+    for queue in queues:
+        QueueMembership.objects.create(user=user, queue=queue, joined=joined)
     return user
 
 

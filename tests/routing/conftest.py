@@ -9,9 +9,13 @@ from django.test import Client
 
 from config.celery_app import app
 from config.users import Role
-from routing.models import CSRStatus, QueueMembership
-from routing.services.presence import csr_profile_ensure
-from tests.factories import channel_factory, interaction_factory, queue_factory, user_factory
+from tests.factories import (
+    channel_factory,
+    csr_factory,
+    interaction_factory,
+    queue_factory,
+    user_factory,
+)
 
 # What a browser on http://localhost sends with a handshake: the Origin must be the
 # page's own (scheme, host and port of the Host header) or a trusted one
@@ -61,15 +65,9 @@ def channel(queue):
 def make_csr(queue):
     """A CSR who is a member of `queue` (joined unless told otherwise), Available."""
 
-    def make(*, username=None, status=CSRStatus.AVAILABLE, joined=True, capacity=None, queues=None):
-        user = user_factory(role=Role.CSR, **({"username": username} if username else {}))
-        profile = csr_profile_ensure(user=user)
-        profile.status = status
-        profile.capacity = capacity
-        profile.save()
-        for q in queues or [queue]:
-            QueueMembership.objects.create(user=user, queue=q, joined=joined)
-        return user
+    def make(*, username=None, queues=None, **options):
+        fields = {"username": username} if username else {}
+        return csr_factory(queues=queues or [queue], **fields, **options)
 
     return make
 

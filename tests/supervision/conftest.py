@@ -3,10 +3,8 @@
 import pytest
 
 from config.users import Role
-from routing.models import CSRStatus, QueueMembership
-from routing.services.presence import csr_profile_ensure
 from tests.chat.conftest import make_bot, make_live_chat
-from tests.factories import channel_factory, queue_factory, user_factory
+from tests.factories import channel_factory, csr_factory, queue_factory, user_factory
 
 
 @pytest.fixture
@@ -26,14 +24,8 @@ def manager(db):
 
 @pytest.fixture
 def make_csr(queue):
-    def make(*, status=CSRStatus.AVAILABLE, queues=None, **fields):
-        user = user_factory(role=Role.CSR, **fields)
-        profile = csr_profile_ensure(user=user)
-        profile.status = status
-        profile.save()
-        for q in queues or [queue]:
-            QueueMembership.objects.create(user=user, queue=q, joined=True)
-        return user
+    def make(*, queues=None, **fields):
+        return csr_factory(queues=queues or [queue], **fields)
 
     return make
 
