@@ -244,6 +244,26 @@ async def chat_socket(path: str, headers: list[tuple[bytes, bytes]]):
         await communicator.disconnect()
 
 
+async def send_until_refused(
+    socket: ChatSocket, frame_type: str, *, id_prefix: str, text: str, most: int
+) -> tuple[int, dict[str, Any]]:
+    """Send `frame_type` frames (ids id_prefix-0, -1, …) one at a time, each waiting for
+    its answer, until one is refused or `most` were acked: how many were acked, and the
+    last answer (the refusal, if any)."""
+    acked = 0
+    reply: dict[str, Any] = {}
+    for n in range(most):
+        await socket.send(type=frame_type, client_msg_id=f"{id_prefix}-{n}", text=text)
+        reply = await socket.receive()
+        while reply["type"] == "message":
+            reply = await socket.receive()
+        if reply["type"] == "error":
+            break
+        assert reply["type"] == "ack"
+        acked += 1
+    return acked, reply
+
+
 @asynccontextmanager
 async def refused_socket(path: str, headers: list[tuple[bytes, bytes]]):
     """Open a socket the server is expected to refuse (accept, then close)."""

@@ -41,6 +41,7 @@ from tests.chat.conftest import (
     make_live_chat,
     publish_to_group,
     refused_socket,
+    send_until_refused,
 )
 from tests.factories import interaction_factory, user_factory
 from tests.layers import layer_forget_groups
@@ -383,17 +384,10 @@ async def test_sends_beyond_the_rate_limit_are_refused_and_not_stored():
     rate_limited and retry_after, and a refused send is not stored. (A burst across the
     turn of a 10 s window may store up to 20 more before the first refusal.)"""
     chat = await new_chat()
-    acked = 0
     async with chat_socket(chat.customer_path(), CUSTOMER_HEADERS) as customer:
-        for i in range(10 * SEND_BURST):
-            await customer.send(type="send", client_msg_id=f"burst-{i}", text="spam")
-            reply = await customer.receive()
-            while reply["type"] == "message":
-                reply = await customer.receive()
-            if reply["type"] == "error":
-                break
-            assert reply["type"] == "ack"
-            acked += 1
+        acked, reply = await send_until_refused(
+            customer, "send", id_prefix="burst", text="spam", most=10 * SEND_BURST
+        )
         assert acked >= SEND_BURST
         assert reply["code"] == "rate_limited"
         assert reply["client_msg_id"] == f"burst-{acked}"

@@ -10,7 +10,12 @@ from chat.consumers import SEND_BURST
 from chat.models import InteractionStatus, Message, SenderKind, SystemEvent
 from chat.services.messages import message_send
 from config.users import Role
-from tests.chat.conftest import CUSTOMER_HEADERS, chat_socket, make_live_chat
+from tests.chat.conftest import (
+    CUSTOMER_HEADERS,
+    chat_socket,
+    make_live_chat,
+    send_until_refused,
+)
 from tests.factories import user_factory
 from tests.routing.conftest import login_headers
 
@@ -109,16 +114,9 @@ async def test_notes_count_against_the_send_limit():
     the turn of a window may store up to 20 more before the first refusal.)"""
     chat = await sync_to_async(make_live_chat)()
     csr_headers = await sync_to_async(login_headers)(chat.csr)
-    acked = 0
     async with chat_socket(chat.csr_path(), csr_headers) as panel:
-        for i in range(3 * SEND_BURST):
-            await panel.send(type="note", client_msg_id=f"n-{i}", text="note")
-            reply = await panel.receive()
-            while reply["type"] == "message":
-                reply = await panel.receive()
-            if reply["type"] == "error":
-                break
-            assert reply["type"] == "ack"
-            acked += 1
+        acked, reply = await send_until_refused(
+            panel, "note", id_prefix="n", text="note", most=3 * SEND_BURST
+        )
         assert SEND_BURST <= acked <= 2 * SEND_BURST
         assert reply["code"] == "rate_limited" and reply["client_msg_id"] == f"n-{acked}"

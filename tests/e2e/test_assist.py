@@ -11,12 +11,11 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from assist.models import Phrase, PhraseUse
-from chat.demo_bot import NOT_SURE
 from chat.models import Interaction, Message, SenderKind, SystemEvent
 from routing.models import Offer, OfferStatus, QueueMembership
 from routing.services.answers import offer_accept
 from routing.services.presence import csr_status_set
-from tests.e2e.pages import log_in, say, shot, widget
+from tests.e2e.pages import customer_escalates, log_in, say, shot, widget
 from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
@@ -32,6 +31,17 @@ def csr_takes(interaction: Interaction) -> None:
     csr_status_set(user=csr1, status="available")
     offer = Offer.objects.get(interaction=interaction, status=OfferStatus.PENDING)
     offer_accept(offer_id=offer.pk, user=csr1)
+
+
+def customer_reaches_a_csr(page: Page, base: str, name: str = "Dana") -> Interaction:
+    """The customer talks to the demo bot, asks for an agent, and csr1 takes the chat."""
+    customer_escalates(page, base, name, says="I need help with my card")
+    interaction = Interaction.objects.get(customer__name=name)
+    csr_takes(interaction)
+    expect(widget(page).get_by_role("log", name="Conversation")).to_contain_text(
+        "Alex Morgan joined the chat", timeout=TIMEOUT_MS
+    )
+    return interaction
 
 
 def open_window(page: Page, base: str, interaction: Interaction) -> None:
@@ -113,20 +123,8 @@ def test_suggestion_knowledge_share_and_page_push_reach_the_customer(
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = portal_server.url
     # The customer talks to the bot on the demo site and asks for an agent.
-    page.goto(f"{base}/demo/")
-    page.get_by_role("button", name="Chat with us").click()
+    interaction = customer_reaches_a_csr(page, base)
     chat_log = widget(page).get_by_role("log", name="Conversation")
-    say(page, "I'm Dana")
-    expect(chat_log).to_contain_text("Nice to meet you, Dana.", timeout=TIMEOUT_MS)
-    say(page, "I need help with my card")
-    expect(chat_log).to_contain_text(NOT_SURE, timeout=TIMEOUT_MS)
-    widget(page).get_by_role("button", name="Talk to an agent").click()
-    expect(widget(page).get_by_role("status").first).to_contain_text(
-        "in the queue", timeout=TIMEOUT_MS
-    )
-    interaction = Interaction.objects.get(customer__name="Dana")
-    csr_takes(interaction)
-    expect(chat_log).to_contain_text("Alex Morgan joined the chat", timeout=TIMEOUT_MS)
 
     log_in(csr_page, base, "csr1", "csr1-demo")
     open_window(csr_page, base, interaction)

@@ -10,35 +10,19 @@ import pytest
 from playwright.sync_api import Page, expect
 
 from chat import identity
-from chat.demo_bot import NOT_SURE
 from chat.models import Channel, Interaction, SystemEvent
 from chat.services.authentication import interaction_request_authentication
 from config.users import Role
 from routing.models import Offer, OfferStatus, Queue, QueueMembership
 from routing.services.answers import offer_accept
 from routing.services.presence import csr_status_set
-from tests.e2e.pages import say, shot, widget
+from tests.e2e.pages import customer_escalates, shot, widget
 from tests.factories import user_factory
 
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 TIMEOUT_MS = 15_000
 XSS = "<img src=x onerror=alert(1)>"
-
-
-def customer_escalates(page: Page, base: str, name: str) -> None:
-    """The customer talks to the demo bot on /demo/ and asks for an agent."""
-    page.goto(f"{base}/demo/")
-    page.get_by_role("button", name="Chat with us").click()
-    log = widget(page).get_by_role("log", name="Conversation")
-    say(page, f"I'm {name}")
-    expect(log).to_contain_text(f"Nice to meet you, {name}.", timeout=TIMEOUT_MS)
-    say(page, "I was charged twice for one order")
-    expect(log).to_contain_text(NOT_SURE, timeout=TIMEOUT_MS)
-    widget(page).get_by_role("button", name="Talk to an agent").click()
-    expect(widget(page).get_by_role("status").first).to_contain_text(
-        "in the queue", timeout=TIMEOUT_MS
-    )
 
 
 def test_csr_requests_authentication_and_the_customer_logs_in_on_the_demo_site(

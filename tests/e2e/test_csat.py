@@ -8,11 +8,10 @@ from pathlib import Path
 import pytest
 from playwright.sync_api import Page, expect
 
-from chat.demo_bot import NOT_SURE
-from chat.models import Interaction, SatisfactionRating
+from chat.models import SatisfactionRating
 from tests.e2e.a11y import assert_accessible
-from tests.e2e.pages import log_in, say, shot, widget
-from tests.e2e.test_assist import csr_takes, open_window
+from tests.e2e.pages import log_in, shot, widget
+from tests.e2e.test_assist import customer_reaches_a_csr, open_window
 from tests.e2e.test_portal import TIMEOUT_MS
 
 # axe is injected as a script: the test browsers bypass the CSP (as test_accessibility).
@@ -24,25 +23,6 @@ pytestmark = [
 
 SHOTS = Path(tempfile.gettempdir()) / "csat" / "shots"
 QUESTION = "How satisfied are you with this chat?"
-
-
-def customer_reaches_a_csr(page: Page, base: str, name: str = "Dana") -> Interaction:
-    """The customer talks to the demo bot, asks for an agent, and csr1 takes the chat."""
-    page.goto(f"{base}/demo/")
-    page.get_by_role("button", name="Chat with us").click()
-    chat_log = widget(page).get_by_role("log", name="Conversation")
-    say(page, f"I'm {name}")
-    expect(chat_log).to_contain_text(f"Nice to meet you, {name}.", timeout=TIMEOUT_MS)
-    say(page, "I need help with my card")
-    expect(chat_log).to_contain_text(NOT_SURE, timeout=TIMEOUT_MS)
-    widget(page).get_by_role("button", name="Talk to an agent").click()
-    expect(widget(page).get_by_role("status").first).to_contain_text(
-        "in the queue", timeout=TIMEOUT_MS
-    )
-    interaction = Interaction.objects.get(customer__name=name)
-    csr_takes(interaction)
-    expect(chat_log).to_contain_text("Alex Morgan joined the chat", timeout=TIMEOUT_MS)
-    return interaction
 
 
 def test_the_customer_rates_the_chat_and_the_csr_sees_it(

@@ -13,7 +13,6 @@ import pytest
 from django.utils import timezone
 from playwright.sync_api import Browser, Page, expect
 
-from chat.demo_bot import NOT_SURE
 from chat.models import Interaction, InteractionStatus, Message, SenderKind, SystemEvent
 from chat.services.interactions import interaction_end
 from chat.services.notes import note_add
@@ -22,7 +21,7 @@ from routing.services.answers import offer_accept
 from routing.services.presence import csr_status_set
 from routing.services.transfers import interaction_transfer_to_csr
 from tests.e2e.a11y import AxeGate
-from tests.e2e.pages import log_in, say, widget
+from tests.e2e.pages import customer_escalates, log_in, widget
 from tests.e2e.test_assist import csr_takes, open_window
 from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 from tests.factories import interaction_factory
@@ -74,17 +73,8 @@ def test_history_and_a_note_that_follows_the_transfer_but_never_reaches_the_cust
 ):
     SHOTS.mkdir(parents=True, exist_ok=True)
     base = portal_server.url
-    page.goto(f"{base}/demo/")
-    page.get_by_role("button", name="Chat with us").click()
+    customer_escalates(page, base, "Dana", says="I was charged twice again")
     chat_log = widget(page).get_by_role("log", name="Conversation")
-    say(page, "I'm Dana")
-    expect(chat_log).to_contain_text("Nice to meet you, Dana.", timeout=TIMEOUT_MS)
-    say(page, "I was charged twice again")
-    expect(chat_log).to_contain_text(NOT_SURE, timeout=TIMEOUT_MS)
-    widget(page).get_by_role("button", name="Talk to an agent").click()
-    expect(widget(page).get_by_role("status").first).to_contain_text(
-        "in the queue", timeout=TIMEOUT_MS
-    )
     interaction = Interaction.objects.get(customer__name="Dana")
     alex, blake = demo_user("csr1"), demo_user("csr2")
     alexs = _earlier_chat(interaction, csr=alex, days_ago=3, text="Charged twice for order A-1009")

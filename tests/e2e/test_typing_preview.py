@@ -10,8 +10,7 @@ from playwright.sync_api import Page, expect
 from chat.models import Channel, Message
 from tests.e2e.a11y import assert_accessible
 from tests.e2e.pages import log_in, shot, widget
-from tests.e2e.test_assist import open_window
-from tests.e2e.test_csat import customer_reaches_a_csr
+from tests.e2e.test_assist import customer_reaches_a_csr, open_window
 from tests.e2e.test_portal import TIMEOUT_MS
 
 # axe is injected as a script: the test browsers bypass the CSP (as test_accessibility).

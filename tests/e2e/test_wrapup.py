@@ -24,13 +24,35 @@ from tests.e2e.test_portal import TIMEOUT_MS, demo_user, escalate
 pytestmark = [pytest.mark.e2e, pytest.mark.slow]
 
 
-def billing_with_wrapup() -> Queue:
-    """The demo's Billing queue with a required-code wrap-up of 120 s."""
+def billing_with_wrapup(*, seconds: int = 120, required: bool = True) -> Queue:
+    """The demo's Billing queue with a wrap-up of `seconds` (its code required unless
+    told otherwise)."""
     billing = Queue.objects.get(slug="billing")
-    billing.wrapup_seconds = 120
-    billing.wrapup_required = True
+    billing.wrapup_seconds = seconds
+    billing.wrapup_required = required
     billing.save()
     return billing
+
+
+def csr1_works_billing(page: Page, base: str, billing: Queue) -> None:
+    """csr1 joins Billing, goes Available and opens My Work."""
+    csr1 = demo_user("csr1")
+    QueueMembership.objects.filter(user=csr1, queue=billing).update(joined=True)
+    csr_status_set(user=csr1, status="available")
+    log_in(page, base, "csr1", "csr1-demo")
+    expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+
+
+def chat_accepted(page: Page, demo, name: str) -> Interaction:
+    """A chat escalated for `name`, accepted from My Work's pop-up: its panel is live."""
+    chat = escalate(demo, name=name)
+    popup = page.locator("#offer")
+    expect(popup).to_contain_text(name, timeout=TIMEOUT_MS)
+    popup.get_by_role("button", name="Accept").click()
+    expect(page.get_by_role("tabpanel").get_by_role("log")).to_contain_text(
+        "joined", timeout=TIMEOUT_MS
+    )
+    return chat
 
 
 def csr_replies(panel, text: str) -> None:
@@ -53,19 +75,12 @@ def test_the_next_chat_waits_for_the_wrap_up_and_a_timeout_releases_it(
     page: Page, portal_server, demo, dialogs, screenshot_dir
 ):
     billing = billing_with_wrapup()
-    csr1 = demo_user("csr1")
-    CSRProfile.objects.filter(user=csr1).update(capacity=1)
-    QueueMembership.objects.filter(user=csr1, queue=billing).update(joined=True)
-    csr_status_set(user=csr1, status="available")
-    log_in(page, portal_server.url, "csr1", "csr1-demo")
-    expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
+    CSRProfile.objects.filter(user=demo_user("csr1")).update(capacity=1)
+    csr1_works_billing(page, portal_server.url, billing)
 
-    first = escalate(demo, name="First Customer")
+    first = chat_accepted(page, demo, "First Customer")
     popup = page.locator("#offer")
-    expect(popup).to_contain_text("First Customer", timeout=TIMEOUT_MS)
-    popup.get_by_role("button", name="Accept").click()
     panel = page.get_by_role("tabpanel")
-    expect(panel.get_by_role("log")).to_contain_text("joined", timeout=TIMEOUT_MS)
     second = escalate(demo, name="Second Customer")
 
     # The CSR ends the chat: its tab keeps the wrap-up form, still counted.
@@ -195,23 +210,10 @@ def test_the_wrap_up_form_and_the_report_figures_pass_axe(
 ):
     """The wrap-up form (open, then finished) has no critical or serious axe violation;
     the code and the customer's rating reach a manager's Reports page."""
-    billing = Queue.objects.get(slug="billing")
-    billing.wrapup_seconds = 300
-    billing.save()
-    csr1 = demo_user("csr1")
-    QueueMembership.objects.filter(user=csr1, queue=billing).update(joined=True)
-    csr_status_set(user=csr1, status="available")
-    log_in(page, portal_server.url, "csr1", "csr1-demo")
-    expect(page.locator("#connection")).to_have_attribute("data-state", "open", timeout=TIMEOUT_MS)
-    chat = escalate(demo, name="Rated Customer")
-    popup = page.locator("#offer")
-    expect(popup).to_contain_text("Rated Customer", timeout=TIMEOUT_MS)
-    popup.get_by_role("button", name="Accept").click()
+    csr1_works_billing(page, portal_server.url, billing_with_wrapup(seconds=300, required=False))
+    chat = chat_accepted(page, demo, "Rated Customer")
     panel = page.get_by_role("tabpanel")
-    expect(panel.get_by_role("log")).to_contain_text("joined", timeout=TIMEOUT_MS)
-    panel.get_by_role("textbox", name="Message").fill("Happy to help")
-    panel.get_by_role("textbox", name="Message").press("Enter")
-    expect(panel.get_by_role("log")).to_contain_text("Happy to help", timeout=TIMEOUT_MS)
+    csr_replies(panel, "Happy to help")
     interaction_end(interaction_id=chat.pk, by=SenderKind.CUSTOMER)
     form = panel.get_by_role("form", name="Wrap-up")
     expect(form).to_be_visible(timeout=TIMEOUT_MS)
