@@ -101,7 +101,7 @@ def test_customer_talks_to_the_bot_then_to_a_csr(
     expect(log(page)).to_contain_text(NOT_SURE, timeout=TIMEOUT_MS)
 
     widget(page).get_by_role("button", name="Talk to an agent").click()
-    status = widget(page).get_by_role("status")
+    status = widget(page).locator("#cpw-status")  # not the survey's own status line
     expect(status).to_have_text(re.compile(r"^You are number 2 in the queue"), timeout=TIMEOUT_MS)
     shot(page, screenshot_dir, "widget-in-queue.png")
     # The customer ahead leaves: the position is pushed live.
@@ -302,7 +302,7 @@ def test_widget_resumes_gaps_ignores_duplicates_and_reconnects_with_backoff(
     say(page, "Sam")
     expect(log(page)).to_contain_text("Nice to meet you, Sam.", timeout=TIMEOUT_MS)
     say(page, "agent")
-    status = widget(page).get_by_role("status")
+    status = widget(page).locator("#cpw-status")  # not the survey's own status line
     expect(status).to_have_text(re.compile(r"^You are number 1 in the queue"), timeout=TIMEOUT_MS)
     assert proxy.urls[0].endswith("&last_seq=0")
     interaction = Interaction.objects.get()
